@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Network namespaces: see include/vnetfs/backend.h.
+ *
+ * A namespace is held by an fd on its nsfs inode plus an rtnetlink socket
+ * created while the calling thread was setns()'d into it (a netlink socket
+ * stays bound to the namespace it was created in). Named namespaces live
+ * as bind mounts under /run/netns, exactly as iproute2's `ip netns add`
+ * makes them, so `ip netns exec` and friends see ours too.
+ *
+ * Only the calling thread ever changes namespace, and only for the
+ * duration of one call: setns() there, do the one thing, setns() back.
+ * Creating a namespace is done by a short-lived helper thread that
+ * unshares and then exits, so no long-lived thread moves for good.
+ */
+#include "vnetfs/backend.h"
+
+#include "ns_priv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/nsfs.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#define NETNS_RUN_DIR "/run/netns"
+#define SELF_NETNS "/proc/thread-self/ns/net"
+
+static void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+static void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* ---- string vectors ---------------------------------------------------- */
+
+void vn_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+int vn_be_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+	char *copy = strdup(s);
+
+	if (!copy)
+		return -ENOMEM;
+	nv = realloc(*v, (*n + 2) * sizeof(**v));
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = copy;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+static int strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- namespace fds ----------------------------------------------------- */
+
+static int open_self_netns(void)
+{
+	int fd = open(SELF_NETNS, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* 0 if fd is a network namespace, -EINVAL if it is anything else. */
+static int check_netns_fd(int fd)
+{
+	struct statfs sfs;
+	int type;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return -errno;
+	if (sfs.f_type != NSFS_MAGIC)
+		return -EINVAL;
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0)
+		return errno == ENOTTY ? 0 : -errno; /* kernel < 4.11: trust nsfs */
+	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
+/*
+ * Put the calling thread back into the namespace it came from. Failing
+ * here would leave this thread silently working in the wrong namespace
+ * for the rest of its life, which is worse than dying loudly; with the
+ * privileges needed to have left in the first place it does not happen.
+ */
+static void setns_back(int self)
+{
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort();
+}
+
+/* A NETLINK_ROUTE socket that lives in the namespace nsfd (-1: here). */
+static int rtnl_socket_in(int nsfd, struct nl_sock **out)
+{
+	_cleanup_close_ int self = -1;
+	struct nl_sock *sk;
+	int one = 1;
+	int err;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	if (nsfd >= 0) {
+		self = open_self_netns();
+		if (self < 0) {
+			err = self;
+			goto fail;
+		}
+		if (setns(nsfd, CLONE_NEWNET) < 0) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	err = vn_be_nlerr(nl_connect(sk, NETLINK_ROUTE));
+	if (nsfd >= 0)
+		setns_back(self);
+	if (err)
+		goto fail;
+	nl_socket_enable_msg_peek(sk);
+	/* Let dumps filter in the kernel (by ifindex, table, protocol); the
+	 * callers filter again, so kernels without it (< 4.20) still work. */
+	(void)setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one,
+			 sizeof(one));
+	*out = sk;
+	return 0;
+fail:
+	nl_socket_free(sk);
+	return err;
+}
+
+/* Takes fd (closed on failure). */
+static int ns_new(int fd, const char *name, bool in_place, struct vn_ns **out)
+{
+	struct vn_ns *ns = calloc(1, sizeof(*ns));
+	int err = -ENOMEM;
+
+	if (!ns)
+		goto fail;
+	ns->fd = fd;
+	ns->name = strdup(name);
+	if (!ns->name)
+		goto fail;
+	err = rtnl_socket_in(in_place ? -1 : fd, &ns->sk);
+	if (err)
+		goto fail;
+	*out = ns;
+	return 0;
+fail:
+	if (ns)
+		free(ns->name);
+	free(ns);
+	close(fd);
+	return err;
+}
+
+void vn_ns_close(struct vn_ns *ns)
+{
+	if (!ns)
+		return;
+	if (ns->sk)
+		nl_socket_free(ns->sk);
+	if (ns->fd >= 0)
+		close(ns->fd);
+	free(ns->name);
+	free(ns);
+}
+
+int vn_ns_fd(const struct vn_ns *ns)
+{
+	return ns ? ns->fd : -EBADF;
+}
+
+int vn_ns_open_path(const char *path, struct vn_ns **out)
+{
+	int fd;
+	int err;
+
+	if (!path || !*path || !out)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = check_netns_fd(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return ns_new(fd, path, false, out);
+}
+
+/* ---- /run/netns -------------------------------------------------------- */
+
+static int check_ns_name(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return -EINVAL;
+	len = strlen(name);
+	if (len == 0 || len > 255 || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+static int netns_path(char *buf, size_t len, const char *name)
+{
+	int err = check_ns_name(name);
+
+	if (err)
+		return err;
+	if ((size_t)snprintf(buf, len, "%s/%s", NETNS_RUN_DIR, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * Make /run/netns exist and be a shared mount point, as iproute2's
+ * ip/ipnetns.c does, so that unmounting a namespace file propagates to
+ * every mount namespace that has a copy and the namespace can die.
+ */
+static int prepare_run_dir(void)
+{
+	bool made_mount = false;
+
+	if (mkdir("/run", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
+		/* EINVAL: not a mount point yet; make it one, once. */
+		if (errno != EINVAL || made_mount)
+			return -errno;
+		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
+			return -errno;
+		made_mount = true;
+	}
+	return 0;
+}
+
+struct mkns_arg {
+	const char *path;
+	int err;
+};
+
+/* Runs on its own thread: only that thread enters the new namespace, and
+ * the bind mount keeps the namespace alive after the thread is gone. */
+static void *mkns_thread(void *p)
+{
+	struct mkns_arg *a = p;
+
+	a->err = 0;
+	if (unshare(CLONE_NEWNET) < 0)
+		a->err = -errno;
+	else if (mount(SELF_NETNS, a->path, "none", MS_BIND, NULL) < 0)
+		a->err = -errno;
+	return NULL;
+}
+
+/* Mount a fresh namespace on path (an existing non-namespace file there,
+ * left over by a crash, is mounted over). */
+static int netns_create(const char *path)
+{
+	struct mkns_arg arg = {.path = path, .err = -EIO};
+	bool made_file = false;
+	pthread_t t;
+	int fd;
+	int err;
+
+	err = prepare_run_dir();
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		made_file = true;
+		close(fd);
+	} else if (errno != EEXIST) {
+		return -errno;
+	}
+	err = -pthread_create(&t, NULL, mkns_thread, &arg);
+	if (!err) {
+		pthread_join(t, NULL);
+		err = arg.err;
+	}
+	if (err && made_file)
+		unlink(path);
+	return err;
+}
+
+int vn_ns_open(const char *name, bool create, struct vn_ns **out)
+{
+	char path[sizeof(NETNS_RUN_DIR) + 256];
+	bool created = false;
+	struct vn_ns *ns;
+	int fd;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	if (!name) {
+		fd = open_self_netns();
+		if (fd < 0)
+			return fd;
+		return ns_new(fd, "self", true, out);
+	}
+	err = netns_path(path, sizeof(path), name);
+	if (err)
+		return err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		err = check_netns_fd(fd);
+		if (err) {
+			close(fd);
+			fd = -1;
+			if (!create || err != -EINVAL)
+				return err;
+		}
+	} else if (errno != ENOENT || !create) {
+		return -errno;
+	}
+	if (fd < 0) {
+		err = netns_create(path);
+		if (err)
+			return err;
+		created = true;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			goto undo;
+		}
+		err = check_netns_fd(fd);
+		if (err) {
+			close(fd);
+			goto undo;
+		}
+	}
+	err = ns_new(fd, name, false, &ns);
+	if (err)
+		goto undo;
+	if (created) {
+		err = vn_link_set(ns, "lo", 0, true, NULL);
+		if (err) {
+			vn_ns_close(ns);
+			goto undo;
+		}
+	}
+	*out = ns;
+	return 0;
+undo:
+	if (created)
+		vn_netns_delete(name);
+	return err;
+}
+
+int vn_netns_delete(const char *name)
+{
+	char path[sizeof(NETNS_RUN_DIR) + 256];
+	int err = netns_path(path, sizeof(path), name);
+
+	if (err)
+		return err;
+	/* EINVAL: not mounted (a leftover plain file); ENOENT: gone. */
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int vn_netns_list(const char *prefix, char ***names)
+{
+	size_t plen = prefix ? strlen(prefix) : 0;
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (!names)
+		return -EINVAL;
+	d = opendir(NETNS_RUN_DIR);
+	if (!d && errno != ENOENT)
+		return -errno;
+	while (d && (errno = 0, de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+			continue;
+		if (plen && strncmp(de->d_name, prefix, plen))
+			continue;
+		err = vn_be_strv_push(&v, &n, de->d_name);
+		if (err)
+			goto out;
+	}
+	if (d && errno) {
+		err = -errno;
+		goto out;
+	}
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	qsort(v, n, sizeof(*v), strv_cmp);
+	*names = v;
+	v = NULL;
+out:
+	if (d)
+		closedir(d);
+	vn_strv_free(v);
+	return err;
+}
+
+/* ---- running code inside a namespace ----------------------------------- */
+
+int vn_ns_run(const struct vn_ns *ns, int (*fn)(void *arg), void *arg)
+{
+	_cleanup_close_ int self = -1;
+	int ret;
+
+	if (!ns || !fn)
+		return -EINVAL;
+	self = open_self_netns();
+	if (self < 0)
+		return self;
+	if (setns(ns->fd, CLONE_NEWNET) < 0)
+		return -errno;
+	ret = fn(arg);
+	setns_back(self);
+	return ret;
+}
+
+/* A sysctl key relative to /proc/sys: no empty, "." or ".." component. */
+static int check_sysctl_key(const char *key)
+{
+	const char *c = key;
+
+	if (!key || !*key || *key == '/')
+		return -EINVAL;
+	while (*c) {
+		const char *end = strchrnul(c, '/');
+		size_t len = (size_t)(end - c);
+
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return -EINVAL;
+		c = *end ? end + 1 : end;
+		if (!*c && *end)
+			return -EINVAL; /* trailing slash */
+	}
+	return 0;
+}
+
+struct sysctl_arg {
+	const char *path;
+	const char *value;
+};
+
+static int sysctl_write(void *p)
+{
+	const struct sysctl_arg *a = p;
+	size_t len = strlen(a->value);
+	_cleanup_close_ int fd = open(a->path, O_WRONLY | O_CLOEXEC);
+	ssize_t w;
+
+	if (fd < 0)
+		return -errno;
+	w = write(fd, a->value, len);
+	if (w < 0)
+		return -errno;
+	return (size_t)w == len ? 0 : -EIO;
+}
+
+int vn_ns_sysctl(const struct vn_ns *ns, const char *key, const char *value)
+{
+	_cleanup_free_ char *path = NULL;
+	struct sysctl_arg arg;
+	int err = check_sysctl_key(key);
+
+	if (err)
+		return err;
+	if (!value)
+		return -EINVAL;
+	if (asprintf(&path, "/proc/sys/%s", key) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	arg.path = path;
+	arg.value = value;
+	return vn_ns_run(ns, sysctl_write, &arg);
+}

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Attribute values: the generic parsers per type, the write path
+ * (parse -> compare -> check -> apply -> persist), rendering, and the
+ * `json` document. Generic over kinds.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vnetfs/model.h"
+#include "fs/internal.h"
+
+const struct vn_attr *vn_attr_find(const struct vn_kind *k, const char *name)
+{
+	for (const struct vn_attr *a = k->attrs; a && a->name; a++)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+bool vn_is_common_file(const char *name)
+{
+	for (size_t i = 0; vn_common_files[i]; i++)
+		if (!strcmp(vn_common_files[i], name))
+			return true;
+	return false;
+}
+
+/* ---- typed getters ---- */
+
+static struct json_object *vn_prop(struct vn_obj *o, const char *name)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o->props, name, &v))
+		return NULL;
+	return v;
+}
+
+const char *vn_get_str(struct vn_obj *o, const char *name)
+{
+	struct json_object *v = vn_prop(o, name);
+	const struct vn_attr *a;
+
+	if (v && json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+
+		return *s ? s : NULL;
+	}
+	a = vn_attr_find(o->kind, name);
+	return a && a->dflt && *a->dflt ? a->dflt : NULL;
+}
+
+long vn_get_int(struct vn_obj *o, const char *name)
+{
+	struct json_object *v = vn_prop(o, name);
+	const struct vn_attr *a;
+
+	if (v)
+		return (long)json_object_get_int64(v);
+	a = vn_attr_find(o->kind, name);
+	return a && a->dflt ? strtol(a->dflt, NULL, 10) : 0;
+}
+
+bool vn_get_bool(struct vn_obj *o, const char *name)
+{
+	return vn_get_int(o, name) != 0;
+}
+
+struct json_object *vn_get_list(struct vn_obj *o, const char *name)
+{
+	struct json_object *v = vn_prop(o, name);
+
+	if (!v || !json_object_is_type(v, json_type_array) || !json_object_array_length(v))
+		return NULL;
+	return v;
+}
+
+size_t vn_list_len(struct json_object *list)
+{
+	return list ? json_object_array_length(list) : 0;
+}
+
+const char *vn_list_at(struct json_object *list, size_t i)
+{
+	return json_object_get_string(json_object_array_get_idx(list, i));
+}
+
+void vn_set(struct vn_obj *o, const char *name, struct json_object *v)
+{
+	if (v)
+		json_object_object_add(o->props, name, v);
+	else
+		json_object_object_del(o->props, name);
+}
+
+/* ---- parsing ---- */
+
+static bool vn_is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Copy [s, s+len) without surrounding blanks into a new string. */
+static char *vn_strip(const char *s, size_t len)
+{
+	while (len && vn_is_blank(*s))
+		s++, len--;
+	while (len && vn_is_blank(s[len - 1]))
+		len--;
+	return strndup(s, len);
+}
+
+static int vn_parse_scalar(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			   const char *text, struct json_object **out, struct vn_err *err)
+{
+	char *end;
+	long v;
+
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return vn_fail(err, -EINVAL, "%s takes a single line", a->name);
+	if (a->parse)
+		return a->parse(c, o, text, out, err);
+	switch (a->type) {
+	case VN_T_INT:
+		errno = 0;
+		v = strtol(text, &end, 10);
+		if (errno || end == text || *end || v < a->min || v > a->max)
+			return vn_fail(err, -EINVAL,
+				       "%s must be an integer from %ld to %ld, not '%s'", a->name,
+				       a->min, a->max, text);
+		*out = json_object_new_int64(v);
+		return 0;
+	case VN_T_BOOL:
+		if (!strcmp(text, "1") || !strcasecmp(text, "true") || !strcasecmp(text, "yes"))
+			*out = json_object_new_int(1);
+		else if (!strcmp(text, "0") || !strcasecmp(text, "false") ||
+			 !strcasecmp(text, "no"))
+			*out = json_object_new_int(0);
+		else
+			return vn_fail(err, -EINVAL, "%s must be 0 or 1, not '%s'", a->name, text);
+		return 0;
+	case VN_T_ENUM:
+		for (size_t i = 0; a->choices[i]; i++) {
+			if (!strcasecmp(text, a->choices[i])) {
+				*out = json_object_new_string(a->choices[i]);
+				return 0;
+			}
+		}
+		return vn_fail(err, -EINVAL, "%s must be one of %s%s%s, not '%s'", a->name,
+			       a->choices[0], a->choices[1] ? " or " : "",
+			       a->choices[1] ? a->choices[1] : "", text);
+	default:
+		*out = json_object_new_string(text);
+		return 0;
+	}
+}
+
+/* Split into lines, strip each, drop blank ones, parse each into arr. */
+static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			  const char *val, size_t len, bool append, struct json_object *arr,
+			  struct vn_err *err)
+{
+	const char *p = val, *end = val + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		_cleanup_free_ char *line = vn_strip(p, l);
+		struct json_object *item = NULL;
+		int r;
+
+		if (!line)
+			return -ENOMEM;
+		p += l + (nl ? 1 : 0);
+		if (!*line)
+			continue;
+		for (const char *q = line; *q; q++)
+			if ((unsigned char)*q < 0x20 && *q != '\t')
+				return vn_fail(err, -EINVAL,
+					       "%s: line '%s' has a control character", a->name,
+					       line);
+		if (a->parse)
+			r = a->parse(c, o, line, &item, err);
+		else {
+			item = json_object_new_string(line);
+			r = item ? 0 : -ENOMEM;
+		}
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			if (!json_object_equal(item, json_object_array_get_idx(arr, i)))
+				continue;
+			json_object_put(item);
+			if (append) /* `>>` of a line already there: nothing to add */
+				goto next;
+			return vn_fail(err, -EINVAL, "%s: line '%s' appears twice", a->name, line);
+		}
+		json_object_array_add(arr, item);
+	next:;
+	}
+	return 0;
+}
+
+/* Parse a written value into its explicit JSON form; *out NULL means
+ * "no explicit value" (back to the default / cleared). */
+static int vn_parse_value(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			  const char *val, size_t len, bool append, struct json_object **out,
+			  struct vn_err *err)
+{
+	_cleanup_json_ struct json_object *arr = NULL;
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	*out = NULL;
+	if (memchr(val, '\0', len))
+		return vn_fail(err, -EINVAL, "%s: the value contains a NUL byte", a->name);
+	if (a->type != VN_T_LIST) {
+		text = vn_strip(val, len);
+		if (!text)
+			return -ENOMEM;
+		if (!*text)
+			return 0;
+		return vn_parse_scalar(c, o, a, text, out, err);
+	}
+	arr = json_object_new_array();
+	if (!arr)
+		return -ENOMEM;
+	if (append) {
+		struct json_object *cur = vn_get_list(o, a->name);
+
+		for (size_t i = 0; i < vn_list_len(cur); i++)
+			json_object_array_add(arr,
+					      json_object_get(json_object_array_get_idx(cur, i)));
+	}
+	r = vn_parse_lines(c, o, a, val, len, append, arr, err);
+	if (r < 0)
+		return r;
+	if (json_object_array_length(arr))
+		*out = TAKE_PTR(arr);
+	return 0;
+}
+
+/* ---- rendering ---- */
+
+static int vn_json_text(struct json_object *v, struct vn_buf *out)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			int r = vn_buf_printf(
+			    out, "%s\n", json_object_get_string(json_object_array_get_idx(v, i)));
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	case json_type_boolean:
+		return vn_buf_puts(out, json_object_get_boolean(v) ? "1\n" : "0\n");
+	case json_type_null:
+		return 0;
+	default: {
+		const char *s = json_object_get_string(v);
+
+		return *s ? vn_buf_printf(out, "%s\n", s) : 0;
+	}
+	}
+}
+
+int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out)
+{
+	struct json_object *v;
+
+	if (a->show)
+		return a->show(c, o, out);
+	v = vn_prop(o, a->name);
+	if (v)
+		return vn_json_text(v, out);
+	if (a->dflt && *a->dflt)
+		return vn_buf_printf(out, "%s\n", a->dflt);
+	return 0;
+}
+
+int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct vn_buf *out)
+{
+	const struct vn_attr *a;
+
+	if (!strcmp(name, "id"))
+		return vn_buf_printf(out, "%s\n", o->id);
+	if (!strcmp(name, "status"))
+		return vn_buf_printf(out, "%s\n", vn_obj_status(c, o));
+	if (!strcmp(name, "error"))
+		return o->error ? vn_buf_printf(out, "%s\n", o->error) : 0;
+	if (!strcmp(name, "json")) {
+		_cleanup_json_ struct json_object *j = vn_obj_json(c, o);
+
+		if (!j)
+			return -ENOMEM;
+		return vn_buf_printf(
+		    out, "%s\n",
+		    json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	a = vn_attr_find(o->kind, name);
+	if (!a)
+		return -ENOENT;
+	return vn_attr_render(c, o, a, out);
+}
+
+/* Typed JSON of an attribute's effective value, from its rendered text. */
+static struct json_object *vn_attr_json(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a)
+{
+	_cleanup_buf_ struct vn_buf b = {0};
+	struct json_object *arr;
+	char *p, *nl;
+
+	if (vn_attr_render(c, o, a, &b) < 0 || !b.s)
+		return a->type == VN_T_LIST ? json_object_new_array() : NULL;
+	if (a->type == VN_T_LIST) {
+		arr = json_object_new_array();
+		for (p = b.s; *p;) {
+			size_t l;
+
+			nl = strchr(p, '\n');
+			l = nl ? (size_t)(nl - p) : strlen(p);
+			json_object_array_add(arr, json_object_new_string_len(p, (int)l));
+			p += l + (nl ? 1 : 0);
+		}
+		return arr;
+	}
+	if (b.len && b.s[b.len - 1] == '\n')
+		b.s[--b.len] = '\0';
+	if (!b.len)
+		return NULL;
+	if (a->type == VN_T_INT)
+		return json_object_new_int64(strtol(b.s, NULL, 10));
+	if (a->type == VN_T_BOOL)
+		return json_object_new_boolean(!strcmp(b.s, "1"));
+	return json_object_new_string(b.s);
+}
+
+struct json_object *vn_obj_json(struct vn_ctx *c, struct vn_obj *o)
+{
+	struct json_object *j = json_object_new_object();
+
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "id", json_object_new_string(o->id));
+	json_object_object_add(j, "name", json_object_new_string(o->name));
+	json_object_object_add(j, "type", json_object_new_string(o->kind->type));
+	if (o->parent)
+		json_object_object_add(j, o->parent->kind->type,
+				       json_object_new_string(o->parent->name));
+	json_object_object_add(j, "status", json_object_new_string(vn_obj_status(c, o)));
+	json_object_object_add(j, "error", o->error ? json_object_new_string(o->error) : NULL);
+	json_object_object_add(j, "uid", json_object_new_int64(o->uid));
+	json_object_object_add(j, "gid", json_object_new_int64(o->gid));
+	for (const struct vn_attr *a = o->kind->attrs; a->name; a++) {
+		if (a->flags & (VN_ATTR_SECRET | VN_ATTR_NOJSON))
+			continue;
+		json_object_object_add(j, a->name, vn_attr_json(c, o, a));
+	}
+	for (size_t i = 0; i < o->ncolls; i++) {
+		struct json_object *names = json_object_new_array();
+		struct vn_obj *child;
+
+		vn_coll_foreach(&o->colls[i], child)
+		{
+			json_object_array_add(names, json_object_new_string(child->name));
+		}
+		json_object_object_add(j, o->colls[i].kind->dir, names);
+	}
+	return j;
+}
+
+/* ---- the write path ---- */
+
+/* Put `v` (may be NULL: no explicit value) as the attribute's value;
+ * takes the reference. */
+static void vn_prop_put(struct vn_obj *o, const char *name, struct json_object *v)
+{
+	vn_set(o, name, v);
+}
+
+static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			  struct json_object *nv, struct vn_err *err)
+{
+	_cleanup_json_ struct json_object *old = json_object_get(vn_prop(o, a->name));
+	_cleanup_buf_ struct vn_buf before = {0};
+	_cleanup_buf_ struct vn_buf after = {0};
+	const struct vn_kind *k = o->kind;
+	int r;
+
+	r = vn_attr_render(c, o, a, &before);
+	if (r < 0) {
+		json_object_put(nv);
+		return vn_fail(err, r, "could not read %s", a->name);
+	}
+	vn_prop_put(o, a->name, nv);
+	r = vn_attr_render(c, o, a, &after);
+	if (r < 0)
+		goto restore;
+	if (before.len == after.len && (!before.len || !memcmp(before.s, after.s, before.len))) {
+		/* The value it already has: nothing to do (and an explicit
+		 * value equal to a derived default stays derived). */
+		vn_prop_put(o, a->name, json_object_get(old));
+		vn_obj_clear_error(o);
+		return 0;
+	}
+	if (k->check) {
+		r = k->check(c, o, a, err);
+		if (r < 0)
+			goto restore;
+	}
+	if (k->apply) {
+		r = k->apply(c, o, a, old, err);
+		if (r < 0) {
+			/* Assert the old model again, undoing partial work. */
+			_cleanup_json_ struct json_object *now =
+			    json_object_get(vn_prop(o, a->name));
+
+			vn_prop_put(o, a->name, json_object_get(old));
+			if (k->apply(c, o, a, now, NULL) < 0)
+				o->failed = true;
+			goto restore;
+		}
+	}
+	r = vn_obj_save(c, o);
+	if (r < 0) {
+		_cleanup_json_ struct json_object *now = json_object_get(vn_prop(o, a->name));
+
+		vn_fail(err, -EIO, "could not persist %s: %s", a->name, strerror(-r));
+		vn_prop_put(o, a->name, json_object_get(old));
+		if (k->apply && k->apply(c, o, a, now, NULL) < 0)
+			o->failed = true;
+		return -EIO;
+	}
+	clock_gettime(CLOCK_REALTIME, &o->mtime);
+	vn_obj_clear_error(o);
+	vn_debug("%s %s: %s changed", k->type, o->name, a->name);
+	return 0;
+
+restore:
+	vn_prop_put(o, a->name, json_object_get(old));
+	if (!err || !err->code)
+		vn_fail(err, r, "%s could not be changed", a->name);
+	return r;
+}
+
+int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		  size_t len, bool append, struct vn_err *err)
+{
+	struct json_object *nv = NULL;
+	int r;
+
+	if ((a->mode & 0222) == 0)
+		return vn_fail(err, -EACCES, "%s is read-only", a->name);
+	if (len > VN_ATTR_MAX)
+		return vn_fail(err, -EFBIG, "%s: a value is at most %d bytes", a->name,
+			       VN_ATTR_MAX);
+	r = vn_parse_value(c, o, a, val, len, append && a->type == VN_T_LIST, &nv, err);
+	if (r < 0)
+		return r;
+	return vn_attr_change(c, o, a, nv, err);
+}
+
+int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err)
+{
+	if ((a->mode & 0222) == 0)
+		return 0; /* read-only: no default to go back to */
+	return vn_attr_change(c, o, a, NULL, err);
+}
+
+/* ---- scratch files ---- */
+
+struct vn_scratch *vn_scratch_find(struct vn_obj *o, const char *name)
+{
+	for (struct vn_scratch *s = o->scratch; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+/* Bounds so a runaway editor can't grow the daemon without limit. */
+#define VN_SCRATCH_MAX 32
+
+int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, struct vn_scratch **out)
+{
+	struct vn_scratch *s;
+	size_t n = 0;
+
+	for (s = o->scratch; s; s = s->next)
+		n++;
+	if (n >= VN_SCRATCH_MAX)
+		return -ENOSPC;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->name = strdup(name);
+	if (!s->name) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->mode = mode & 0777;
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+	s->next = o->scratch;
+	o->scratch = s;
+	*out = s;
+	return 0;
+}
+
+void vn_scratch_remove(struct vn_obj *o, struct vn_scratch *s)
+{
+	for (struct vn_scratch **pp = &o->scratch; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	free(s->name);
+	vn_buf_free(&s->data);
+	free(s);
+}
+
+void vn_scratch_free_all(struct vn_obj *o)
+{
+	while (o->scratch)
+		vn_scratch_remove(o, o->scratch);
+}

@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The FUSE front: paths to nodes, and the file operations. Generic over
+ * kinds: what a directory holds comes from the kind tables.
+ *
+ * Path shapes:  /                       root
+ *               /networks               collection (root)
+ *               /networks/N             object
+ *               /networks/N/mtu         attribute (or id/status/error/json)
+ *               /networks/N/subnets     collection (child)
+ *               /networks/N/.tmpXYZ     scratch file (editor temp file)
+ *
+ * Reads render the whole file into the open handle at open(), so one open
+ * sees one consistent snapshot (lxcfs's way), with direct_io so sizes need
+ * not be known up front. Writes follow DESIGN.md "How writes behave": a
+ * write at offset 0 is applied inside write() so the shell sees the errno;
+ * later writes at growing offsets are gathered and applied at flush
+ * (close), whose error close() returns; O_APPEND writes add lines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vnetfs/model.h"
+#include "fs/fuse_ops.h"
+#include "fs/internal.h"
+
+enum vn_node_type { VN_N_ROOT, VN_N_COLL, VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH };
+
+struct vn_node {
+	enum vn_node_type type;
+	struct vn_coll *coll;	    /* VN_N_COLL */
+	struct vn_obj *obj;	    /* VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH; owner for child COLL */
+	const struct vn_attr *attr; /* VN_N_FILE: NULL for a common file */
+	const char *name;	    /* VN_N_FILE: file name */
+	struct vn_scratch *scratch;
+};
+
+/* An open file. */
+struct vn_fh {
+	struct vn_buf rd; /* the snapshot reads come from */
+	struct vn_buf wr; /* what this handle wrote */
+	bool append;	  /* O_APPEND: every write adds lines */
+	bool trunc;	  /* opened with O_TRUNC and nothing written yet */
+	bool wrote;	  /* a write happened */
+	bool pending;	  /* wr holds a value not applied yet */
+};
+
+static struct vn_ctx *vn_fctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static bool vn_may_modify(const struct vn_obj *o)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == 0 || !o || uid == o->uid;
+}
+
+/* ---- path resolution (model lock held) ---- */
+
+static struct vn_coll *vn_find_root_dir(struct vn_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nroots; i++)
+		if (!strcmp(c->roots[i].kind->dir, name))
+			return &c->roots[i];
+	return NULL;
+}
+
+static int vn_step(struct vn_ctx *c, struct vn_node *n, const char *comp)
+{
+	struct vn_obj *o;
+
+	switch (n->type) {
+	case VN_N_ROOT:
+		n->coll = vn_find_root_dir(c, comp);
+		if (!n->coll)
+			return -ENOENT;
+		n->type = VN_N_COLL;
+		return 0;
+	case VN_N_COLL:
+		o = vn_coll_find(n->coll, comp);
+		if (!o)
+			return -ENOENT;
+		n->type = VN_N_OBJ;
+		n->obj = o;
+		return 0;
+	case VN_N_OBJ:
+		o = n->obj;
+		for (size_t i = 0; i < o->ncolls; i++) {
+			if (!strcmp(o->colls[i].kind->dir, comp)) {
+				n->type = VN_N_COLL;
+				n->coll = &o->colls[i];
+				return 0;
+			}
+		}
+		n->attr = vn_attr_find(o->kind, comp);
+		if (n->attr || vn_is_common_file(comp)) {
+			n->type = VN_N_FILE;
+			n->name = n->attr ? n->attr->name : comp;
+			return 0;
+		}
+		n->scratch = vn_scratch_find(o, comp);
+		if (n->scratch) {
+			n->type = VN_N_SCRATCH;
+			return 0;
+		}
+		return -ENOENT;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n)
+{
+	char comp[256];
+
+	memset(n, 0, sizeof(*n));
+	n->type = VN_N_ROOT;
+	while (*path) {
+		const char *end;
+		size_t l;
+		int r;
+
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		end = strchrnul(path, '/');
+		l = (size_t)(end - path);
+		if (l >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, path, l);
+		comp[l] = '\0';
+		r = vn_step(c, n, comp);
+		if (r < 0)
+			return r;
+		path = end;
+	}
+	return 0;
+}
+
+/* Resolve the directory holding path; *last points into path. */
+static int vn_resolve_parent(struct vn_ctx *c, const char *path, struct vn_node *n,
+			     const char **last)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	size_t l;
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	l = (size_t)(slash - path);
+	if (l >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, l);
+	dir[l] = '\0';
+	*last = slash + 1;
+	return vn_resolve(c, dir, n);
+}
+
+/* ---- locking helpers ---- */
+
+static void vn_rdlock(struct vn_ctx *c)
+{
+	pthread_rwlock_rdlock(&c->lock);
+}
+
+static void vn_wrlock(struct vn_ctx *c)
+{
+	pthread_rwlock_wrlock(&c->lock);
+}
+
+static void vn_unlock(struct vn_ctx *c)
+{
+	pthread_rwlock_unlock(&c->lock);
+}
+
+/* ---- attributes of nodes ---- */
+
+static mode_t vn_file_mode(const struct vn_node *n)
+{
+	return n->attr ? n->attr->mode : 0444;
+}
+
+static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
+{
+	struct vn_obj *o = n->obj;
+
+	memset(st, 0, sizeof(*st));
+	st->st_atim = st->st_mtim = st->st_ctim = c->start;
+	st->st_nlink = 1;
+	switch (n->type) {
+	case VN_N_ROOT:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2 + c->nroots;
+		return 0;
+	case VN_N_COLL:
+		o = n->coll->owner;
+		/* Anyone may mkdir at the top; only the owner removes (sticky,
+		 * like /tmp). Below an object, its owner's. */
+		st->st_mode = S_IFDIR | (o ? 0755 : 01777);
+		st->st_nlink = 2;
+		if (o) {
+			st->st_uid = o->uid;
+			st->st_gid = o->gid;
+			st->st_mtim = st->st_ctim = o->mtime;
+		}
+		return 0;
+	case VN_N_OBJ:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2 + o->ncolls;
+		break;
+	case VN_N_FILE: {
+		_cleanup_buf_ struct vn_buf b = {0};
+		int r = vn_obj_render(c, o, n->name, &b);
+
+		if (r < 0)
+			return r;
+		st->st_mode = S_IFREG | vn_file_mode(n);
+		st->st_size = (off_t)b.len;
+		break;
+	}
+	case VN_N_SCRATCH:
+		st->st_mode = S_IFREG | n->scratch->mode;
+		st->st_size = (off_t)n->scratch->data.len;
+		st->st_uid = o->uid;
+		st->st_gid = o->gid;
+		st->st_mtim = st->st_ctim = n->scratch->mtime;
+		return 0;
+	}
+	st->st_uid = o->uid;
+	st->st_gid = o->gid;
+	st->st_mtim = o->mtime;
+	st->st_ctim = o->mtime;
+	st->st_atim = o->ctime;
+	return 0;
+}
+
+static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	int r;
+
+	vn_rdlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0)
+		r = vn_node_stat(c, &n, st);
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+			 struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	struct vn_obj *o;
+	int r;
+
+	vn_rdlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	switch (n.type) {
+	case VN_N_ROOT:
+		for (size_t i = 0; i < c->nroots; i++)
+			fill(buf, c->roots[i].kind->dir, NULL, 0, 0);
+		break;
+	case VN_N_COLL:
+		vn_coll_foreach(n.coll, o)
+		{
+			fill(buf, o->name, NULL, 0, 0);
+		}
+		break;
+	case VN_N_OBJ:
+		o = n.obj;
+		for (size_t i = 0; vn_common_files[i]; i++)
+			fill(buf, vn_common_files[i], NULL, 0, 0);
+		for (const struct vn_attr *a = o->kind->attrs; a->name; a++)
+			fill(buf, a->name, NULL, 0, 0);
+		for (size_t i = 0; i < o->ncolls; i++)
+			fill(buf, o->colls[i].kind->dir, NULL, 0, 0);
+		for (struct vn_scratch *s = o->scratch; s; s = s->next)
+			fill(buf, s->name, NULL, 0, 0);
+		break;
+	default:
+		r = -ENOTDIR;
+	}
+out:
+	vn_unlock(c);
+	return r;
+}
+
+/* ---- objects: mkdir / rmdir ---- */
+
+static int vn_op_mkdir(const char *path, mode_t mode)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct fuse_context *fc = fuse_get_context();
+	struct vn_err err = {0};
+	struct vn_node n;
+	const char *name;
+	int r;
+
+	vn_wrlock(c);
+	r = vn_resolve_parent(c, path, &n, &name);
+	if (r < 0)
+		goto out;
+	if (n.type != VN_N_COLL) {
+		r = n.type == VN_N_OBJ ? -EPERM : -ENOTDIR;
+		goto out;
+	}
+	if (!vn_may_modify(n.coll->owner)) {
+		r = -EACCES;
+		goto out;
+	}
+	r = vn_obj_create(c, n.coll, name, fc->uid, fc->gid, NULL, NULL, &err);
+	if (r < 0) {
+		if (n.coll->owner)
+			vn_obj_set_error(n.coll->owner, &err);
+		else
+			vn_log(VN_LOG_WARN, r, "mkdir %s: %s", path, err.msg);
+	}
+out:
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_rmdir(const char *path)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_err err = {0};
+	struct vn_node n;
+	int r;
+
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	switch (n.type) {
+	case VN_N_ROOT:
+	case VN_N_COLL:
+		r = 0; /* fixed directories: `rm -r` passes through them */
+		break;
+	case VN_N_OBJ:
+		if (!vn_may_modify(n.obj)) {
+			r = -EACCES;
+			break;
+		}
+		r = vn_obj_delete(c, n.obj, false, &err);
+		if (r < 0)
+			vn_obj_set_error(n.obj, &err);
+		break;
+	default:
+		r = -ENOTDIR;
+	}
+out:
+	vn_unlock(c);
+	return r;
+}
+
+/* ---- files ---- */
+
+static void vn_fh_free(struct vn_fh *fh)
+{
+	if (!fh)
+		return;
+	vn_buf_free(&fh->rd);
+	vn_buf_free(&fh->wr);
+	free(fh);
+}
+
+static int vn_op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	int acc = fi->flags & O_ACCMODE;
+	struct vn_fh *fh;
+	struct vn_node n;
+	int r;
+
+	fh = calloc(1, sizeof(*fh));
+	if (!fh)
+		return -ENOMEM;
+	if (acc == O_RDONLY)
+		vn_rdlock(c);
+	else
+		vn_wrlock(c); /* O_TRUNC empties a scratch file */
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (acc != O_RDONLY) {
+		if (!vn_may_modify(n.obj)) {
+			r = -EACCES;
+			goto out;
+		}
+		if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0200)) {
+			r = -EACCES;
+			goto out;
+		}
+	}
+	if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0004) && !vn_may_modify(n.obj)) {
+		r = -EACCES; /* owner-only (0600) files */
+		goto out;
+	}
+	fh->append = fi->flags & O_APPEND;
+	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
+	if (n.type == VN_N_FILE && acc != O_WRONLY)
+		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
+	if (n.type == VN_N_SCRATCH && fh->trunc && acc != O_RDONLY)
+		vn_buf_reset(&n.scratch->data);
+out:
+	vn_unlock(c);
+	if (r < 0) {
+		vn_fh_free(fh);
+		return r;
+	}
+	if (n.type == VN_N_FILE)
+		fi->direct_io = 1;
+	fi->fh = (uintptr_t)fh;
+	return 0;
+}
+
+static struct vn_fh *vn_fh(struct fuse_file_info *fi)
+{
+	return (struct vn_fh *)(uintptr_t)fi->fh;
+}
+
+static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_fh *fh = vn_fh(fi);
+	const struct vn_buf *src = &fh->rd;
+	struct vn_node n;
+	size_t len = 0;
+
+	vn_rdlock(c);
+	if (vn_resolve(c, path, &n) == 0 && n.type == VN_N_SCRATCH)
+		src = &n.scratch->data; /* scratch files read what is there now */
+	if ((size_t)off < src->len) {
+		len = src->len - (size_t)off;
+		if (len > size)
+			len = size;
+		memcpy(buf, src->s + off, len);
+	}
+	vn_unlock(c);
+	return (int)len;
+}
+
+/* Apply a value to the attribute at path, recording the error sentence. */
+static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
+			 bool append)
+{
+	struct vn_err err = {0};
+	struct vn_node n;
+	int r;
+
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		return r;
+	if (n.type != VN_N_FILE)
+		return -EISDIR;
+	if (!n.attr)
+		return -EACCES; /* id/status/error/json */
+	if (!vn_may_modify(n.obj))
+		return -EACCES;
+	r = vn_attr_write(c, n.obj, n.attr, val, len, append, &err);
+	if (r < 0)
+		vn_obj_set_error(n.obj, &err);
+	return r;
+}
+
+static int vn_buf_put_at(struct vn_buf *b, const char *data, size_t size, off_t off)
+{
+	size_t end = (size_t)off + size;
+	int r;
+
+	if (end > b->len) {
+		r = vn_buf_resize(b, end); /* a hole reads as NULs */
+		if (r < 0)
+			return r;
+	}
+	if (size)
+		memcpy(b->s + off, data, size);
+	return 0;
+}
+
+static int vn_op_write(const char *path, const char *buf, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_fh *fh = vn_fh(fi);
+	struct vn_node n;
+	int r;
+
+	if ((size_t)off + size > VN_ATTR_MAX)
+		return -EFBIG;
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	if (n.type == VN_N_SCRATCH) {
+		r = vn_buf_put_at(&n.scratch->data, buf, size, off);
+		clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
+		goto out;
+	}
+	fh->trunc = false;
+	if (fh->append) {
+		/* `>>`: every write adds lines, whatever the offset. */
+		r = vn_apply_path(c, path, buf, size, true);
+	} else if (off == 0) {
+		/* The usual case: one whole value in one write(). */
+		vn_buf_reset(&fh->wr);
+		r = vn_buf_add(&fh->wr, buf, size);
+		if (r == 0)
+			r = vn_apply_path(c, path, buf, size, false);
+		fh->pending = false;
+	} else if ((size_t)off <= fh->wr.len) {
+		/* A value in pieces: gather, apply once at close. */
+		r = vn_buf_put_at(&fh->wr, buf, size, off);
+		fh->pending = true;
+	} else {
+		r = -EINVAL;
+	}
+	fh->wrote = true;
+out:
+	vn_unlock(c);
+	return r < 0 ? r : (int)size;
+}
+
+static int vn_op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_fh *fh = vn_fh(fi);
+	int r;
+
+	if (!fh->pending)
+		return 0;
+	vn_wrlock(c);
+	r = vn_apply_path(c, path, fh->wr.s, fh->wr.len, false);
+	fh->pending = false;
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_fh *fh = vn_fh(fi);
+
+	/* `: > file` opened with O_TRUNC and wrote nothing: the empty value.
+	 * Not at flush: the shell closes a dup of the descriptor before
+	 * echo writes, and that close flushes too. The error, if any, is
+	 * in the object's error file. */
+	if (fh->trunc && !fh->wrote) {
+		vn_wrlock(c);
+		vn_apply_path(c, path, "", 0, false);
+		vn_unlock(c);
+	}
+	vn_fh_free(fh);
+	return 0;
+}
+
+static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	int r;
+
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	if (!vn_may_modify(n.obj)) {
+		r = -EACCES;
+		goto out;
+	}
+	if (n.type == VN_N_SCRATCH) {
+		if ((size_t)size > VN_ATTR_MAX)
+			r = -EFBIG;
+		else if ((size_t)size <= n.scratch->data.len)
+			n.scratch->data.len = (size_t)size;
+		else
+			r = vn_buf_resize(&n.scratch->data, (size_t)size);
+		goto out;
+	}
+	if (n.type != VN_N_FILE) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (size != 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (fi) {
+		/* ftruncate on an open handle: the value comes with its writes */
+		struct vn_fh *fh = vn_fh(fi);
+
+		vn_buf_reset(&fh->wr);
+		fh->trunc = !fh->wrote;
+		goto out;
+	}
+	r = vn_apply_path(c, path, "", 0, false); /* truncate -s0: empty value */
+out:
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_scratch *s;
+	struct vn_node n;
+	const char *name;
+	struct vn_fh *fh;
+	int r;
+
+	fh = calloc(1, sizeof(*fh));
+	if (!fh)
+		return -ENOMEM;
+	vn_wrlock(c);
+	r = vn_resolve_parent(c, path, &n, &name);
+	if (r < 0)
+		goto out;
+	if (n.type != VN_N_OBJ) {
+		r = n.type == VN_N_COLL || n.type == VN_N_ROOT ? -EPERM : -ENOTDIR;
+		goto out;
+	}
+	if (!vn_may_modify(n.obj)) {
+		r = -EACCES;
+		goto out;
+	}
+	if (strlen(name) > 255) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	r = vn_step(c, &n, name);
+	if (r == 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	r = vn_scratch_create(n.obj, name, mode, &s);
+out:
+	vn_unlock(c);
+	if (r < 0) {
+		free(fh);
+		return r;
+	}
+	fi->fh = (uintptr_t)fh;
+	return 0;
+}
+
+static int vn_op_unlink(const char *path)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_err err = {0};
+	struct vn_node n;
+	int r;
+
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r < 0)
+		goto out;
+	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (!vn_may_modify(n.obj)) {
+		r = -EACCES;
+		goto out;
+	}
+	if (n.type == VN_N_SCRATCH) {
+		vn_scratch_remove(n.obj, n.scratch);
+	} else if (n.attr) {
+		/* rm resets an attribute to its default */
+		r = vn_attr_reset(c, n.obj, n.attr, &err);
+		if (r < 0)
+			vn_obj_set_error(n.obj, &err);
+	}
+out:
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node src, dst, dir;
+	struct vn_err err = {0};
+	const char *name;
+	char *nn;
+	int r;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	vn_wrlock(c);
+	r = vn_resolve(c, from, &src);
+	if (r < 0)
+		goto out;
+	if (src.type != VN_N_SCRATCH) {
+		/* Objects are named by their directory and referred to by
+		 * name; renaming them is not supported. */
+		r = src.type == VN_N_FILE ? -EACCES : -EPERM;
+		goto out;
+	}
+	if (!vn_may_modify(src.obj)) {
+		r = -EACCES;
+		goto out;
+	}
+	r = vn_resolve_parent(c, to, &dir, &name);
+	if (r < 0)
+		goto out;
+	if (dir.type != VN_N_OBJ || dir.obj != src.obj) {
+		r = -EXDEV;
+		goto out;
+	}
+	dst = dir;
+	r = vn_step(c, &dst, name);
+	if (r == 0 && (flags & RENAME_NOREPLACE)) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (r == 0 && dst.type == VN_N_FILE) {
+		/* The editor's way to write: the temp file becomes the value. */
+		if (!dst.attr) {
+			r = -EACCES;
+			goto out;
+		}
+		r = vn_attr_write(c, src.obj, dst.attr,
+				  src.scratch->data.s ? src.scratch->data.s : "",
+				  src.scratch->data.len, false, &err);
+		if (r < 0) {
+			vn_obj_set_error(src.obj, &err);
+			goto out;
+		}
+		vn_scratch_remove(src.obj, src.scratch);
+		goto out;
+	}
+	if (r == 0 && dst.type == VN_N_SCRATCH) {
+		vn_scratch_remove(src.obj, dst.scratch);
+	} else if (r == 0) {
+		r = -EISDIR;
+		goto out;
+	}
+	nn = strdup(name);
+	if (!nn) {
+		r = -ENOMEM;
+		goto out;
+	}
+	free(src.scratch->name);
+	src.scratch->name = nn;
+	r = 0;
+out:
+	vn_unlock(c);
+	return r;
+}
+
+/* chmod/chown/utimens: accepted from the owner (tools copy metadata after
+ * writing); only scratch files keep a mode. */
+static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	int r;
+
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0 && n.obj && !vn_may_modify(n.obj))
+		r = -EPERM;
+	else if (r == 0 && n.type == VN_N_SCRATCH && set_mode)
+		n.scratch->mode = mode & 0777;
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return vn_meta_change(path, mode, true);
+}
+
+static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	return vn_meta_change(path, 0, false);
+}
+
+static int vn_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	return vn_meta_change(path, 0, false);
+}
+
+static int vn_op_statfs(const char *path, struct statvfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_namemax = 255;
+	return 0;
+}
+
+static void *vn_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	/* Values change as a side effect of other writes (a subnet's
+	 * gateway_ip follows its cidr), so attributes are not cached; names
+	 * are cached briefly and deleted names not at all. */
+	cfg->entry_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->attr_timeout = 0;
+	cfg->hard_remove = 1; /* unlink is an action here, never a rename */
+	cfg->use_ino = 0;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	return fuse_get_context()->private_data;
+}
+
+const struct fuse_operations vn_fuse_ops = {
+    .init = vn_op_init,
+    .getattr = vn_op_getattr,
+    .readdir = vn_op_readdir,
+    .mkdir = vn_op_mkdir,
+    .rmdir = vn_op_rmdir,
+    .open = vn_op_open,
+    .read = vn_op_read,
+    .write = vn_op_write,
+    .flush = vn_op_flush,
+    .release = vn_op_release,
+    .truncate = vn_op_truncate,
+    .create = vn_op_create,
+    .unlink = vn_op_unlink,
+    .rename = vn_op_rename,
+    .chmod = vn_op_chmod,
+    .chown = vn_op_chown,
+    .utimens = vn_op_utimens,
+    .statfs = vn_op_statfs,
+};

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * networks/NET: a Linux bridge named from the network's id. An external
+ * network (a provider network like devstack's br-ex) also carries its
+ * subnets' gateway addresses on the bridge, so the host is its gateway.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnetfs/backend.h"
+#include "vnetfs/model.h"
+#include "fs/kinds.h"
+
+void vn_network_bridge(const struct vn_obj *net, char buf[16])
+{
+	vn_ifname(buf, VN_BRIDGE_PREFIX, net->id);
+}
+
+static int vn_network_show_bridge(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	char br[16];
+
+	vn_network_bridge(o, br);
+	return vn_buf_printf(out, "%s\n", br);
+}
+
+static bool vn_network_up(struct vn_obj *net)
+{
+	const char *s = vn_get_str(net, "admin_state");
+
+	return !s || !strcmp(s, "up");
+}
+
+int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_obj *except,
+			  struct vn_err *err)
+{
+	struct vn_cidr addrs[64];
+	struct vn_coll *subs = vn_child_coll(net, &vn_kind_subnet);
+	struct vn_obj *sub;
+	size_t n = 0;
+	char br[16];
+	int r;
+
+	vn_network_bridge(net, br);
+	if (vn_get_bool(net, "external")) {
+		vn_coll_foreach(subs, sub)
+		{
+			struct vn_pool pools[VN_MAX_POOLS];
+			struct vn_subnet_ipam ip;
+
+			if (sub == except || n == sizeof(addrs) / sizeof(addrs[0]))
+				continue;
+			if (vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
+				continue;
+			addrs[n].net = ip.gateway;
+			addrs[n].prefix = ip.cidr.prefix;
+			n++;
+		}
+	}
+	r = vn_addr_sync(c->ns, br, AF_UNSPEC, addrs, n);
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not set the gateway addresses of bridge %s: %s",
+			       br, strerror(-r));
+	return 0;
+}
+
+static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	char br[16];
+	int r;
+
+	vn_network_bridge(o, br);
+	r = vn_bridge_ensure(c->ns, br, (unsigned)vn_get_int(o, "mtu"), vn_network_up(o));
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not set up bridge %s: %s", br, strerror(-r));
+	return vn_network_sync_addrs(c, o, NULL, err);
+}
+
+static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	int r = vn_network_realise(c, o, err);
+
+	if (r < 0) {
+		char br[16];
+
+		vn_network_bridge(o, br);
+		vn_link_delete(c->ns, br);
+	}
+	return r;
+}
+
+static int vn_network_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			    struct vn_err *err)
+{
+	struct vn_obj *sub;
+
+	if (!strcmp(a->name, "mtu") && vn_get_int(o, "mtu") < 1280) {
+		vn_coll_foreach(vn_child_coll(o, &vn_kind_subnet), sub)
+		{
+			struct vn_pool pools[VN_MAX_POOLS];
+			struct vn_subnet_ipam ip;
+
+			if (vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET6)
+				return vn_fail(err, -EINVAL,
+					       "mtu %ld is below 1280, the IPv6 minimum, and "
+					       "subnet '%s' is IPv6",
+					       vn_get_int(o, "mtu"), sub->name);
+		}
+	}
+	return 0;
+}
+
+static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			    struct json_object *old, struct vn_err *err)
+{
+	/* Re-assert the whole bridge: mtu, state and addresses are one small
+	 * set of idempotent netlink calls, and a failure in the middle is
+	 * undone by asserting the old model again (the caller restores it). */
+	return vn_network_realise(c, o, err);
+}
+
+static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	char br[16];
+	int r;
+
+	vn_network_bridge(o, br);
+	r = vn_link_delete(c->ns, br);
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not delete bridge %s: %s", br, strerror(-r));
+	return 0;
+}
+
+static int vn_network_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	return vn_network_realise(c, o, err);
+}
+
+struct vn_bridges {
+	char (*names)[16];
+	size_t n;
+};
+
+static int vn_network_collect(struct vn_obj *o, void *arg)
+{
+	struct vn_bridges *b = arg;
+
+	vn_network_bridge(o, b->names[b->n++]);
+	return 0;
+}
+
+static bool vn_bridges_has(const struct vn_bridges *b, const char *name)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (!strcmp(b->names[i], name))
+			return true;
+	return false;
+}
+
+static int vn_network_sweep(struct vn_ctx *c)
+{
+	struct vn_bridges b = {0};
+	char **links = NULL;
+	int r;
+
+	b.names = calloc(vn_coll_count(vn_root_coll(c, &vn_kind_network)) + 1, sizeof(*b.names));
+	if (!b.names)
+		return -ENOMEM;
+	vn_foreach_kind(c, &vn_kind_network, vn_network_collect, &b);
+	r = vn_link_list(c->ns, VN_BRIDGE_PREFIX, &links);
+	for (size_t i = 0; r == 0 && links[i]; i++) {
+		if (vn_bridges_has(&b, links[i]))
+			continue;
+		vn_info("removing stray bridge %s", links[i]);
+		vn_link_delete(c->ns, links[i]);
+	}
+	vn_strv_free(links);
+	free(b.names);
+	return r;
+}
+
+static const char *vn_network_status(struct vn_ctx *c, struct vn_obj *o)
+{
+	return vn_network_up(o) ? "ACTIVE" : "DOWN";
+}
+
+static const char *const vn_admin_states[] = {"up", "down", NULL};
+
+static const struct vn_attr vn_network_attrs[] = {
+    {.name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500"},
+    {.name = "admin_state",
+     .mode = 0644,
+     .type = VN_T_ENUM,
+     .choices = vn_admin_states,
+     .dflt = "up"},
+    {.name = "external", .mode = 0644, .type = VN_T_BOOL, .dflt = "0"},
+    {.name = "bridge", .mode = 0444, .type = VN_T_STR, .show = vn_network_show_bridge},
+    {.name = NULL},
+};
+
+static const struct vn_kind *const vn_network_children[] = {
+    &vn_kind_subnet,
+    NULL,
+};
+
+const struct vn_kind vn_kind_network = {
+    .dir = "networks",
+    .type = "network",
+    .attrs = vn_network_attrs,
+    .children = vn_network_children,
+    .create = vn_network_create,
+    .check = vn_network_check,
+    .apply = vn_network_apply,
+    .destroy = vn_network_destroy,
+    .reconcile = vn_network_reconcile,
+    .sweep = vn_network_sweep,
+    .status = vn_network_status,
+};

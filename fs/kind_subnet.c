@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+/*
+ * networks/NET/subnets/SUB: an IP prefix on a network, with IPAM.
+ *
+ * Neutron semantics: gateway_ip defaults to the first host and follows the
+ * cidr until written (`none`: no gateway); allocation_pools default to the
+ * host range minus the gateway; subnet names are unique across the tree so
+ * routers and ports name a subnet alone. Both IPv4 and IPv6 prefixes are
+ * accepted and validated; the data plane of later features (DHCP, routers,
+ * NAT) serves IPv4.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vnetfs/ip.h"
+#include "vnetfs/model.h"
+#include "fs/kinds.h"
+
+/* ---- parsers (one value, or one line of a list) ---- */
+
+static int vn_parse_cidr(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			 struct json_object **out, struct vn_err *err)
+{
+	char buf[VN_CIDR_STRLEN];
+	struct vn_cidr cidr;
+
+	if (vn_cidr_parse(text, true, &cidr) < 0) {
+		if (vn_cidr_parse(text, false, &cidr) == 0) {
+			vn_cidr_format(&cidr, buf, sizeof(buf));
+			return vn_fail(err, -EINVAL,
+				       "cidr '%s' has host bits set: did you mean %s?", text, buf);
+		}
+		return vn_fail(err, -EINVAL,
+			       "cidr '%s' is not a network prefix like 10.0.0.0/24 or fd00::/64",
+			       text);
+	}
+	if (cidr.prefix > vn_af_bits(cidr.net.af) - 2 && cidr.net.af == AF_INET)
+		return vn_fail(err, -EINVAL, "cidr '%s' is too small for a subnet (at most /30)",
+			       text);
+	if (cidr.net.af == AF_INET6 && cidr.prefix > 126)
+		return vn_fail(err, -EINVAL, "cidr '%s' is too small for a subnet (at most /126)",
+			       text);
+	vn_cidr_format(&cidr, buf, sizeof(buf));
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_parse_addr(const char *what, const char *text, struct json_object **out,
+			 struct vn_err *err)
+{
+	char buf[VN_ADDR_STRLEN];
+	struct vn_addr a;
+
+	if (vn_addr_parse(text, &a) < 0)
+		return vn_fail(err, -EINVAL, "%s '%s' is not an IP address", what, text);
+	vn_addr_format(&a, buf, sizeof(buf));
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_parse_gateway(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			    struct json_object **out, struct vn_err *err)
+{
+	if (!strcmp(text, "none")) {
+		*out = json_object_new_string("none");
+		return 0;
+	}
+	return vn_parse_addr("gateway_ip", text, out, err);
+}
+
+static int vn_parse_nameserver(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			       struct json_object **out, struct vn_err *err)
+{
+	return vn_parse_addr("dns nameserver", text, out, err);
+}
+
+static int vn_parse_pool(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			 struct json_object **out, struct vn_err *err)
+{
+	char buf[2 * VN_ADDR_STRLEN + 2];
+	struct vn_pool p;
+
+	if (vn_pool_parse(text, &p) < 0)
+		return vn_fail(err, -EINVAL,
+			       "allocation pool '%s' is not START-END with START <= END", text);
+	vn_pool_format(&p, buf, sizeof(buf));
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_parse_route(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			  struct json_object **out, struct vn_err *err)
+{
+	char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN], buf[VN_CIDR_STRLEN + VN_ADDR_STRLEN + 1];
+	struct vn_cidr dest;
+	struct vn_addr hop;
+
+	if (vn_route_parse(text, &dest, &hop) < 0)
+		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP'", text);
+	vn_cidr_format(&dest, d, sizeof(d));
+	vn_addr_format(&hop, h, sizeof(h));
+	snprintf(buf, sizeof(buf), "%s %s", d, h);
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+/* ---- effective values ---- */
+
+static int vn_subnet_cidr(struct vn_obj *sub, struct vn_cidr *cidr)
+{
+	const char *s = vn_get_str(sub, "cidr");
+
+	if (!s || vn_cidr_parse(s, true, cidr) < 0)
+		return -ENOENT;
+	return 0;
+}
+
+int vn_subnet_ipam(struct vn_obj *sub, struct vn_subnet_ipam *out, struct vn_pool *pools)
+{
+	struct json_object *list = vn_get_list(sub, "allocation_pools");
+	const char *gw = vn_get_str(sub, "gateway_ip");
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = vn_subnet_cidr(sub, &out->cidr);
+	if (r < 0)
+		return r;
+	if (gw && !strcmp(gw, "none"))
+		out->has_gateway = false;
+	else if (gw)
+		out->has_gateway = vn_addr_parse(gw, &out->gateway) == 0;
+	else
+		out->has_gateway = vn_ipam_default_gateway(&out->cidr, &out->gateway) == 0;
+	out->pools = pools;
+	if (list) {
+		n = vn_list_len(list);
+		if (n > VN_MAX_POOLS)
+			n = VN_MAX_POOLS;
+		for (size_t i = 0; i < n; i++)
+			if (vn_pool_parse(vn_list_at(list, i), &pools[i]) < 0)
+				return -EINVAL;
+		out->npools = n;
+		return 0;
+	}
+	if (vn_ipam_default_pools(&out->cidr, out->has_gateway ? &out->gateway : NULL, pools,
+				  &out->npools) < 0)
+		out->npools = 0;
+	return 0;
+}
+
+static int vn_show_gateway(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct vn_pool pools[VN_MAX_POOLS];
+	struct vn_subnet_ipam ip;
+	char buf[VN_ADDR_STRLEN];
+	const char *gw = vn_get_str(o, "gateway_ip");
+
+	if (gw)
+		return vn_buf_printf(out, "%s\n", gw);
+	if (vn_subnet_ipam(o, &ip, pools) < 0 || !ip.has_gateway)
+		return 0;
+	vn_addr_format(&ip.gateway, buf, sizeof(buf));
+	return vn_buf_printf(out, "%s\n", buf);
+}
+
+static int vn_show_pools(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct vn_pool pools[VN_MAX_POOLS];
+	struct vn_subnet_ipam ip;
+	char buf[2 * VN_ADDR_STRLEN + 2];
+	int r = 0;
+
+	if (vn_subnet_ipam(o, &ip, pools) < 0)
+		return 0;
+	for (size_t i = 0; i < ip.npools && r == 0; i++) {
+		vn_pool_format(&ip.pools[i], buf, sizeof(buf));
+		r = vn_buf_printf(out, "%s\n", buf);
+	}
+	return r;
+}
+
+static int vn_show_ip_version(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct vn_cidr cidr;
+
+	if (vn_subnet_cidr(o, &cidr) < 0)
+		return 0;
+	return vn_buf_printf(out, "%d\n", cidr.net.af == AF_INET6 ? 6 : 4);
+}
+
+/* ---- hooks ---- */
+
+static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			   struct vn_err *err)
+{
+	struct vn_pool pools[VN_MAX_POOLS];
+	struct json_object *list;
+	struct vn_subnet_ipam ip;
+	struct vn_obj *net = o->parent, *other;
+	char why[256], buf[VN_CIDR_STRLEN];
+	int r;
+
+	r = vn_subnet_ipam(o, &ip, pools);
+	if (r == -ENOENT) {
+		if (!strcmp(a->name, "cidr"))
+			return 0; /* cleared: the subnet goes back to BUILD */
+		return vn_fail(err, -EINVAL, "write cidr before %s", a->name);
+	}
+	if (vn_list_len(vn_get_list(o, "allocation_pools")) > VN_MAX_POOLS)
+		return vn_fail(err, -EINVAL, "at most %d allocation pools", VN_MAX_POOLS);
+	if (vn_ipam_validate(&ip, why, sizeof(why)) < 0)
+		return vn_fail(err, -EINVAL, "%s", why);
+	list = vn_get_list(o, "host_routes");
+	for (size_t i = 0; i < vn_list_len(list); i++) {
+		struct vn_cidr dest;
+		struct vn_addr hop;
+
+		if (vn_route_parse(vn_list_at(list, i), &dest, &hop) < 0 ||
+		    dest.net.af != ip.cidr.net.af)
+			return vn_fail(err, -EINVAL,
+				       "host route '%s' is not of the subnet's family",
+				       vn_list_at(list, i));
+	}
+	if (ip.cidr.net.af == AF_INET6 && vn_get_int(net, "mtu") < 1280)
+		return vn_fail(err, -EINVAL,
+			       "network '%s' has mtu %ld, below the IPv6 minimum 1280", net->name,
+			       vn_get_int(net, "mtu"));
+	vn_coll_foreach(o->coll, other)
+	{
+		struct vn_cidr oc;
+
+		if (other == o || vn_subnet_cidr(other, &oc) < 0)
+			continue;
+		if (vn_cidr_overlaps(&oc, &ip.cidr)) {
+			vn_cidr_format(&ip.cidr, buf, sizeof(buf));
+			return vn_fail(err, -EINVAL,
+				       "cidr %s overlaps subnet '%s' (%s) on network '%s'", buf,
+				       other->name, vn_get_str(other, "cidr"), net->name);
+		}
+	}
+	return 0;
+}
+
+static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			   struct json_object *old, struct vn_err *err)
+{
+	return vn_network_sync_addrs(c, o->parent, NULL, err);
+}
+
+static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	struct vn_err dummy = {0};
+	int r;
+
+	/* A subnet created with values (the defaults, or implicit creation)
+	 * is checked like a write of its cidr. */
+	if (vn_get_str(o, "cidr")) {
+		r = vn_subnet_check(c, o, vn_attr_find(o->kind, "cidr"), err ? err : &dummy);
+		if (r < 0)
+			return r;
+	}
+	return vn_network_sync_addrs(c, o->parent, NULL, err);
+}
+
+static int vn_subnet_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	return vn_network_sync_addrs(c, o->parent, o, err);
+}
+
+static const char *vn_subnet_status(struct vn_ctx *c, struct vn_obj *o)
+{
+	return vn_get_str(o, "cidr") ? "ACTIVE" : "BUILD";
+}
+
+static const struct vn_attr vn_subnet_attrs[] = {
+    {.name = "cidr", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_cidr},
+    {.name = "gateway_ip",
+     .mode = 0644,
+     .type = VN_T_STR,
+     .parse = vn_parse_gateway,
+     .show = vn_show_gateway},
+    {.name = "enable_dhcp", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
+    {.name = "allocation_pools",
+     .mode = 0644,
+     .type = VN_T_LIST,
+     .parse = vn_parse_pool,
+     .show = vn_show_pools},
+    {.name = "dns_nameservers", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_nameserver},
+    {.name = "host_routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_route},
+    {.name = "ip_version", .mode = 0444, .type = VN_T_INT, .show = vn_show_ip_version},
+    {.name = NULL},
+};
+
+const struct vn_kind vn_kind_subnet = {
+    .dir = "subnets",
+    .type = "subnet",
+    .attrs = vn_subnet_attrs,
+    .global_names = true,
+    .create = vn_subnet_create,
+    .check = vn_subnet_check,
+    .apply = vn_subnet_apply,
+    .destroy = vn_subnet_destroy,
+    .status = vn_subnet_status,
+};

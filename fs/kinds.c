@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kind registry, the first-start defaults, and start-up: load the
+ * state, create the defaults once, reconcile every object, sweep orphans.
+ * A new kind is one fs/kind_*.c file plus one line in the tables below.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "vnetfs/backend.h"
+#include "vnetfs/model.h"
+#include "fs/internal.h"
+#include "fs/kinds.h"
+
+/* Top-level directories, in `ls` order. */
+const struct vn_kind *const vn_root_kinds[] = {
+    &vn_kind_network,
+    &vn_kind_flavor,
+    NULL,
+};
+
+/* Every kind, for loading state files by their "type". */
+const struct vn_kind *const vn_all_kinds[] = {
+    &vn_kind_network,
+    &vn_kind_subnet,
+    &vn_kind_flavor,
+    NULL,
+};
+
+int vn_ctx_backend_init(struct vn_ctx *c)
+{
+	int r = vn_ns_open(c->opts.netns, true, &c->ns);
+
+	if (r < 0)
+		return vn_err(r, "cannot open network namespace %s",
+			      c->opts.netns ? c->opts.netns : "(current)");
+	return 0;
+}
+
+void vn_ctx_backend_fini(struct vn_ctx *c)
+{
+	if (c->ns)
+		vn_ns_close(c->ns);
+	c->ns = NULL;
+}
+
+static int vn_default(struct vn_ctx *c, const struct vn_kind *k, struct vn_obj *parent,
+		      const char *name, const char *json_props, struct vn_obj **out)
+{
+	struct vn_coll *coll = parent ? vn_child_coll(parent, k) : vn_root_coll(c, k);
+	struct json_object *props = json_tokener_parse(json_props);
+	struct vn_err err = {0};
+	int r;
+
+	if (!props)
+		return -EINVAL;
+	if (vn_coll_find(coll, name)) {
+		json_object_put(props);
+		return 0;
+	}
+	r = vn_obj_create(c, coll, name, 0, 0, props, out, &err);
+	if (r < 0)
+		return vn_err(r, "cannot create default %s %s: %s", k->type, name, err.msg);
+	return 0;
+}
+
+int vn_create_defaults(struct vn_ctx *c)
+{
+	struct vn_obj *pub = NULL;
+	int r = 0;
+
+	r = r
+		?: vn_default(c, &vn_kind_flavor, NULL, "m1.nano",
+			      "{\"vcpus\":1,\"ram\":64,\"disk\":0}", NULL);
+	r = r
+		?: vn_default(c, &vn_kind_flavor, NULL, "m1.tiny",
+			      "{\"vcpus\":1,\"ram\":512,\"disk\":1}", NULL);
+	r = r
+		?: vn_default(c, &vn_kind_flavor, NULL, "m1.small",
+			      "{\"vcpus\":1,\"ram\":2048,\"disk\":20}", NULL);
+	if (r < 0 || c->opts.no_defaults)
+		return r;
+	/* devstack's public network: br-ex with 172.24.4.1 */
+	r = vn_default(c, &vn_kind_network, NULL, "public", "{\"external\":1}", &pub);
+	if (r < 0 || !pub)
+		return r;
+	return vn_default(c, &vn_kind_subnet, pub, "public-subnet", "{\"cidr\":\"172.24.4.0/24\"}",
+			  NULL);
+}
+
+static void vn_reconcile_coll(struct vn_ctx *c, struct vn_coll *coll)
+{
+	struct vn_obj *o;
+
+	vn_coll_foreach(coll, o)
+	{
+		struct vn_err err = {0};
+
+		if (o->kind->reconcile) {
+			int r = o->kind->reconcile(c, o, &err);
+
+			o->failed = r < 0;
+			if (r < 0)
+				vn_obj_set_error(o, &err);
+		}
+		for (size_t i = 0; i < o->ncolls; i++)
+			vn_reconcile_coll(c, &o->colls[i]);
+	}
+}
+
+int vn_ctx_start(struct vn_ctx *c)
+{
+	int r;
+
+	r = vn_persist_open(c);
+	if (r < 0)
+		return r;
+	r = vn_ctx_backend_init(c);
+	if (r < 0)
+		return r;
+	c->loading = true;
+	r = vn_persist_load(c);
+	c->loading = false;
+	if (r < 0)
+		return vn_err(r, "cannot load state from %s", c->opts.state_dir);
+	/* Parents are reconciled before children; then each kind removes the
+	 * kernel objects with its prefix that the model lacks. */
+	for (size_t i = 0; i < c->nroots; i++)
+		vn_reconcile_coll(c, &c->roots[i]);
+	for (size_t i = 0; vn_all_kinds[i]; i++)
+		if (vn_all_kinds[i]->sweep)
+			vn_all_kinds[i]->sweep(c);
+	if (!vn_persist_initialized(c)) {
+		r = vn_create_defaults(c);
+		if (r < 0)
+			return r;
+		r = vn_persist_mark_initialized(c);
+		if (r < 0)
+			return vn_err(r, "cannot write %s/objects/.initialized", c->opts.state_dir);
+	}
+	return 0;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+/* vnetfs: main(), options, the FUSE session. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnetfs/model.h"
+#include "fs/fuse_ops.h"
+
+static void vn_usage(FILE *f)
+{
+	fputs("usage: vnetfs [options] MOUNTPOINT\n"
+	      "  -f                  stay in the foreground (log to stderr)\n"
+	      "  -d, --debug         log every change (implies -f)\n"
+	      "  --state DIR         where the model lives (default /var/lib/vnetfs)\n"
+	      "  --netns NAME        build all networking in that namespace (created if\n"
+	      "                      missing, visible to `ip netns`); default: the current one\n"
+	      "  --no-defaults       don't create the `public` network\n"
+	      "  --libvirt URI       libvirt connection (default qemu:///system)\n"
+	      "  --virt-type TYPE    kvm or qemu\n"
+	      "  -o OPT[,OPT]        FUSE mount options (e.g. allow_other)\n"
+	      "  --help, --version\n",
+	      f);
+}
+
+enum { OPT_STATE = 256, OPT_NETNS, OPT_NO_DEFAULTS, OPT_LIBVIRT, OPT_VIRT_TYPE, OPT_VERSION };
+
+static const struct option vn_longopts[] = {
+    {"state", required_argument, NULL, OPT_STATE},
+    {"netns", required_argument, NULL, OPT_NETNS},
+    {"no-defaults", no_argument, NULL, OPT_NO_DEFAULTS},
+    {"libvirt", required_argument, NULL, OPT_LIBVIRT},
+    {"virt-type", required_argument, NULL, OPT_VIRT_TYPE},
+    {"debug", no_argument, NULL, 'd'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+int main(int argc, char **argv)
+{
+	struct vn_opts opts = {.state_dir = "/var/lib/vnetfs", .libvirt_uri = "qemu:///system"};
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop = NULL;
+	struct vn_ctx ctx;
+	struct fuse *f = NULL;
+	const char *mnt;
+	int debug = 0, ch, r = 1;
+
+	while ((ch = getopt_long(argc, argv, "fdho:", vn_longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			opts.foreground = true;
+			break;
+		case 'd':
+			debug = 1;
+			opts.foreground = true;
+			break;
+		case 'o':
+			if (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, optarg))
+				return 1;
+			break;
+		case OPT_STATE:
+			opts.state_dir = optarg;
+			break;
+		case OPT_NETNS:
+			opts.netns = optarg;
+			break;
+		case OPT_NO_DEFAULTS:
+			opts.no_defaults = true;
+			break;
+		case OPT_LIBVIRT:
+			opts.libvirt_uri = optarg;
+			break;
+		case OPT_VIRT_TYPE:
+			if (strcmp(optarg, "kvm") && strcmp(optarg, "qemu")) {
+				fprintf(stderr, "vnetfs: --virt-type is kvm or qemu\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			vn_usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("vnetfs %s\n", VNETFS_VERSION);
+			return 0;
+		default:
+			vn_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		vn_usage(stderr);
+		return 2;
+	}
+	mnt = argv[optind];
+	vn_log_init(opts.foreground, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vn_ctx_init(&ctx, &opts) < 0) {
+		vn_err(-ENOMEM, "cannot initialise");
+		return 1;
+	}
+	if (vn_ctx_start(&ctx) < 0)
+		goto out;
+	if (fuse_opt_insert_arg(&args, 0, argv[0]) ||
+	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
+		goto out;
+	f = fuse_new(&args, &vn_fuse_ops, sizeof(vn_fuse_ops), &ctx);
+	if (!f)
+		goto out;
+	if (fuse_mount(f, mnt) != 0) {
+		vn_err(-EIO, "cannot mount on %s", mnt);
+		goto out_destroy;
+	}
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
+		goto out_unmount;
+	vn_info("mounted on %s (state %s%s%s)", mnt, opts.state_dir, opts.netns ? ", netns " : "",
+		opts.netns ? opts.netns : "");
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out_signals;
+	fuse_loop_cfg_set_max_threads(loop, 16);
+	fuse_loop_cfg_set_idle_threads(loop, 4);
+	r = fuse_loop_mt(f, loop) ? 1 : 0;
+	fuse_loop_cfg_destroy(loop);
+	vn_info("unmounting %s", mnt);
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(f));
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);
+out:
+	fuse_opt_free_args(&args);
+	vn_ctx_fini(&ctx);
+	return r;
+}

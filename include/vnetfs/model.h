@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The model: objects, the kinds that describe them, and the one context
+ * struct that holds all mutable state of the daemon.
+ *
+ * Every object kind (network, subnet, flavor, router, port, ...) is one
+ * `struct vn_kind` declared as data in its own file fs/kind_*.c: its
+ * directory name, its attribute table and its hooks. The FUSE layer
+ * (fs/fuse_ops.c), persistence (fs/persist.c) and the write path
+ * (fs/attr.c) are generic over kinds and never look at a kind's name.
+ *
+ * Attribute values that the user set are kept in o->props (a json-c
+ * object, exactly what is persisted). An attribute absent from props has
+ * its default: the table's `dflt` text, or what its `show` hook derives
+ * (a subnet's gateway_ip follows its cidr until one is written).
+ *
+ * Locking: ctx->lock is a rwlock. FUSE reads take it shared; anything that
+ * changes the model (and so calls kind hooks and the backend) takes it
+ * exclusive. Kind hooks always run with the lock held exclusive.
+ */
+#ifndef VNETFS_MODEL_H
+#define VNETFS_MODEL_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct vn_ctx;
+struct vn_obj;
+struct vn_kind;
+struct vn_ns;
+
+/* ---- growable text buffer ---- */
+struct vn_buf {
+	char *s; /* NUL-terminated when non-NULL */
+	size_t len, cap;
+};
+void vn_buf_free(struct vn_buf *b);
+void vn_buf_reset(struct vn_buf *b);
+int vn_buf_add(struct vn_buf *b, const char *data, size_t len);
+int vn_buf_puts(struct vn_buf *b, const char *s);
+int vn_buf_printf(struct vn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Grow (with NULs) or shrink to len bytes. */
+int vn_buf_resize(struct vn_buf *b, size_t len);
+/* Steal the text (caller frees); buffer is left empty. */
+char *vn_buf_steal(struct vn_buf *b);
+
+/* ---- errors: a negative errno plus one English sentence ---- */
+struct vn_err {
+	int code;
+	char msg[512];
+};
+/* Record code and sentence; returns code (negative errno), so
+ * `return vn_fail(err, -EINVAL, "mtu %ld is out of range", v);` */
+int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- logging: one helper; returns `code` so it can be returned ---- */
+enum vn_log_level { VN_LOG_ERR, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG };
+void vn_log_init(bool to_stderr, int level);
+int vn_log(int level, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define vn_err(code, ...) vn_log(VN_LOG_ERR, (code), __VA_ARGS__)
+#define vn_warn(code, ...) vn_log(VN_LOG_WARN, (code), __VA_ARGS__)
+#define vn_info(...) vn_log(VN_LOG_INFO, 0, __VA_ARGS__)
+#define vn_debug(...) vn_log(VN_LOG_DEBUG, 0, __VA_ARGS__)
+
+/* cleanup helpers */
+static inline void vn_freep(void *p)
+{
+	extern void free(void *);
+	free(*(void **)p);
+}
+static inline void vn_json_putp(struct json_object **p)
+{
+	if (*p)
+		json_object_put(*p);
+}
+#define _cleanup_free_ __attribute__((cleanup(vn_freep)))
+#define _cleanup_json_ __attribute__((cleanup(vn_json_putp)))
+#define _cleanup_buf_ __attribute__((cleanup(vn_buf_free)))
+static inline void *vn_take_ptr_(void **p)
+{
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define TAKE_PTR(p) vn_take_ptr_((void **)&(p))
+
+/* ---- attributes ---- */
+enum vn_type {
+	VN_T_STR,  /* one line of text */
+	VN_T_INT,  /* decimal integer in [min, max] */
+	VN_T_BOOL, /* "0"/"1" (also accepts true/false, yes/no, up/down? no: only 0/1) */
+	VN_T_ENUM, /* one of choices[] */
+	VN_T_LIST, /* lines; `>>` (O_APPEND) adds lines */
+};
+
+#define VN_ATTR_SECRET 0x1 /* left out of `json` */
+#define VN_ATTR_NOJSON 0x2 /* left out of `json` (e.g. large blobs) */
+
+struct vn_attr {
+	const char *name;
+	mode_t mode; /* 0444 read-only, 0644 writable, 0600 owner-only */
+	enum vn_type type;
+	unsigned flags;
+	long min, max;		    /* VN_T_INT */
+	const char *const *choices; /* VN_T_ENUM, NULL-terminated */
+	const char *dflt;	    /* default as text; NULL: none (empty) */
+	/* Optional: syntax check + canonical form of one value (for lists, of
+	 * one line). *out gets a new json string (or other type). -EINVAL with
+	 * a sentence on bad input. Without it the type's generic parser runs. */
+	int (*parse)(struct vn_ctx *c, struct vn_obj *o, const char *text, struct json_object **out,
+		     struct vn_err *err);
+	/* Optional: render the effective value (read-only/derived attributes,
+	 * or defaults computed from other attributes). Lines end with '\n'. */
+	int (*show)(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out);
+};
+
+/* ---- kinds ---- */
+struct vn_kind {
+	const char *dir;		       /* directory name of its collection: "networks" */
+	const char *type;		       /* singular, in json, logs and the state files */
+	const struct vn_attr *attrs;	       /* terminated by {.name = NULL} */
+	const struct vn_kind *const *children; /* child collections; NULL-terminated */
+	bool global_names;		       /* names unique across the tree (subnets) */
+	size_t priv_size;		       /* runtime-only data, zeroed, at o->priv */
+
+	/* mkdir (or implicit creation): the object is in the model with its
+	 * initial props; make it real. On failure it is removed again. */
+	int (*create)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* A value passed its syntax check and is already set in o->props;
+	 * check it against the rest of the model. Nothing applied yet. */
+	int (*check)(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		     struct vn_err *err);
+	/* Apply a changed attribute to the backend. old is the previous
+	 * explicit value (NULL: it had its default). On failure undo own
+	 * partial work and return -EIO (or the errno) with a sentence. */
+	int (*apply)(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		     struct json_object *old, struct vn_err *err);
+	/* rmdir: -EBUSY with a sentence while something outside it uses it. */
+	int (*busy)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* Tear down backend state (children are already gone). */
+	int (*destroy)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* Make the backend match the model (start-up, after restart). */
+	int (*reconcile)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* After every object is reconciled: remove backend objects bearing
+	 * this kind's prefix that the model lacks. */
+	int (*sweep)(struct vn_ctx *c);
+	/* Status text (ACTIVE, DOWN, BUILD...); NULL hook: ACTIVE. ERROR is
+	 * shown by the generic layer while o->failed is set. */
+	const char *(*status)(struct vn_ctx *c, struct vn_obj *o);
+	/* Free what the kind keeps at o->priv (not the block itself). */
+	void (*free_priv)(struct vn_obj *o);
+};
+
+/* A collection: the objects of one kind under one parent (or the root). */
+struct vn_coll {
+	const struct vn_kind *kind;
+	struct vn_obj *owner;	  /* NULL at the root */
+	struct lh_table *by_name; /* name -> struct vn_obj *, insertion order */
+};
+
+struct vn_scratch; /* an editor's temp file, in memory until renamed */
+
+struct vn_obj {
+	const struct vn_kind *kind;
+	struct vn_obj *parent; /* NULL for top-level objects */
+	struct vn_coll *coll;  /* the collection holding it */
+	char name[64];
+	char id[37];
+	uid_t uid;
+	gid_t gid;
+	struct timespec ctime, mtime;
+	struct json_object *props; /* explicit attribute values */
+	char *error;		   /* last failure sentence, NULL when fine */
+	bool failed;		   /* backend is not as the model says */
+	struct vn_coll *colls;	   /* one per kind->children entry */
+	size_t ncolls;
+	struct vn_scratch *scratch;
+	void *priv;
+};
+
+/* ---- the context: all mutable daemon state ---- */
+struct vn_opts {
+	const char *state_dir;
+	const char *netns; /* NULL: the current namespace */
+	const char *libvirt_uri;
+	bool no_defaults;
+	bool foreground;
+};
+
+struct vn_ctx {
+	pthread_rwlock_t lock;
+	struct vn_opts opts;
+	struct vn_coll *roots; /* one per vn_root_kinds entry */
+	size_t nroots;
+	struct lh_table *by_id;	  /* id -> obj */
+	struct lh_table *globals; /* "type/name" -> obj, for global_names kinds */
+	int state_fd;		  /* the state directory, O_PATH|O_DIRECTORY */
+	bool loading;		  /* while loading: no persisting, no create hooks */
+	struct vn_ns *ns;	  /* where bridges live (--netns) */
+	struct timespec start;
+};
+
+/* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every
+ * kind (for loading state files by type). */
+extern const struct vn_kind *const vn_root_kinds[];
+extern const struct vn_kind *const vn_all_kinds[];
+const struct vn_kind *vn_kind_by_type(const char *type);
+
+/* ---- context ---- */
+int vn_ctx_init(struct vn_ctx *c, const struct vn_opts *opts);
+void vn_ctx_fini(struct vn_ctx *c);
+/* Load the state directory, create defaults on first start, reconcile. */
+int vn_ctx_start(struct vn_ctx *c);
+
+/* ---- objects ---- */
+struct vn_coll *vn_root_coll(struct vn_ctx *c, const struct vn_kind *k);
+struct vn_coll *vn_child_coll(struct vn_obj *o, const struct vn_kind *k);
+struct vn_obj *vn_coll_find(struct vn_coll *coll, const char *name);
+size_t vn_coll_count(const struct vn_coll *coll);
+struct vn_obj *vn_find_global(struct vn_ctx *c, const struct vn_kind *k, const char *name);
+struct vn_obj *vn_find_id(struct vn_ctx *c, const char *id);
+/* Iterate a collection in creation order:
+ *   struct vn_obj *it; vn_coll_foreach(coll, it) { ... } */
+#define vn_coll_foreach(coll, it)                                                                  \
+	for (struct lh_entry *vn__e = (coll)->by_name->head;                                       \
+	     vn__e && ((it) = (struct vn_obj *)lh_entry_v(vn__e), 1); vn__e = vn__e->next)
+/* Every object of kind k in the whole tree. cb returns non-zero to stop. */
+int vn_foreach_kind(struct vn_ctx *c, const struct vn_kind *k,
+		    int (*cb)(struct vn_obj *o, void *arg), void *arg);
+
+/* Create an object (mkdir or implicit). props: initial explicit values
+ * (reference taken; NULL for none). Runs the create hook and persists.
+ * *out may be NULL. */
+int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_t uid, gid_t gid,
+		  struct json_object *props, struct vn_obj **out, struct vn_err *err);
+/* Delete an object with everything it owns: busy check (unless force),
+ * children, destroy hook, state file. */
+int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err *err);
+/* Persist o's state file (atomically). */
+int vn_obj_save(struct vn_ctx *c, struct vn_obj *o);
+/* Record / clear the object's error sentence (also logs). */
+void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err);
+void vn_obj_clear_error(struct vn_obj *o);
+const char *vn_obj_status(struct vn_ctx *c, struct vn_obj *o);
+/* Generate a random v4 UUID. */
+void vn_uuid(char out[37]);
+
+/* ---- attribute values ---- */
+const struct vn_attr *vn_attr_find(const struct vn_kind *k, const char *name);
+/* Effective values (explicit, else default). */
+const char *vn_get_str(struct vn_obj *o, const char *name); /* NULL when empty */
+long vn_get_int(struct vn_obj *o, const char *name);
+bool vn_get_bool(struct vn_obj *o, const char *name);
+/* The explicit list (json array of strings) or NULL when empty/unset. */
+struct json_object *vn_get_list(struct vn_obj *o, const char *name);
+size_t vn_list_len(struct json_object *list);
+const char *vn_list_at(struct json_object *list, size_t i);
+/* Set an explicit value without running hooks (for kinds filling in
+ * values they own, e.g. a port's allocated fixed_ips). Takes the ref. */
+void vn_set(struct vn_obj *o, const char *name, struct json_object *v);
+
+/* Render the file `name` of o (attribute or common file) into out. */
+int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct vn_buf *out);
+/* The write path: parse, compare (idempotent), check, apply, persist.
+ * append: add lines to a list. Returns 0 or -errno; err says why. */
+int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		  size_t len, bool append, struct vn_err *err);
+/* unlink: back to the default (through check/apply/persist). */
+int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err);
+/* The whole object as JSON (the `json` file). */
+struct json_object *vn_obj_json(struct vn_ctx *c, struct vn_obj *o);
+
+/* Files common to every object directory. */
+extern const char *const vn_common_files[]; /* id status error json */
+
+/* Largest value one attribute takes. */
+#define VN_ATTR_MAX (64 * 1024)
+
+#endif
