@@ -197,6 +197,9 @@ static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			if (!json_object_equal(item, json_object_array_get_idx(arr, i)))
 				continue;
 			json_object_put(item);
+			if (append && (a->flags & VN_ATTR_APPEND_EEXIST))
+				return vn_fail(err, -EEXIST, "%s: '%s' is already there", a->name,
+					       line);
 			if (append) /* `>>` of a line already there: nothing to add */
 				goto next;
 			return vn_fail(err, -EINVAL, "%s: line '%s' appears twice", a->name, line);
@@ -254,7 +257,8 @@ static int vn_json_text(struct json_object *v, struct vn_buf *out)
 	case json_type_array:
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			int r = vn_buf_printf(
-			    out, "%s\n", json_object_get_string(json_object_array_get_idx(v, i)));
+				out, "%s\n",
+				json_object_get_string(json_object_array_get_idx(v, i)));
 			if (r < 0)
 				return r;
 		}
@@ -301,9 +305,9 @@ int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct v
 		if (!j)
 			return -ENOMEM;
 		return vn_buf_printf(
-		    out, "%s\n",
-		    json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+			out, "%s\n",
+			json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
 	a = vn_attr_find(o->kind, name);
 	if (!a)
@@ -314,7 +318,7 @@ int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct v
 /* Typed JSON of an attribute's effective value, from its rendered text. */
 static struct json_object *vn_attr_json(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a)
 {
-	_cleanup_buf_ struct vn_buf b = {0};
+	_cleanup_buf_ struct vn_buf b = { 0 };
 	struct json_object *arr;
 	char *p, *nl;
 
@@ -390,8 +394,8 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			  struct json_object *nv, struct vn_err *err)
 {
 	_cleanup_json_ struct json_object *old = json_object_get(vn_prop(o, a->name));
-	_cleanup_buf_ struct vn_buf before = {0};
-	_cleanup_buf_ struct vn_buf after = {0};
+	_cleanup_buf_ struct vn_buf before = { 0 };
+	_cleanup_buf_ struct vn_buf after = { 0 };
 	const struct vn_kind *k = o->kind;
 	int r;
 
@@ -421,7 +425,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		if (r < 0) {
 			/* Assert the old model again, undoing partial work. */
 			_cleanup_json_ struct json_object *now =
-			    json_object_get(vn_prop(o, a->name));
+				json_object_get(vn_prop(o, a->name));
 
 			vn_prop_put(o, a->name, json_object_get(old));
 			if (k->apply(c, o, a, now, NULL) < 0)

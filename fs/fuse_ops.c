@@ -217,7 +217,7 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 		st->st_nlink = 2 + o->ncolls;
 		break;
 	case VN_N_FILE: {
-		_cleanup_buf_ struct vn_buf b = {0};
+		_cleanup_buf_ struct vn_buf b = { 0 };
 		int r = vn_obj_render(c, o, n->name, &b);
 
 		if (r < 0)
@@ -306,7 +306,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct fuse_context *fc = fuse_get_context();
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	struct vn_node n;
 	const char *name;
 	int r;
@@ -338,7 +338,7 @@ out:
 static int vn_op_rmdir(const char *path)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	struct vn_node n;
 	int r;
 
@@ -464,7 +464,7 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
 			 bool append)
 {
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	struct vn_node n;
 	int r;
 
@@ -666,7 +666,7 @@ out:
 static int vn_op_unlink(const char *path)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	struct vn_node n;
 	int r;
 
@@ -699,7 +699,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node src, dst, dir;
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	const char *name;
 	char *nn;
 	int r;
@@ -826,22 +826,22 @@ static void *vn_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 const struct fuse_operations vn_fuse_ops = {
-    .init = vn_op_init,
-    .getattr = vn_op_getattr,
-    .readdir = vn_op_readdir,
-    .mkdir = vn_op_mkdir,
-    .rmdir = vn_op_rmdir,
-    .open = vn_op_open,
-    .read = vn_op_read,
-    .write = vn_op_write,
-    .flush = vn_op_flush,
-    .release = vn_op_release,
-    .truncate = vn_op_truncate,
-    .create = vn_op_create,
-    .unlink = vn_op_unlink,
-    .rename = vn_op_rename,
-    .chmod = vn_op_chmod,
-    .chown = vn_op_chown,
-    .utimens = vn_op_utimens,
-    .statfs = vn_op_statfs,
+	.init = vn_op_init,
+	.getattr = vn_op_getattr,
+	.readdir = vn_op_readdir,
+	.mkdir = vn_op_mkdir,
+	.rmdir = vn_op_rmdir,
+	.open = vn_op_open,
+	.read = vn_op_read,
+	.write = vn_op_write,
+	.flush = vn_op_flush,
+	.release = vn_op_release,
+	.truncate = vn_op_truncate,
+	.create = vn_op_create,
+	.unlink = vn_op_unlink,
+	.rename = vn_op_rename,
+	.chmod = vn_op_chmod,
+	.chown = vn_op_chown,
+	.utimens = vn_op_utimens,
+	.statfs = vn_op_statfs,
 };

@@ -78,6 +78,21 @@ static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 	return vn_network_sync_addrs(c, o, NULL, err);
 }
 
+/* Ports follow the network's mtu. */
+static int vn_network_realise_ports(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	struct vn_obj *port;
+	int r;
+
+	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
+	{
+		r = vn_port_realise(c, port, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	int r = vn_network_realise(c, o, err);
@@ -94,7 +109,11 @@ static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *
 static int vn_network_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			    struct vn_err *err)
 {
-	struct vn_obj *sub;
+	struct vn_obj *sub, *router;
+
+	if (!strcmp(a->name, "external") && !vn_get_bool(o, "external") &&
+	    (router = vn_router_using_network(c, o)))
+		return vn_fail(err, -EBUSY, "router '%s' uses network '%s'", router->name, o->name);
 
 	if (!strcmp(a->name, "mtu") && vn_get_int(o, "mtu") < 1280) {
 		vn_coll_foreach(vn_child_coll(o, &vn_kind_subnet), sub)
@@ -118,7 +137,23 @@ static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	/* Re-assert the whole bridge: mtu, state and addresses are one small
 	 * set of idempotent netlink calls, and a failure in the middle is
 	 * undone by asserting the old model again (the caller restores it). */
-	return vn_network_realise(c, o, err);
+	int r = vn_network_realise(c, o, err);
+
+	return r < 0 ? r : vn_network_realise_ports(c, o, err);
+}
+
+static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	struct vn_obj *port;
+	int r;
+
+	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
+	{
+		r = vn_port_in_use(c, port, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -135,7 +170,7 @@ static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 
 static int vn_network_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	return vn_network_realise(c, o, err);
+	return vn_network_realise(c, o, err); /* ports reconcile themselves */
 }
 
 struct vn_bridges {
@@ -161,7 +196,7 @@ static bool vn_bridges_has(const struct vn_bridges *b, const char *name)
 
 static int vn_network_sweep(struct vn_ctx *c)
 {
-	struct vn_bridges b = {0};
+	struct vn_bridges b = { 0 };
 	char **links = NULL;
 	int r;
 
@@ -186,35 +221,37 @@ static const char *vn_network_status(struct vn_ctx *c, struct vn_obj *o)
 	return vn_network_up(o) ? "ACTIVE" : "DOWN";
 }
 
-static const char *const vn_admin_states[] = {"up", "down", NULL};
+static const char *const vn_admin_states[] = { "up", "down", NULL };
 
 static const struct vn_attr vn_network_attrs[] = {
-    {.name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500"},
-    {.name = "admin_state",
-     .mode = 0644,
-     .type = VN_T_ENUM,
-     .choices = vn_admin_states,
-     .dflt = "up"},
-    {.name = "external", .mode = 0644, .type = VN_T_BOOL, .dflt = "0"},
-    {.name = "bridge", .mode = 0444, .type = VN_T_STR, .show = vn_network_show_bridge},
-    {.name = NULL},
+	{ .name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500" },
+	{ .name = "admin_state",
+	  .mode = 0644,
+	  .type = VN_T_ENUM,
+	  .choices = vn_admin_states,
+	  .dflt = "up" },
+	{ .name = "external", .mode = 0644, .type = VN_T_BOOL, .dflt = "0" },
+	{ .name = "bridge", .mode = 0444, .type = VN_T_STR, .show = vn_network_show_bridge },
+	{ .name = NULL },
 };
 
 static const struct vn_kind *const vn_network_children[] = {
-    &vn_kind_subnet,
-    NULL,
+	&vn_kind_subnet,
+	&vn_kind_port,
+	NULL,
 };
 
 const struct vn_kind vn_kind_network = {
-    .dir = "networks",
-    .type = "network",
-    .attrs = vn_network_attrs,
-    .children = vn_network_children,
-    .create = vn_network_create,
-    .check = vn_network_check,
-    .apply = vn_network_apply,
-    .destroy = vn_network_destroy,
-    .reconcile = vn_network_reconcile,
-    .sweep = vn_network_sweep,
-    .status = vn_network_status,
+	.dir = "networks",
+	.type = "network",
+	.attrs = vn_network_attrs,
+	.children = vn_network_children,
+	.create = vn_network_create,
+	.check = vn_network_check,
+	.apply = vn_network_apply,
+	.busy = vn_network_busy,
+	.destroy = vn_network_destroy,
+	.reconcile = vn_network_reconcile,
+	.sweep = vn_network_sweep,
+	.status = vn_network_status,
 };

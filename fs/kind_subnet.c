@@ -192,6 +192,39 @@ static int vn_show_ip_version(struct vn_ctx *c, struct vn_obj *o, struct vn_buf 
 
 /* ---- hooks ---- */
 
+/* The first port holding an address on sub, or NULL. */
+static struct vn_obj *vn_subnet_holder(struct vn_obj *sub, bool (*pick)(struct vn_obj *port))
+{
+	struct vn_obj *port, *s;
+	struct vn_addr a;
+
+	vn_coll_foreach(vn_child_coll(sub->parent, &vn_kind_port), port)
+	{
+		size_t n = vn_list_len(vn_get_list(port, "fixed_ips"));
+
+		for (size_t i = 0; i < n; i++)
+			if (vn_port_fixed_ip(port, i, &s, &a) == 0 && s == sub &&
+			    (!pick || pick(port)))
+				return port;
+	}
+	return NULL;
+}
+
+static int vn_subnet_check_use(struct vn_obj *o, const struct vn_attr *a, struct vn_err *err)
+{
+	struct vn_obj *port;
+
+	if (!strcmp(a->name, "cidr") && (port = vn_subnet_holder(o, NULL)))
+		return vn_fail(err, -EBUSY,
+			       "port '%s' has an address on subnet '%s': its cidr "
+			       "cannot change",
+			       port->name, o->name);
+	if (!strcmp(a->name, "gateway_ip") && (port = vn_subnet_holder(o, vn_port_is_router_if)))
+		return vn_fail(err, -EBUSY, "the gateway_ip of subnet '%s' is on a router (%s)",
+			       o->name, vn_get_str(port, "device_owner"));
+	return 0;
+}
+
 static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			   struct vn_err *err)
 {
@@ -202,6 +235,9 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	char why[256], buf[VN_CIDR_STRLEN];
 	int r;
 
+	r = vn_subnet_check_use(o, a, err);
+	if (r < 0)
+		return r;
 	r = vn_subnet_ipam(o, &ip, pools);
 	if (r == -ENOENT) {
 		if (!strcmp(a->name, "cidr"))
@@ -251,7 +287,7 @@ static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 
 static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	struct vn_err dummy = {0};
+	struct vn_err dummy = { 0 };
 	int r;
 
 	/* A subnet created with values (the defaults, or implicit creation)
@@ -264,8 +300,58 @@ static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 	return vn_network_sync_addrs(c, o->parent, NULL, err);
 }
 
+static int vn_subnet_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	struct vn_obj *port, *s;
+	struct vn_addr a;
+	int r;
+
+	vn_coll_foreach(vn_child_coll(o->parent, &vn_kind_port), port)
+	{
+		if (vn_port_fixed_ip(port, 0, &s, &a) < 0 && !vn_get_list(port, "fixed_ips"))
+			continue;
+		for (size_t i = 0; i < vn_list_len(vn_get_list(port, "fixed_ips")); i++) {
+			if (vn_port_fixed_ip(port, i, &s, &a) < 0 || s != o)
+				continue;
+			r = vn_port_in_use(c, port, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Ports that are not in use lose their addresses on a deleted subnet. */
+static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
+{
+	struct vn_obj *port, *s;
+	struct vn_addr a;
+
+	vn_coll_foreach(vn_child_coll(o->parent, &vn_kind_port), port)
+	{
+		struct json_object *list = vn_get_list(port, "fixed_ips");
+		struct json_object *keep = json_object_new_array();
+		size_t n = vn_list_len(list);
+
+		for (size_t i = 0; i < n; i++)
+			if (vn_port_fixed_ip(port, i, &s, &a) < 0 || s != o)
+				json_object_array_add(
+					keep, json_object_get(json_object_array_get_idx(list, i)));
+		if (json_object_array_length(keep) == n) {
+			json_object_put(keep);
+			continue;
+		}
+		vn_set(port, "fixed_ips", json_object_array_length(keep) ? keep : NULL);
+		if (!json_object_array_length(keep))
+			json_object_put(keep);
+		vn_obj_save(c, port);
+	}
+	return 0;
+}
+
 static int vn_subnet_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
+	vn_subnet_release_ports(c, o);
 	return vn_network_sync_addrs(c, o->parent, o, err);
 }
 
@@ -275,32 +361,36 @@ static const char *vn_subnet_status(struct vn_ctx *c, struct vn_obj *o)
 }
 
 static const struct vn_attr vn_subnet_attrs[] = {
-    {.name = "cidr", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_cidr},
-    {.name = "gateway_ip",
-     .mode = 0644,
-     .type = VN_T_STR,
-     .parse = vn_parse_gateway,
-     .show = vn_show_gateway},
-    {.name = "enable_dhcp", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
-    {.name = "allocation_pools",
-     .mode = 0644,
-     .type = VN_T_LIST,
-     .parse = vn_parse_pool,
-     .show = vn_show_pools},
-    {.name = "dns_nameservers", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_nameserver},
-    {.name = "host_routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_route},
-    {.name = "ip_version", .mode = 0444, .type = VN_T_INT, .show = vn_show_ip_version},
-    {.name = NULL},
+	{ .name = "cidr", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_cidr },
+	{ .name = "gateway_ip",
+	  .mode = 0644,
+	  .type = VN_T_STR,
+	  .parse = vn_parse_gateway,
+	  .show = vn_show_gateway },
+	{ .name = "enable_dhcp", .mode = 0644, .type = VN_T_BOOL, .dflt = "1" },
+	{ .name = "allocation_pools",
+	  .mode = 0644,
+	  .type = VN_T_LIST,
+	  .parse = vn_parse_pool,
+	  .show = vn_show_pools },
+	{ .name = "dns_nameservers",
+	  .mode = 0644,
+	  .type = VN_T_LIST,
+	  .parse = vn_parse_nameserver },
+	{ .name = "host_routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_route },
+	{ .name = "ip_version", .mode = 0444, .type = VN_T_INT, .show = vn_show_ip_version },
+	{ .name = NULL },
 };
 
 const struct vn_kind vn_kind_subnet = {
-    .dir = "subnets",
-    .type = "subnet",
-    .attrs = vn_subnet_attrs,
-    .global_names = true,
-    .create = vn_subnet_create,
-    .check = vn_subnet_check,
-    .apply = vn_subnet_apply,
-    .destroy = vn_subnet_destroy,
-    .status = vn_subnet_status,
+	.dir = "subnets",
+	.type = "subnet",
+	.attrs = vn_subnet_attrs,
+	.global_names = true,
+	.create = vn_subnet_create,
+	.check = vn_subnet_check,
+	.apply = vn_subnet_apply,
+	.busy = vn_subnet_busy,
+	.destroy = vn_subnet_destroy,
+	.status = vn_subnet_status,
 };

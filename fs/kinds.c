@@ -14,17 +14,15 @@
 
 /* Top-level directories, in `ls` order. */
 const struct vn_kind *const vn_root_kinds[] = {
-    &vn_kind_network,
-    &vn_kind_flavor,
-    NULL,
+	&vn_kind_network,
+	&vn_kind_router,
+	&vn_kind_flavor,
+	NULL,
 };
 
 /* Every kind, for loading state files by their "type". */
 const struct vn_kind *const vn_all_kinds[] = {
-    &vn_kind_network,
-    &vn_kind_subnet,
-    &vn_kind_flavor,
-    NULL,
+	&vn_kind_network, &vn_kind_subnet, &vn_kind_port, &vn_kind_router, &vn_kind_flavor, NULL,
 };
 
 int vn_ctx_backend_init(struct vn_ctx *c)
@@ -49,7 +47,7 @@ static int vn_default(struct vn_ctx *c, const struct vn_kind *k, struct vn_obj *
 {
 	struct vn_coll *coll = parent ? vn_child_coll(parent, k) : vn_root_coll(c, k);
 	struct json_object *props = json_tokener_parse(json_props);
-	struct vn_err err = {0};
+	struct vn_err err = { 0 };
 	int r;
 
 	if (!props)
@@ -70,14 +68,14 @@ int vn_create_defaults(struct vn_ctx *c)
 	int r = 0;
 
 	r = r
-		?: vn_default(c, &vn_kind_flavor, NULL, "m1.nano",
-			      "{\"vcpus\":1,\"ram\":64,\"disk\":0}", NULL);
+		    ?: vn_default(c, &vn_kind_flavor, NULL, "m1.nano",
+				  "{\"vcpus\":1,\"ram\":64,\"disk\":0}", NULL);
 	r = r
-		?: vn_default(c, &vn_kind_flavor, NULL, "m1.tiny",
-			      "{\"vcpus\":1,\"ram\":512,\"disk\":1}", NULL);
+		    ?: vn_default(c, &vn_kind_flavor, NULL, "m1.tiny",
+				  "{\"vcpus\":1,\"ram\":512,\"disk\":1}", NULL);
 	r = r
-		?: vn_default(c, &vn_kind_flavor, NULL, "m1.small",
-			      "{\"vcpus\":1,\"ram\":2048,\"disk\":20}", NULL);
+		    ?: vn_default(c, &vn_kind_flavor, NULL, "m1.small",
+				  "{\"vcpus\":1,\"ram\":2048,\"disk\":20}", NULL);
 	if (r < 0 || c->opts.no_defaults)
 		return r;
 	/* devstack's public network: br-ex with 172.24.4.1 */
@@ -94,7 +92,7 @@ static void vn_reconcile_coll(struct vn_ctx *c, struct vn_coll *coll)
 
 	vn_coll_foreach(coll, o)
 	{
-		struct vn_err err = {0};
+		struct vn_err err = { 0 };
 
 		if (o->kind->reconcile) {
 			int r = o->kind->reconcile(c, o, &err);

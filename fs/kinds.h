@@ -9,6 +9,12 @@
 extern const struct vn_kind vn_kind_network;
 extern const struct vn_kind vn_kind_subnet;
 extern const struct vn_kind vn_kind_flavor;
+extern const struct vn_kind vn_kind_port;
+extern const struct vn_kind vn_kind_router;
+
+/* device_owner of ports that routers make, followed by the router name */
+#define VN_OWNER_ROUTER_IF "router_interface:"
+#define VN_OWNER_ROUTER_GW "router_gateway:"
 
 /* kind_network.c */
 /* The bridge of a network: "vnb-" + id digits. */
@@ -24,5 +30,27 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
 /* The subnet as IPAM sees it (effective values). -ENOENT: no cidr yet.
  * pools[] must hold VN_MAX_POOLS. */
 int vn_subnet_ipam(struct vn_obj *sub, struct vn_subnet_ipam *out, struct vn_pool *pools);
+
+/* kind_port.c */
+/* The router owning a port (its leg), or NULL; *gateway: the qg- leg. */
+struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gateway);
+/* A router's interface (holds its subnet's gateway_ip). */
+bool vn_port_is_router_if(struct vn_obj *port);
+/* Bound: plugged into a namespace (by the user, or as a router leg). */
+bool vn_port_bound(struct vn_ctx *c, struct vn_obj *port);
+/* Host end of the port's veth: "vnp-" + id digits. */
+void vn_port_device(const struct vn_obj *port, char buf[16]);
+/* The i-th fixed IP: its subnet and address. -ENOENT past the end. */
+int vn_port_fixed_ip(struct vn_obj *port, size_t i, struct vn_obj **sub, struct vn_addr *a);
+/* -EBUSY with a sentence if the port is a router leg or bound. */
+int vn_port_in_use(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
+/* Make the kernel match the port (plug, address, or unplug). */
+int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
+
+/* kind_router.c */
+/* "qrouter-<id>" */
+void vn_router_namespace(const struct vn_obj *router, char buf[64]);
+/* Routers using network net (as gateway or interface); NULL if none. */
+struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net);
 
 #endif

@@ -57,7 +57,7 @@ struct vn_err {
 /* Record code and sentence; returns code (negative errno), so
  * `return vn_fail(err, -EINVAL, "mtu %ld is out of range", v);` */
 int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* ---- logging: one helper; returns `code` so it can be returned ---- */
 enum vn_log_level { VN_LOG_ERR, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG };
@@ -99,8 +99,9 @@ enum vn_type {
 	VN_T_LIST, /* lines; `>>` (O_APPEND) adds lines */
 };
 
-#define VN_ATTR_SECRET 0x1 /* left out of `json` */
-#define VN_ATTR_NOJSON 0x2 /* left out of `json` (e.g. large blobs) */
+#define VN_ATTR_SECRET 0x1	  /* left out of `json` */
+#define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
+#define VN_ATTR_APPEND_EEXIST 0x4 /* `>>` of a line already there: EEXIST */
 
 struct vn_attr {
 	const char *name;

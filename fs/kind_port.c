@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: MIT
+/*
+ * networks/NET/ports/PORT: a place on a network with a MAC and fixed IPs.
+ *
+ * A port is made by `mkdir` (Neutron's `port create`) or implicitly by
+ * other kinds (router legs now; DHCP and instance NICs later), which pass
+ * device_owner in its initial values. A bound port is a veth pair: the
+ * host end "vnp-<id>" on the network's bridge, the peer inside a network
+ * namespace, named, with the port's MAC and the network's MTU. What binds
+ * it is either the user (`netns` = /run/netns/NAME or /proc/PID/ns/net,
+ * like the CNI bridge plugin does for a container) or the router that owns
+ * it (the peer is the router's qr-/qg- leg inside qrouter-<id>).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "vnetfs/backend.h"
+#include "vnetfs/ip.h"
+#include "vnetfs/model.h"
+#include "fs/kinds.h"
+
+#define VN_PORT_PREFIX "vnp-"
+
+/* ---- who owns the port ---- */
+
+struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gateway)
+{
+	const char *owner = vn_get_str(port, "device_owner");
+	const char *name;
+
+	if (!owner)
+		return NULL;
+	if (!strncmp(owner, VN_OWNER_ROUTER_IF, strlen(VN_OWNER_ROUTER_IF)))
+		name = owner + strlen(VN_OWNER_ROUTER_IF);
+	else if (!strncmp(owner, VN_OWNER_ROUTER_GW, strlen(VN_OWNER_ROUTER_GW)))
+		name = owner + strlen(VN_OWNER_ROUTER_GW);
+	else
+		return NULL;
+	if (gateway)
+		*gateway = owner[strlen("router_")] == 'g';
+	return vn_coll_find(vn_root_coll(c, &vn_kind_router), name);
+}
+
+bool vn_port_is_router_if(struct vn_obj *port)
+{
+	const char *owner = vn_get_str(port, "device_owner");
+
+	return owner && !strncmp(owner, VN_OWNER_ROUTER_IF, strlen(VN_OWNER_ROUTER_IF));
+}
+
+bool vn_port_bound(struct vn_ctx *c, struct vn_obj *port)
+{
+	return vn_get_str(port, "netns") || vn_port_router(c, port, NULL);
+}
+
+void vn_port_device(const struct vn_obj *port, char buf[16])
+{
+	vn_ifname(buf, VN_PORT_PREFIX, port->id);
+}
+
+/* The interface name inside the target namespace. */
+static void vn_port_ifname(struct vn_ctx *c, struct vn_obj *port, char buf[16])
+{
+	bool gw = false;
+	const char *s;
+
+	if (vn_port_router(c, port, &gw)) {
+		vn_ifname(buf, gw ? "qg-" : "qr-", port->id);
+		return;
+	}
+	s = vn_get_str(port, "ifname");
+	snprintf(buf, 16, "%s", s ? s : "eth0");
+}
+
+/* ---- fixed IPs ---- */
+
+/* One fixed_ips line: "SUBNET ADDRESS", or "SUBNET" before allocation. */
+static int vn_fixed_split(const char *line, char *sub, size_t sublen, struct vn_addr *a,
+			  bool *has_addr)
+{
+	const char *sp = strpbrk(line, " \t");
+	size_t l = sp ? (size_t)(sp - line) : strlen(line);
+
+	if (l == 0 || l >= sublen)
+		return -EINVAL;
+	memcpy(sub, line, l);
+	sub[l] = '\0';
+	*has_addr = false;
+	if (!sp)
+		return 0;
+	sp += strspn(sp, " \t");
+	if (vn_addr_parse(sp, a) < 0)
+		return -EINVAL;
+	*has_addr = true;
+	return 0;
+}
+
+int vn_port_fixed_ip(struct vn_obj *port, size_t i, struct vn_obj **sub, struct vn_addr *a)
+{
+	struct json_object *list = vn_get_list(port, "fixed_ips");
+	struct vn_coll *subs;
+	char name[64];
+	bool has;
+
+	if (i >= vn_list_len(list))
+		return -ENOENT;
+	if (vn_fixed_split(vn_list_at(list, i), name, sizeof(name), a, &has) < 0 || !has)
+		return -EINVAL;
+	subs = vn_child_coll(port->parent, &vn_kind_subnet);
+	*sub = vn_coll_find(subs, name);
+	return *sub ? 0 : -ENOENT;
+}
+
+static int vn_addr_cmp_v(const void *x, const void *y)
+{
+	return vn_addr_cmp(x, y);
+}
+
+/* Sorted addresses of sub that ports other than `self` hold. */
+static int vn_subnet_used(struct vn_obj *sub, struct vn_obj *self, struct vn_addr **out, size_t *n)
+{
+	struct vn_coll *ports = vn_child_coll(sub->parent, &vn_kind_port);
+	struct vn_addr *v = NULL;
+	size_t cap = 0;
+	struct vn_obj *p;
+
+	*n = 0;
+	vn_coll_foreach(ports, p)
+	{
+		struct vn_obj *s;
+		struct vn_addr a;
+		size_t cnt = vn_list_len(vn_get_list(p, "fixed_ips"));
+
+		if (p == self)
+			continue;
+		for (size_t i = 0; i < cnt; i++) {
+			if (vn_port_fixed_ip(p, i, &s, &a) < 0 || s != sub)
+				continue;
+			if (*n == cap) {
+				struct vn_addr *nv;
+
+				cap = cap ? cap * 2 : 16;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+			}
+			v[(*n)++] = a;
+		}
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), vn_addr_cmp_v);
+	*out = v;
+	return 0;
+}
+
+static bool vn_addr_in(const struct vn_addr *v, size_t n, const struct vn_addr *a)
+{
+	return n && bsearch(a, v, n, sizeof(*v), vn_addr_cmp_v);
+}
+
+/* Validate the port's fixed_ips against the model, allocating addresses
+ * for lines that name only a subnet; rewrites the list canonically. */
+static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
+{
+	struct json_object *list = vn_get_list(port, "fixed_ips");
+	_cleanup_json_ struct json_object *out = json_object_new_array();
+	struct vn_addr mine[64];
+	size_t nmine = 0;
+
+	for (size_t i = 0; i < vn_list_len(list); i++) {
+		_cleanup_free_ struct vn_addr *used = NULL;
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+		char name[64], why[256], buf[64 + VN_ADDR_STRLEN + 1], as[VN_ADDR_STRLEN];
+		struct vn_obj *sub;
+		struct vn_addr a;
+		size_t nused;
+		bool has;
+		int r;
+
+		if (vn_fixed_split(vn_list_at(list, i), name, sizeof(name), &a, &has) < 0)
+			return vn_fail(err, -EINVAL,
+				       "fixed_ips line '%s' is not 'SUBNET [ADDRESS]'",
+				       vn_list_at(list, i));
+		sub = vn_coll_find(vn_child_coll(port->parent, &vn_kind_subnet), name);
+		if (!sub) {
+			struct vn_obj *other = vn_find_global(c, &vn_kind_subnet, name);
+
+			if (other)
+				return vn_fail(err, -EINVAL,
+					       "subnet '%s' is on network '%s', not '%s'", name,
+					       other->parent->name, port->parent->name);
+			return vn_fail(err, -ENOENT, "subnet '%s' does not exist", name);
+		}
+		if (vn_subnet_ipam(sub, &ip, pools) < 0)
+			return vn_fail(err, -EINVAL, "subnet '%s' has no cidr yet", name);
+		r = vn_subnet_used(sub, port, &used, &nused);
+		if (r < 0)
+			return vn_fail(err, r, "out of memory");
+		if (has) {
+			/* A router's interface is where the gateway_ip lives. */
+			bool gw_leg = ip.has_gateway && vn_addr_eq(&a, &ip.gateway) &&
+				      vn_port_is_router_if(port);
+
+			if (!gw_leg && vn_ipam_check_fixed(&ip, &a, why, sizeof(why)) < 0)
+				return vn_fail(err, -EINVAL, "%s", why);
+			vn_addr_format(&a, as, sizeof(as));
+			if (vn_addr_in(used, nused, &a))
+				return vn_fail(err, -EADDRINUSE,
+					       "%s is already used on subnet '%s'", as, name);
+		} else {
+			/* also skip what this port takes on earlier lines */
+			size_t tot = nused + nmine;
+			struct vn_addr *all = realloc(used, (tot ? tot : 1) * sizeof(*all));
+
+			if (!all)
+				return vn_fail(err, -ENOMEM, "out of memory");
+			used = all;
+			memcpy(all + nused, mine, nmine * sizeof(*mine));
+			qsort(all, tot, sizeof(*all), vn_addr_cmp_v);
+			if (vn_ipam_alloc(&ip, all, tot, &a) < 0)
+				return vn_fail(err, -ENOSPC, "no free address left on subnet '%s'",
+					       name);
+			vn_addr_format(&a, as, sizeof(as));
+		}
+		for (size_t j = 0; j < nmine; j++)
+			if (vn_addr_eq(&mine[j], &a))
+				return vn_fail(err, -EINVAL, "%s appears twice in fixed_ips", as);
+		if (nmine == sizeof(mine) / sizeof(mine[0]))
+			return vn_fail(err, -EINVAL, "at most 64 fixed IPs on a port");
+		mine[nmine++] = a;
+		snprintf(buf, sizeof(buf), "%s %s", name, as);
+		json_object_array_add(out, json_object_new_string(buf));
+	}
+	vn_set(port, "fixed_ips", json_object_array_length(out) ? TAKE_PTR(out) : NULL);
+	return 0;
+}
+
+/* ---- binding ---- */
+
+struct vn_target {
+	struct vn_ns *ns;
+	char ifname[16];
+	bool static_ip;
+	bool router_leg;
+};
+
+static void vn_target_close(struct vn_target *t)
+{
+	if (t->ns)
+		vn_ns_close(t->ns);
+}
+
+static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_target *t,
+			       struct vn_err *err)
+{
+	struct vn_obj *router = vn_port_router(c, port, NULL);
+	const char *path = vn_get_str(port, "netns");
+	const char *ipc = vn_get_str(port, "ipconfig");
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	vn_port_ifname(c, port, t->ifname);
+	if (router) {
+		char name[64];
+
+		vn_router_namespace(router, name);
+		t->static_ip = t->router_leg = true;
+		r = vn_ns_open(name, true, &t->ns);
+		if (r < 0)
+			return vn_fail(err, -EIO, "could not open router namespace %s: %s", name,
+				       strerror(-r));
+		return 0;
+	}
+	t->static_ip = ipc && !strcmp(ipc, "static");
+	r = vn_ns_open_path(path, &t->ns);
+	if (r == -ENOENT)
+		return vn_fail(err, -ENOENT, "network namespace %s does not exist", path);
+	if (r < 0)
+		return vn_fail(err, r == -EINVAL ? -EINVAL : -EIO,
+			       "%s is not a network namespace: %s", path, strerror(-r));
+	return 0;
+}
+
+/* Addresses (with their subnets' prefixes) and the default route. */
+static int vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_t *n,
+			      struct vn_route *def)
+{
+	struct vn_obj *sub;
+	struct vn_addr a;
+
+	*n = 0;
+	memset(def, 0, sizeof(*def));
+	size_t cnt = vn_list_len(vn_get_list(port, "fixed_ips"));
+
+	for (size_t i = 0; i < cnt && *n < 64; i++) {
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (vn_port_fixed_ip(port, i, &sub, &a) < 0 || vn_subnet_ipam(sub, &ip, pools) < 0)
+			continue;
+		addrs[*n].net = a;
+		addrs[(*n)++].prefix = ip.cidr.prefix;
+		if (!def->gateway.af && ip.has_gateway && a.af == AF_INET) {
+			def->dst.net.af = AF_INET;
+			def->gateway = ip.gateway;
+		}
+	}
+	return 0;
+}
+
+int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
+{
+	struct vn_target t __attribute__((cleanup(vn_target_close))) = { 0 };
+	struct vn_link_state st;
+	struct vn_cidr addrs[64];
+	struct vn_route def;
+	uint8_t mac[6];
+	char host[16], br[16];
+	size_t n;
+	int r;
+
+	vn_port_device(port, host);
+	if (!vn_port_bound(c, port)) {
+		r = vn_link_delete(c->ns, host);
+		return r < 0 ? vn_fail(err, -EIO, "could not remove %s: %s", host, strerror(-r))
+			     : 0;
+	}
+	r = vn_port_open_target(c, port, &t, err);
+	if (r < 0)
+		return r;
+	/* Never take over an interface somebody else made. */
+	if (vn_link_get(c->ns, host, &st) < 0 || !st.exists) {
+		if (vn_link_get(t.ns, t.ifname, &st) == 0 && st.exists)
+			return vn_fail(err, -EEXIST, "the namespace already has an interface %s",
+				       t.ifname);
+	}
+	vn_network_bridge(port->parent, br);
+	if (vn_mac_parse(vn_get_str(port, "mac_address"), mac) < 0)
+		return vn_fail(err, -EINVAL, "port has no valid mac_address");
+	r = vn_veth_ensure(c->ns, host, br, t.ns, t.ifname, mac,
+			   (unsigned)vn_get_int(port->parent, "mtu"));
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not plug %s into %s: %s", t.ifname, br,
+			       strerror(-r));
+	if (!t.static_ip)
+		return 0; /* addressing is DHCP's */
+	vn_port_addressing(port, addrs, &n, &def);
+	r = vn_addr_sync(t.ns, t.ifname, AF_UNSPEC, addrs, n);
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not address %s: %s", t.ifname, strerror(-r));
+	if (t.router_leg)
+		return 0; /* the router owns the routes of its namespace */
+	snprintf(def.ifname, sizeof(def.ifname), "%s", t.ifname);
+	r = vn_route_sync(t.ns, AF_INET, &def, def.gateway.af ? 1 : 0);
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not set the default route in the namespace: %s",
+			       strerror(-r));
+	return 0;
+}
+
+/* ---- parsers ---- */
+
+static int vn_parse_mac(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			struct json_object **out, struct vn_err *err)
+{
+	uint8_t mac[6];
+	char buf[18];
+
+	if (vn_mac_parse(text, mac) < 0)
+		return vn_fail(err, -EINVAL,
+			       "mac_address '%s' is not a unicast MAC like fa:16:3e:00:00:01",
+			       text);
+	vn_mac_format(mac, buf, sizeof(buf));
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_parse_fixed(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			  struct json_object **out, struct vn_err *err)
+{
+	char name[64], as[VN_ADDR_STRLEN], buf[64 + VN_ADDR_STRLEN + 1];
+	struct vn_addr a;
+	bool has;
+
+	if (vn_fixed_split(text, name, sizeof(name), &a, &has) < 0 || vn_name_check(name) < 0)
+		return vn_fail(err, -EINVAL, "fixed_ips line '%s' is not 'SUBNET [ADDRESS]'", text);
+	if (!has) {
+		*out = json_object_new_string(name);
+		return 0;
+	}
+	vn_addr_format(&a, as, sizeof(as));
+	snprintf(buf, sizeof(buf), "%s %s", name, as);
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_parse_netns(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			  struct json_object **out, struct vn_err *err)
+{
+	const char *p;
+
+	if (!strncmp(text, "/run/netns/", 11) && vn_name_check(text + 11) == 0) {
+		*out = json_object_new_string(text);
+		return 0;
+	}
+	if (!strncmp(text, "/proc/", 6)) {
+		p = text + 6;
+		if (*p >= '1' && *p <= '9') {
+			p += strspn(p, "0123456789");
+			if (!strcmp(p, "/ns/net")) {
+				*out = json_object_new_string(text);
+				return 0;
+			}
+		}
+	}
+	return vn_fail(err, -EINVAL, "netns '%s' is not /run/netns/NAME or /proc/PID/ns/net", text);
+}
+
+static int vn_parse_ifname(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			   struct json_object **out, struct vn_err *err)
+{
+	size_t l = strlen(text);
+
+	if (l == 0 || l > 15 || vn_name_check(text) < 0)
+		return vn_fail(
+			err, -EINVAL,
+			"ifname '%s' is not an interface name (1 to 15 of A-Z a-z 0-9 . _ -)",
+			text);
+	*out = json_object_new_string(text);
+	return 0;
+}
+
+static int vn_parse_sg(struct vn_ctx *c, struct vn_obj *o, const char *text,
+		       struct json_object **out, struct vn_err *err)
+{
+	if (vn_name_check(text) < 0)
+		return vn_fail(err, -EINVAL, "'%s' is not a security group name", text);
+	*out = json_object_new_string(text);
+	return 0;
+}
+
+/* ---- derived values ---- */
+
+static int vn_show_device(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	char host[16];
+
+	if (!vn_port_bound(c, o))
+		return 0;
+	vn_port_device(o, host);
+	return vn_buf_printf(out, "%s\n", host);
+}
+
+static int vn_show_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct vn_obj *router = vn_port_router(c, o, NULL);
+	const char *s = vn_get_str(o, "netns");
+	char name[64];
+
+	if (router) {
+		vn_router_namespace(router, name);
+		return vn_buf_printf(out, "/run/netns/%s\n", name);
+	}
+	return s ? vn_buf_printf(out, "%s\n", s) : 0;
+}
+
+static int vn_show_ifname(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	char name[16];
+
+	vn_port_ifname(c, o, name);
+	return vn_buf_printf(out, "%s\n", name);
+}
+
+static int vn_show_ipconfig(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	const char *s = vn_get_str(o, "ipconfig");
+
+	if (vn_port_router(c, o, NULL))
+		s = "static";
+	return vn_buf_printf(out, "%s\n", s ? s : "dhcp");
+}
+
+static int vn_show_sgs(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct json_object *l = vn_get_list(o, "security_groups");
+	int r = 0;
+
+	if (!l)
+		return vn_buf_puts(out, "default\n");
+	for (size_t i = 0; i < vn_list_len(l) && r == 0; i++)
+		r = vn_buf_printf(out, "%s\n", vn_list_at(l, i));
+	return r;
+}
+
+/* ---- hooks ---- */
+
+static int vn_port_gen_mac(struct vn_ctx *c, struct vn_obj *port)
+{
+	uint8_t mac[6] = { 0xfa, 0x16, 0x3e }; /* Neutron's base_mac */
+	char buf[18];
+
+	for (int tries = 0; tries < 16; tries++) {
+		bool taken = false;
+		struct vn_obj *p;
+
+		if (getrandom(mac + 3, 3, 0) != 3)
+			return -EIO;
+		vn_mac_format(mac, buf, sizeof(buf));
+		vn_coll_foreach(port->coll, p)
+		{
+			const char *m = vn_get_str(p, "mac_address");
+
+			taken |= p != port && m && !strcmp(m, buf);
+		}
+		if (!taken) {
+			vn_set(port, "mac_address", json_object_new_string(buf));
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+static int vn_port_check_mac(struct vn_obj *port, struct vn_err *err)
+{
+	const char *m = vn_get_str(port, "mac_address");
+	struct vn_obj *p;
+
+	if (!m)
+		return vn_fail(err, -EINVAL, "a port needs a mac_address");
+	vn_coll_foreach(port->coll, p)
+	{
+		const char *pm = vn_get_str(p, "mac_address");
+
+		if (p != port && pm && !strcmp(pm, m))
+			return vn_fail(err, -EADDRINUSE, "mac_address %s is used by port '%s'", m,
+				       p->name);
+	}
+	return 0;
+}
+
+static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	struct vn_coll *subs = vn_child_coll(o->parent, &vn_kind_subnet);
+	int r;
+
+	if (!vn_get_str(o, "mac_address")) {
+		r = vn_port_gen_mac(c, o);
+		if (r < 0)
+			return vn_fail(err, r, "could not pick a free mac_address");
+	}
+	r = vn_port_check_mac(o, err);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get(o->props, "fixed_ips")) {
+		/* Neutron's default: one address from the first IPv4 subnet
+		 * with a cidr (else the first one with a cidr). */
+		struct vn_obj *sub, *pick = NULL;
+		int pick_af = 0;
+
+		vn_coll_foreach(subs, sub)
+		{
+			struct vn_pool pools[VN_MAX_POOLS];
+			struct vn_subnet_ipam ip;
+
+			if (vn_subnet_ipam(sub, &ip, pools) < 0)
+				continue;
+			if (!pick || (ip.cidr.net.af == AF_INET && pick_af != AF_INET)) {
+				pick = sub;
+				pick_af = ip.cidr.net.af;
+			}
+		}
+		if (pick) {
+			struct json_object *l = json_object_new_array();
+
+			json_object_array_add(l, json_object_new_string(pick->name));
+			vn_set(o, "fixed_ips", l);
+		}
+	}
+	r = vn_port_settle_ips(c, o, err);
+	if (r < 0)
+		return r;
+	r = vn_port_realise(c, o, err);
+	if (r < 0) {
+		char host[16];
+
+		vn_port_device(o, host);
+		vn_link_delete(c->ns, host);
+	}
+	return r;
+}
+
+static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			 struct vn_err *err)
+{
+	struct vn_obj *router = vn_port_router(c, o, NULL);
+
+	if (router && strcmp(a->name, "security_groups"))
+		return vn_fail(err, -EBUSY, "port '%s' is managed by router '%s'", o->name,
+			       router->name);
+	if (!strcmp(a->name, "mac_address")) {
+		char host[16];
+		struct vn_link_state st;
+
+		vn_port_device(o, host);
+		if (vn_link_get(c->ns, host, &st) == 0 && st.exists)
+			return vn_fail(
+				err, -EBUSY,
+				"unbind the port (empty netns) before changing its mac_address");
+		return vn_port_check_mac(o, err);
+	}
+	if (!strcmp(a->name, "fixed_ips"))
+		return vn_port_settle_ips(c, o, err);
+	return 0;
+}
+
+static int vn_port_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			 struct json_object *old, struct vn_err *err)
+{
+	char host[16];
+
+	if (!strcmp(a->name, "security_groups"))
+		return 0; /* enforced by the security group feature */
+	/* A new namespace or name: start the pair over. */
+	if (!strcmp(a->name, "netns") || !strcmp(a->name, "ifname")) {
+		vn_port_device(o, host);
+		vn_link_delete(c->ns, host);
+	}
+	return vn_port_realise(c, o, err);
+}
+
+int vn_port_in_use(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
+{
+	bool gw = false;
+	struct vn_obj *router = vn_port_router(c, port, &gw);
+	const char *ns = vn_get_str(port, "netns");
+
+	if (router)
+		return vn_fail(err, -EBUSY, "port '%s' on network '%s' is router '%s''s %s",
+			       port->name, port->parent->name, router->name,
+			       gw ? "gateway" : "interface");
+	if (ns)
+		return vn_fail(err, -EBUSY, "port '%s' on network '%s' is bound to %s", port->name,
+			       port->parent->name, ns);
+	return 0;
+}
+
+static int vn_port_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	bool gw = false;
+	struct vn_obj *router = vn_port_router(c, o, &gw);
+
+	if (router)
+		return vn_fail(err, -EBUSY, "port '%s' is router '%s''s %s; change routers/%s/%s",
+			       o->name, router->name, gw ? "gateway" : "interface", router->name,
+			       gw ? "external_gateway" : "interfaces");
+	return 0;
+}
+
+static int vn_port_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	char host[16];
+	int r;
+
+	vn_port_device(o, host);
+	r = vn_link_delete(c->ns, host); /* the peer goes with it */
+	if (r < 0)
+		return vn_fail(err, -EIO, "could not remove %s: %s", host, strerror(-r));
+	return 0;
+}
+
+static int vn_port_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	return vn_port_realise(c, o, err);
+}
+
+struct vn_names {
+	char (*v)[16];
+	size_t n, cap;
+};
+
+static int vn_port_collect(struct vn_obj *o, void *arg)
+{
+	struct vn_names *s = arg;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char(*nv)[16] = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	vn_port_device(o, s->v[s->n++]);
+	return 0;
+}
+
+static int vn_port_sweep(struct vn_ctx *c)
+{
+	struct vn_names keep = { 0 };
+	char **links = NULL;
+	int r;
+
+	r = vn_foreach_kind(c, &vn_kind_port, vn_port_collect, &keep);
+	if (r == 0)
+		r = vn_link_list(c->ns, VN_PORT_PREFIX, &links);
+	for (size_t i = 0; r == 0 && links[i]; i++) {
+		bool ours = false;
+
+		for (size_t j = 0; j < keep.n && !ours; j++)
+			ours = !strcmp(keep.v[j], links[i]);
+		if (!ours) {
+			vn_info("removing stray port link %s", links[i]);
+			vn_link_delete(c->ns, links[i]);
+		}
+	}
+	vn_strv_free(links);
+	free(keep.v);
+	return r;
+}
+
+static const char *vn_port_status(struct vn_ctx *c, struct vn_obj *o)
+{
+	return vn_port_bound(c, o) ? "ACTIVE" : "DOWN";
+}
+
+static const char *const vn_ipconfigs[] = { "dhcp", "static", NULL };
+
+static const struct vn_attr vn_port_attrs[] = {
+	{ .name = "mac_address", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_mac },
+	{ .name = "fixed_ips", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_fixed },
+	{ .name = "device_owner", .mode = 0444, .type = VN_T_STR },
+	{ .name = "device", .mode = 0444, .type = VN_T_STR, .show = vn_show_device },
+	{ .name = "security_groups",
+	  .mode = 0644,
+	  .type = VN_T_LIST,
+	  .parse = vn_parse_sg,
+	  .show = vn_show_sgs },
+	{ .name = "netns",
+	  .mode = 0644,
+	  .type = VN_T_STR,
+	  .parse = vn_parse_netns,
+	  .show = vn_show_netns },
+	{ .name = "ifname",
+	  .mode = 0644,
+	  .type = VN_T_STR,
+	  .parse = vn_parse_ifname,
+	  .show = vn_show_ifname },
+	{ .name = "ipconfig",
+	  .mode = 0644,
+	  .type = VN_T_ENUM,
+	  .choices = vn_ipconfigs,
+	  .show = vn_show_ipconfig },
+	{ .name = NULL },
+};
+
+const struct vn_kind vn_kind_port = {
+	.dir = "ports",
+	.type = "port",
+	.attrs = vn_port_attrs,
+	.create = vn_port_create,
+	.check = vn_port_check,
+	.apply = vn_port_apply,
+	.busy = vn_port_busy,
+	.destroy = vn_port_destroy,
+	.reconcile = vn_port_reconcile,
+	.sweep = vn_port_sweep,
+	.status = vn_port_status,
+};

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: MIT
+/*
+ * routers/R: a network namespace qrouter-<id> that routes between its
+ * interfaces (one port per subnet, holding the subnet's gateway_ip, as a
+ * qr- veth) and, with an external gateway (a port on an external network,
+ * as a qg- veth), SNATs the internal subnets to its gateway address with
+ * one nftables table replaced in a single batch per change. East-west
+ * traffic between internal subnets is routed, not NATed.
+ *
+ * The legs are ordinary ports (kind_port.c) whose device_owner names the
+ * router; the router makes and deletes them as `interfaces` and
+ * `external_gateway` change, and owns the routes and NAT of its namespace.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnetfs/backend.h"
+#include "vnetfs/nft.h"
+#include "vnetfs/model.h"
+#include "fs/kinds.h"
+
+#define VN_ROUTER_NS_PREFIX "qrouter-"
+#define VN_MAX_ROUTER_IFS 64
+
+struct vn_router_priv {
+	struct vn_ns *ns;
+};
+
+void vn_router_namespace(const struct vn_obj *router, char buf[64])
+{
+	snprintf(buf, 64, VN_ROUTER_NS_PREFIX "%s", router->id);
+}
+
+static void vn_owner(char *buf, size_t len, const char *prefix, const struct vn_obj *router)
+{
+	snprintf(buf, len, "%s%s", prefix, router->name);
+}
+
+static bool vn_port_owned_by(struct vn_obj *port, const char *owner)
+{
+	const char *o = vn_get_str(port, "device_owner");
+
+	return o && !strcmp(o, owner);
+}
+
+/* Call cb for every port whose device_owner is `owner`. */
+static int vn_router_ports(struct vn_ctx *c, const char *owner,
+			   int (*cb)(struct vn_ctx *c, struct vn_obj *port, void *arg), void *arg)
+{
+	struct vn_obj *net, *port;
+
+	vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
+	{
+		struct vn_coll *ports = vn_child_coll(net, &vn_kind_port);
+		struct lh_entry *e, *next;
+
+		/* cb may delete the port: keep the next entry first */
+		for (e = ports->by_name->head; e; e = next) {
+			int r;
+
+			next = e->next;
+			port = lh_entry_v(e);
+			if (!vn_port_owned_by(port, owner))
+				continue;
+			r = cb(c, port, arg);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int vn_first_cb(struct vn_ctx *c, struct vn_obj *port, void *arg)
+{
+	*(struct vn_obj **)arg = port;
+	return 1;
+}
+
+static struct vn_obj *vn_router_gw_port(struct vn_ctx *c, struct vn_obj *r)
+{
+	struct vn_obj *port = NULL;
+	char owner[128];
+
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_GW, r);
+	vn_router_ports(c, owner, vn_first_cb, &port);
+	return port;
+}
+
+/* The router's leg on subnet sub, or NULL. */
+static struct vn_obj *vn_router_if_port(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *sub)
+{
+	struct vn_coll *ports = vn_child_coll(sub->parent, &vn_kind_port);
+	struct vn_obj *port, *s;
+	struct vn_addr a;
+	char owner[128];
+
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
+	vn_coll_foreach(ports, port)
+	{
+		if (vn_port_owned_by(port, owner) && vn_port_fixed_ip(port, 0, &s, &a) == 0 &&
+		    s == sub)
+			return port;
+	}
+	return NULL;
+}
+
+struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net)
+{
+	struct vn_obj *port, *r;
+
+	vn_coll_foreach(vn_child_coll(net, &vn_kind_port), port)
+	{
+		r = vn_port_router(c, port, NULL);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+static bool vn_list_has(struct json_object *list, const char *s)
+{
+	for (size_t i = 0; i < vn_list_len(list); i++)
+		if (!strcmp(vn_list_at(list, i), s))
+			return true;
+	return false;
+}
+
+static int vn_router_ns(struct vn_ctx *c, struct vn_obj *r, struct vn_ns **ns, struct vn_err *err)
+{
+	struct vn_router_priv *p = r->priv;
+	char name[64];
+	int e;
+
+	if (!p->ns) {
+		vn_router_namespace(r, name);
+		e = vn_ns_open(name, true, &p->ns);
+		if (e < 0)
+			return vn_fail(err, -EIO, "could not create namespace %s: %s", name,
+				       strerror(-e));
+		e = vn_ns_sysctl(p->ns, "net/ipv4/ip_forward", "1");
+		if (e < 0) {
+			vn_ns_close(p->ns);
+			p->ns = NULL;
+			return vn_fail(err, -EIO, "could not enable forwarding in %s: %s", name,
+				       strerror(-e));
+		}
+	}
+	*ns = p->ns;
+	return 0;
+}
+
+/* ---- legs ---- */
+
+struct vn_leg_ctx {
+	struct vn_obj *router;
+	struct json_object *want;
+	struct vn_err *err;
+};
+
+static int vn_drop_unwanted_leg(struct vn_ctx *c, struct vn_obj *port, void *arg)
+{
+	struct vn_leg_ctx *l = arg;
+	struct vn_obj *sub = NULL;
+	struct vn_addr a;
+
+	if (vn_port_fixed_ip(port, 0, &sub, &a) == 0 && vn_list_has(l->want, sub->name))
+		return 0;
+	return vn_obj_delete(c, port, true, l->err) < 0 ? -1 : 0;
+}
+
+static int vn_router_make_leg(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *net,
+			      const char *owner_prefix, const char *name, struct json_object *ips,
+			      struct vn_err *err)
+{
+	struct json_object *props = json_object_new_object();
+	char owner[128];
+
+	vn_owner(owner, sizeof(owner), owner_prefix, r);
+	json_object_object_add(props, "device_owner", json_object_new_string(owner));
+	if (ips)
+		json_object_object_add(props, "fixed_ips", ips);
+	return vn_obj_create(c, vn_child_coll(net, &vn_kind_port), name, r->uid, r->gid, props,
+			     NULL, err);
+}
+
+static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	struct json_object *want = vn_get_list(r, "interfaces");
+	struct vn_leg_ctx l = { r, want, err };
+	char owner[128];
+	int e;
+
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
+	if (vn_router_ports(c, owner, vn_drop_unwanted_leg, &l))
+		return err->code ? err->code : -EIO;
+	for (size_t i = 0; i < vn_list_len(want); i++) {
+		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, vn_list_at(want, i));
+		struct json_object *ips;
+		char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (!sub || vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
+			return vn_fail(err, -EINVAL, "subnet '%s' cannot be a router interface",
+				       vn_list_at(want, i));
+		if (vn_router_if_port(c, r, sub))
+			continue;
+		vn_addr_format(&ip.gateway, gw, sizeof(gw));
+		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
+		snprintf(name, sizeof(name), "qr-%.8s-%.8s", r->id, sub->id);
+		ips = json_object_new_array();
+		json_object_array_add(ips, json_object_new_string(line));
+		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int vn_router_sync_gateway(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	const char *ext = vn_get_str(r, "external_gateway");
+	struct vn_obj *port = vn_router_gw_port(c, r);
+	struct vn_obj *net = ext ? vn_coll_find(vn_root_coll(c, &vn_kind_network), ext) : NULL;
+	char name[64];
+	int e;
+
+	if (port && port->parent != net) {
+		e = vn_obj_delete(c, port, true, err);
+		if (e < 0)
+			return e;
+		port = NULL;
+	}
+	if (!net || port)
+		return 0;
+	snprintf(name, sizeof(name), "qg-%.8s", r->id);
+	return vn_router_make_leg(c, r, net, VN_OWNER_ROUTER_GW, name, NULL, err);
+}
+
+/* ---- routes and NAT ---- */
+
+static int vn_router_sync_l3(struct vn_ctx *c, struct vn_obj *r, struct vn_ns *ns,
+			     struct vn_err *err)
+{
+	struct json_object *ifs = vn_get_list(r, "interfaces");
+	struct json_object *user = vn_get_list(r, "routes");
+	struct vn_obj *gwp = vn_router_gw_port(c, r);
+	struct vn_cidr internal[VN_MAX_ROUTER_IFS];
+	struct vn_route *routes;
+	struct vn_nft_router nat = { 0 };
+	char qg[16] = "";
+	size_t nr = 0, ni = 0;
+	int e;
+
+	routes = calloc(vn_list_len(user) + 1, sizeof(*routes));
+	if (!routes)
+		return vn_fail(err, -ENOMEM, "out of memory");
+	if (gwp) {
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+		struct vn_obj *sub;
+
+		vn_ifname(qg, "qg-", gwp->id);
+		if (vn_port_fixed_ip(gwp, 0, &sub, &nat.gw_addr) == 0 &&
+		    vn_subnet_ipam(sub, &ip, pools) == 0 && ip.has_gateway) {
+			routes[nr].dst.net.af = AF_INET;
+			routes[nr].gateway = ip.gateway;
+			snprintf(routes[nr].ifname, sizeof(routes[nr].ifname), "%s", qg);
+			nr++;
+		}
+	}
+	for (size_t i = 0; i < vn_list_len(user); i++) {
+		if (vn_route_parse(vn_list_at(user, i), &routes[nr].dst, &routes[nr].gateway) < 0 ||
+		    routes[nr].dst.net.af != AF_INET)
+			continue;
+		nr++;
+	}
+	e = vn_route_sync(ns, AF_INET, routes, nr);
+	free(routes);
+	if (e < 0)
+		return vn_fail(err, -EIO, "could not set the routes of the router: %s",
+			       strerror(-e));
+
+	for (size_t i = 0; i < vn_list_len(ifs) && ni < VN_MAX_ROUTER_IFS; i++) {
+		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, vn_list_at(ifs, i));
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (sub && vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET)
+			internal[ni++] = ip.cidr;
+	}
+	nat.gw_ifname = gwp && nat.gw_addr.af == AF_INET ? qg : NULL;
+	nat.snat = vn_get_bool(r, "enable_snat");
+	nat.internal = internal;
+	nat.ninternal = ni;
+	e = vn_nft_router_sync(ns, &nat);
+	if (e < 0)
+		return vn_fail(err, -EIO, "could not set the NAT rules of the router: %s",
+			       strerror(-e));
+	return 0;
+}
+
+static int vn_router_realise(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	struct vn_ns *ns = NULL;
+	int e;
+
+	e = vn_router_ns(c, r, &ns, err);
+	if (e < 0)
+		return e;
+	e = vn_router_sync_interfaces(c, r, err);
+	if (e < 0)
+		return e;
+	e = vn_router_sync_gateway(c, r, err);
+	if (e < 0)
+		return e;
+	return vn_router_sync_l3(c, r, ns, err);
+}
+
+/* ---- parsers and derived values ---- */
+
+static int vn_parse_ref(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			struct json_object **out, struct vn_err *err)
+{
+	if (vn_name_check(text) < 0)
+		return vn_fail(err, -EINVAL, "'%s' is not a valid name", text);
+	*out = json_object_new_string(text);
+	return 0;
+}
+
+static int vn_parse_rroute(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			   struct json_object **out, struct vn_err *err)
+{
+	char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN], buf[VN_CIDR_STRLEN + VN_ADDR_STRLEN + 1];
+	struct vn_cidr dest;
+	struct vn_addr hop;
+
+	if (vn_route_parse(text, &dest, &hop) < 0 || dest.net.af != AF_INET)
+		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP' (IPv4)",
+			       text);
+	vn_cidr_format(&dest, d, sizeof(d));
+	vn_addr_format(&hop, h, sizeof(h));
+	snprintf(buf, sizeof(buf), "%s %s", d, h);
+	*out = json_object_new_string(buf);
+	return 0;
+}
+
+static int vn_show_namespace(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	char name[64];
+
+	vn_router_namespace(o, name);
+	return vn_buf_printf(out, "%s\n", name);
+}
+
+static int vn_show_gateway_ip(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
+{
+	struct vn_obj *port = vn_router_gw_port(c, o), *sub;
+	char buf[VN_ADDR_STRLEN];
+	struct vn_addr a;
+
+	if (!port || vn_port_fixed_ip(port, 0, &sub, &a) < 0)
+		return 0;
+	vn_addr_format(&a, buf, sizeof(buf));
+	return vn_buf_printf(out, "%s\n", buf);
+}
+
+/* ---- hooks ---- */
+
+/* The cidrs the router is connected to, with their subnet names. */
+struct vn_connected {
+	struct vn_cidr cidr[VN_MAX_ROUTER_IFS + 1];
+	struct vn_obj *sub[VN_MAX_ROUTER_IFS + 1];
+	size_t n;
+};
+
+static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_connected *cn,
+			       struct vn_err *err)
+{
+	struct json_object *ifs = vn_get_list(r, "interfaces");
+	char owner[128];
+
+	if (vn_list_len(ifs) > VN_MAX_ROUTER_IFS)
+		return vn_fail(err, -EINVAL, "a router has at most %d interfaces",
+			       VN_MAX_ROUTER_IFS);
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
+	for (size_t i = 0; i < vn_list_len(ifs); i++) {
+		const char *name = vn_list_at(ifs, i);
+		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, name), *port;
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (!sub)
+			return vn_fail(err, -ENOENT, "subnet '%s' does not exist", name);
+		if (vn_subnet_ipam(sub, &ip, pools) < 0)
+			return vn_fail(err, -EINVAL, "subnet '%s' has no cidr", name);
+		if (!ip.has_gateway)
+			return vn_fail(err, -EINVAL,
+				       "subnet '%s' has no gateway_ip to put on the router", name);
+		if (ip.cidr.net.af != AF_INET)
+			return vn_fail(err, -EINVAL, "subnet '%s' is IPv6: routers serve IPv4",
+				       name);
+		for (size_t j = 0; j < cn->n; j++)
+			if (vn_cidr_overlaps(&cn->cidr[j], &ip.cidr))
+				return vn_fail(err, -EBUSY,
+					       "subnet '%s' (%s) overlaps subnet '%s' already on "
+					       "the router",
+					       name, vn_get_str(sub, "cidr"), cn->sub[j]->name);
+		vn_coll_foreach(vn_child_coll(sub->parent, &vn_kind_port), port)
+		{
+			struct vn_obj *s;
+			struct vn_addr a;
+			char gw[VN_ADDR_STRLEN];
+
+			if (vn_port_owned_by(port, owner))
+				continue;
+			size_t cnt = vn_list_len(vn_get_list(port, "fixed_ips"));
+
+			for (size_t k = 0; k < cnt; k++) {
+				if (vn_port_fixed_ip(port, k, &s, &a) < 0 || s != sub ||
+				    !vn_addr_eq(&a, &ip.gateway))
+					continue;
+				vn_addr_format(&a, gw, sizeof(gw));
+				return vn_fail(
+					err, -EBUSY,
+					"gateway_ip %s of subnet '%s' is taken by port '%s'%s%s",
+					gw, name, port->name,
+					vn_get_str(port, "device_owner") ? " of " : "",
+					vn_get_str(port, "device_owner") ?: "");
+			}
+		}
+		cn->cidr[cn->n] = ip.cidr;
+		cn->sub[cn->n++] = sub;
+	}
+	return 0;
+}
+
+static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_attr *a,
+			   struct vn_err *err)
+{
+	const char *ext = vn_get_str(r, "external_gateway");
+	struct json_object *routes = vn_get_list(r, "routes");
+	struct vn_connected cn = { 0 };
+	int e;
+
+	if (ext) {
+		struct vn_obj *net = vn_coll_find(vn_root_coll(c, &vn_kind_network), ext), *sub;
+		bool has_v4 = false;
+
+		if (!net)
+			return vn_fail(err, -ENOENT, "network '%s' does not exist", ext);
+		if (!vn_get_bool(net, "external"))
+			return vn_fail(err, -EINVAL, "network '%s' is not external (external = 0)",
+				       ext);
+		vn_coll_foreach(vn_child_coll(net, &vn_kind_subnet), sub)
+		{
+			struct vn_pool pools[VN_MAX_POOLS];
+			struct vn_subnet_ipam ip;
+
+			if (vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET &&
+			    cn.n == 0) {
+				cn.cidr[cn.n] = ip.cidr;
+				cn.sub[cn.n++] = sub;
+				has_v4 = true;
+			}
+		}
+		if (!has_v4)
+			return vn_fail(err, -EINVAL,
+				       "network '%s' has no IPv4 subnet for a gateway", ext);
+	}
+	e = vn_router_check_ifs(c, r, &cn, err);
+	if (e < 0)
+		return e;
+	for (size_t i = 0; i < vn_list_len(routes); i++) {
+		struct vn_cidr dest;
+		struct vn_addr hop;
+		bool ok = false;
+
+		if (vn_route_parse(vn_list_at(routes, i), &dest, &hop) < 0)
+			return vn_fail(err, -EINVAL, "route '%s' is malformed",
+				       vn_list_at(routes, i));
+		for (size_t j = 0; j < cn.n && !ok; j++)
+			ok = vn_cidr_contains(&cn.cidr[j], &hop);
+		if (!ok)
+			return vn_fail(
+				err, !strcmp(a->name, "routes") ? -EINVAL : -EBUSY,
+				"route '%s': nexthop is not on a subnet connected to the router",
+				vn_list_at(routes, i));
+	}
+	return 0;
+}
+
+static int vn_router_apply(struct vn_ctx *c, struct vn_obj *r, const struct vn_attr *a,
+			   struct json_object *old, struct vn_err *err)
+{
+	return vn_router_realise(c, r, err);
+}
+
+static int vn_router_create(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	int e = vn_router_realise(c, r, err);
+	char name[64];
+
+	if (e < 0) {
+		vn_router_namespace(r, name);
+		vn_netns_delete(name);
+	}
+	return e;
+}
+
+static int vn_router_busy(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	struct json_object *ifs = vn_get_list(r, "interfaces");
+
+	if (vn_list_len(ifs))
+		return vn_fail(err, -EBUSY,
+			       "router '%s' still has interfaces (%s%s); empty "
+			       "routers/%s/interfaces first",
+			       r->name, vn_list_at(ifs, 0), vn_list_len(ifs) > 1 ? ", ..." : "",
+			       r->name);
+	return 0;
+}
+
+static int vn_delete_leg(struct vn_ctx *c, struct vn_obj *port, void *arg)
+{
+	return vn_obj_delete(c, port, true, arg) < 0 ? -1 : 0;
+}
+
+static int vn_router_destroy(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	struct vn_router_priv *p = r->priv;
+	char owner[128], name[64];
+	int e;
+
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_GW, r);
+	if (vn_router_ports(c, owner, vn_delete_leg, err))
+		return err->code ? err->code : -EIO;
+	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
+	if (vn_router_ports(c, owner, vn_delete_leg, err))
+		return err->code ? err->code : -EIO;
+	if (p->ns) {
+		vn_ns_close(p->ns);
+		p->ns = NULL;
+	}
+	vn_router_namespace(r, name);
+	e = vn_netns_delete(name);
+	if (e < 0)
+		return vn_fail(err, -EIO, "could not delete namespace %s: %s", name, strerror(-e));
+	return 0;
+}
+
+static int vn_router_reconcile(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
+{
+	return vn_router_realise(c, r, err);
+}
+
+static int vn_router_collect(struct vn_obj *o, void *arg)
+{
+	char ***keep = arg;
+	char name[64];
+	size_t n = 0;
+
+	vn_router_namespace(o, name);
+	while ((*keep)[n])
+		n++;
+	(*keep)[n] = strdup(name);
+	return (*keep)[n] ? 0 : -ENOMEM;
+}
+
+static int vn_router_sweep(struct vn_ctx *c)
+{
+	size_t count = vn_coll_count(vn_root_coll(c, &vn_kind_router));
+	char **keep = calloc(count + 1, sizeof(*keep));
+	char **have = NULL;
+	int e;
+
+	if (!keep)
+		return -ENOMEM;
+	e = vn_foreach_kind(c, &vn_kind_router, vn_router_collect, &keep);
+	if (e == 0)
+		e = vn_netns_list(VN_ROUTER_NS_PREFIX, &have);
+	for (size_t i = 0; e == 0 && have[i]; i++) {
+		bool ours = false;
+
+		for (size_t j = 0; keep[j] && !ours; j++)
+			ours = !strcmp(keep[j], have[i]);
+		if (!ours) {
+			vn_info("removing stray router namespace %s", have[i]);
+			vn_netns_delete(have[i]);
+		}
+	}
+	vn_strv_free(have);
+	vn_strv_free(keep);
+	return e;
+}
+
+static void vn_router_free_priv(struct vn_obj *r)
+{
+	struct vn_router_priv *p = r->priv;
+
+	if (p->ns)
+		vn_ns_close(p->ns);
+}
+
+static const struct vn_attr vn_router_attrs[] = {
+	{ .name = "external_gateway", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_ref },
+	{ .name = "enable_snat", .mode = 0644, .type = VN_T_BOOL, .dflt = "1" },
+	{ .name = "gateway_ip", .mode = 0444, .type = VN_T_STR, .show = vn_show_gateway_ip },
+	{ .name = "interfaces",
+	  .mode = 0644,
+	  .type = VN_T_LIST,
+	  .flags = VN_ATTR_APPEND_EEXIST,
+	  .parse = vn_parse_ref },
+	{ .name = "routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_rroute },
+	{ .name = "namespace", .mode = 0444, .type = VN_T_STR, .show = vn_show_namespace },
+	{ .name = NULL },
+};
+
+const struct vn_kind vn_kind_router = {
+	.dir = "routers",
+	.type = "router",
+	.attrs = vn_router_attrs,
+	.priv_size = sizeof(struct vn_router_priv),
+	.create = vn_router_create,
+	.check = vn_router_check,
+	.apply = vn_router_apply,
+	.busy = vn_router_busy,
+	.destroy = vn_router_destroy,
+	.reconcile = vn_router_reconcile,
+	.sweep = vn_router_sweep,
+	.free_priv = vn_router_free_priv,
+};
