@@ -479,6 +479,49 @@ int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, s
 	return vn_attr_change(c, o, a, NULL, err);
 }
 
+struct json_object *vn_attr_saved(struct vn_obj *o, const struct vn_attr *a)
+{
+	return json_object_get(vn_prop(o, a->name));
+}
+
+int vn_attr_restore(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		    struct json_object *saved, struct vn_err *err)
+{
+	return vn_attr_change(c, o, a, json_object_get(saved), err);
+}
+
+int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		     size_t len, struct vn_err *err)
+{
+	_cleanup_json_ struct json_object *arr = NULL;
+	const char *nl;
+	size_t i = 0;
+
+	if (len > VN_ATTR_MAX)
+		return vn_fail(err, -EFBIG, "%s: a value is at most %d bytes", a->name,
+			       VN_ATTR_MAX);
+	if (memchr(val, '\0', len))
+		return vn_fail(err, -EINVAL, "%s: the value contains a NUL byte", a->name);
+	if (a->type != VN_T_LIST) {
+		/* one value: a second non-blank line can never become valid */
+		while (i < len && vn_is_blank(val[i]))
+			i++;
+		nl = memchr(val + i, '\n', len - i);
+		for (; nl && nl < val + len; nl++)
+			if (!vn_is_blank(*nl))
+				return vn_fail(err, -EINVAL, "%s takes a single line", a->name);
+		return 0;
+	}
+	/* a list: the complete lines so far must each be valid */
+	nl = memrchr(val, '\n', len);
+	if (!nl)
+		return 0;
+	arr = json_object_new_array();
+	if (!arr)
+		return -ENOMEM;
+	return vn_parse_lines(c, o, a, val, (size_t)(nl - val), false, arr, err);
+}
+
 /* ---- scratch files ---- */
 
 struct vn_scratch *vn_scratch_find(struct vn_obj *o, const char *name)

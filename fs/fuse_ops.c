@@ -48,6 +48,11 @@ struct vn_fh {
 	bool trunc;	  /* opened with O_TRUNC and nothing written yet */
 	bool wrote;	  /* a write happened */
 	bool pending;	  /* wr holds a value not applied yet */
+	bool failed;	  /* a write failed: the rest of the value is void */
+	/* The value before this handle's first write, put back if a value
+	 * that came in pieces turns out bad (a partial value never stays). */
+	struct json_object *saved;
+	bool saved_set;
 };
 
 static struct vn_ctx *vn_fctx(void)
@@ -376,6 +381,7 @@ static void vn_fh_free(struct vn_fh *fh)
 		return;
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
+	json_object_put(fh->saved);
 	free(fh);
 }
 
@@ -460,6 +466,22 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 	return (int)len;
 }
 
+/* The attribute at path, with the caller allowed to change it. */
+static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
+{
+	int r = vn_resolve(c, path, n);
+
+	if (r < 0)
+		return r;
+	if (n->type != VN_N_FILE)
+		return -EISDIR;
+	if (!n->attr)
+		return -EACCES; /* id/status/error/json */
+	if (!vn_may_modify(n->obj))
+		return -EACCES;
+	return 0;
+}
+
 /* Apply a value to the attribute at path, recording the error sentence. */
 static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
 			 bool append)
@@ -468,19 +490,26 @@ static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, si
 	struct vn_node n;
 	int r;
 
-	r = vn_resolve(c, path, &n);
+	r = vn_attr_at(c, path, &n);
 	if (r < 0)
 		return r;
-	if (n.type != VN_N_FILE)
-		return -EISDIR;
-	if (!n.attr)
-		return -EACCES; /* id/status/error/json */
-	if (!vn_may_modify(n.obj))
-		return -EACCES;
 	r = vn_attr_write(c, n.obj, n.attr, val, len, append, &err);
 	if (r < 0)
 		vn_obj_set_error(n.obj, &err);
 	return r;
+}
+
+/* A value that came in pieces failed: put back what was there before this
+ * handle's first write. */
+static void vn_fh_undo(struct vn_ctx *c, const char *path, struct vn_fh *fh)
+{
+	struct vn_err err = { 0 };
+	struct vn_node n;
+
+	if (!fh->saved_set || vn_attr_at(c, path, &n) < 0)
+		return;
+	if (vn_attr_restore(c, n.obj, n.attr, fh->saved, &err) < 0)
+		vn_obj_set_error(n.obj, &err);
 }
 
 static int vn_buf_put_at(struct vn_buf *b, const char *data, size_t size, off_t off)
@@ -503,39 +532,64 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_fh *fh = vn_fh(fi);
+	struct vn_err err = { 0 };
 	struct vn_node n;
 	int r;
 
-	if ((size_t)off + size > VN_ATTR_MAX)
-		return -EFBIG;
 	vn_wrlock(c);
+	fh->trunc = false; /* something was written, even if refused */
+	fh->wrote = true;
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
 	if (n.type == VN_N_SCRATCH) {
-		r = vn_buf_put_at(&n.scratch->data, buf, size, off);
+		if ((size_t)off + size > VN_ATTR_MAX)
+			r = -EFBIG;
+		else
+			r = vn_buf_put_at(&n.scratch->data, buf, size, off);
 		clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
 		goto out;
 	}
-	fh->trunc = false;
-	if (fh->append) {
+	if (fh->failed) {
+		r = -EINVAL; /* the value this handle was writing is void */
+		goto out;
+	}
+	if ((size_t)off + size > VN_ATTR_MAX) {
+		r = -EFBIG;
+		vn_fh_undo(c, path, fh);
+	} else if (fh->append) {
 		/* `>>`: every write adds lines, whatever the offset. */
 		r = vn_apply_path(c, path, buf, size, true);
 	} else if (off == 0) {
 		/* The usual case: one whole value in one write(). */
-		vn_buf_reset(&fh->wr);
-		r = vn_buf_add(&fh->wr, buf, size);
+		r = vn_attr_at(c, path, &n);
+		if (r == 0 && !fh->saved_set) {
+			fh->saved = vn_attr_saved(n.obj, n.attr);
+			fh->saved_set = true;
+		}
+		if (r == 0) {
+			vn_buf_reset(&fh->wr);
+			r = vn_buf_add(&fh->wr, buf, size);
+		}
 		if (r == 0)
 			r = vn_apply_path(c, path, buf, size, false);
 		fh->pending = false;
-	} else if ((size_t)off <= fh->wr.len) {
-		/* A value in pieces: gather, apply once at close. */
+	} else if ((size_t)off <= fh->wr.len && vn_attr_at(c, path, &n) == 0) {
+		/* A value in pieces: gather, check what has come, apply the
+		 * whole once at close. */
 		r = vn_buf_put_at(&fh->wr, buf, size, off);
-		fh->pending = true;
+		if (r == 0)
+			r = vn_attr_precheck(c, n.obj, n.attr, fh->wr.s, fh->wr.len, &err);
+		if (r < 0) {
+			vn_obj_set_error(n.obj, &err);
+			vn_fh_undo(c, path, fh);
+		}
+		fh->pending = r == 0;
 	} else {
 		r = -EINVAL;
 	}
-	fh->wrote = true;
+	if (r < 0)
+		fh->failed = true;
 out:
 	vn_unlock(c);
 	return r < 0 ? r : (int)size;
@@ -551,6 +605,10 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 		return 0;
 	vn_wrlock(c);
 	r = vn_apply_path(c, path, fh->wr.s, fh->wr.len, false);
+	if (r < 0) {
+		vn_fh_undo(c, path, fh);
+		fh->failed = true;
+	}
 	fh->pending = false;
 	vn_unlock(c);
 	return r;

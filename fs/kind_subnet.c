@@ -240,8 +240,11 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 		return r;
 	r = vn_subnet_ipam(o, &ip, pools);
 	if (r == -ENOENT) {
-		if (!strcmp(a->name, "cidr"))
-			return 0; /* cleared: the subnet goes back to BUILD */
+		/* No cidr: clearing values is fine (rm -r removes cidr first),
+		 * anything else has nothing to be checked against. */
+		if (!strcmp(a->name, "cidr") || !strcmp(a->name, "enable_dhcp") ||
+		    !json_object_object_get_ex(o->props, a->name, NULL))
+			return 0;
 		return vn_fail(err, -EINVAL, "write cidr before %s", a->name);
 	}
 	if (vn_list_len(vn_get_list(o, "allocation_pools")) > VN_MAX_POOLS)

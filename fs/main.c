@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "vnetfs/model.h"
 #include "fs/fuse_ops.h"
@@ -39,6 +41,18 @@ static const struct option vn_longopts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* A daemon killed with SIGKILL leaves its mount behind, dead ("Transport
+ * endpoint is not connected"): detach it so the restart can mount again. */
+static void vn_clear_dead_mount(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) < 0 && errno == ENOTCONN) {
+		vn_info("detaching the dead mount left on %s", mnt);
+		umount2(mnt, MNT_DETACH);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -109,6 +123,7 @@ int main(int argc, char **argv)
 	if (fuse_opt_insert_arg(&args, 0, argv[0]) ||
 	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
 		goto out;
+	vn_clear_dead_mount(mnt);
 	f = fuse_new(&args, &vn_fuse_ops, sizeof(vn_fuse_ops), &ctx);
 	if (!f)
 		goto out;
@@ -127,7 +142,9 @@ int main(int argc, char **argv)
 		goto out_signals;
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	fuse_loop_cfg_set_idle_threads(loop, 4);
-	r = fuse_loop_mt(f, loop) ? 1 : 0;
+	r = fuse_loop_mt(f, loop);
+	/* The loop reports the signal that ended it: a clean stop. */
+	r = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
 	vn_info("unmounting %s", mnt);
 out_signals:

@@ -274,6 +274,15 @@ int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, c
 		  size_t len, bool append, struct vn_err *err);
 /* unlink: back to the default (through check/apply/persist). */
 int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err);
+/* A value arriving in several writes: syntax-check what has come so far
+ * (complete lines), applying nothing. */
+int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		     const char *val, size_t len, struct vn_err *err);
+/* The explicit value (a new reference, NULL: default), to put back with
+ * vn_attr_restore when a value that came in pieces turns out bad. */
+struct json_object *vn_attr_saved(struct vn_obj *o, const struct vn_attr *a);
+int vn_attr_restore(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		    struct json_object *saved, struct vn_err *err);
 /* The whole object as JSON (the `json` file). */
 struct json_object *vn_obj_json(struct vn_ctx *c, struct vn_obj *o);
 
