@@ -17,7 +17,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-grep -v '^#' contrib/packages.txt | xargs apt-get install -y </dev/null
+grep -v '^#' contrib/packages.txt | xargs apt-get install -y
 
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release --prefix=/usr/local
 ninja -C build-release

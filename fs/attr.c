@@ -22,12 +22,12 @@ const struct vn_attr *vn_attr_find(const struct vn_kind *k, const char *name)
 	return NULL;
 }
 
-bool vn_is_common_file(const char *name)
+const char *vn_common_file(const char *name)
 {
 	for (size_t i = 0; vn_common_files[i]; i++)
 		if (!strcmp(vn_common_files[i], name))
-			return true;
-	return false;
+			return vn_common_files[i];
+	return NULL;
 }
 
 /* ---- typed getters ---- */

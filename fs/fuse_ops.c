@@ -104,10 +104,11 @@ static int vn_step(struct vn_ctx *c, struct vn_node *n, const char *comp)
 				return 0;
 			}
 		}
+		/* n->name must outlive comp, which is on the caller's stack */
 		n->attr = vn_attr_find(o->kind, comp);
-		if (n->attr || vn_is_common_file(comp)) {
+		n->name = n->attr ? n->attr->name : vn_common_file(comp);
+		if (n->name) {
 			n->type = VN_N_FILE;
-			n->name = n->attr ? n->attr->name : comp;
 			return 0;
 		}
 		n->scratch = vn_scratch_find(o, comp);

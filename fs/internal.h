@@ -39,7 +39,7 @@ void vn_scratch_free_all(struct vn_obj *o);
 /* attr.c */
 /* Render an attribute's effective value as text. */
 int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out);
-/* Is name one of o's files (attribute or common)? */
-bool vn_is_common_file(const char *name);
+/* The common file (id status error json) called name, or NULL. */
+const char *vn_common_file(const char *name);
 
 #endif

@@ -268,7 +268,8 @@ int vn_persist_load(struct vn_ctx *c)
 		pend[n].ctime_ns = vn_doc_int(doc, "ctime_ns");
 		n++;
 	}
-	qsort(pend, n, sizeof(*pend), vn_pending_cmp);
+	if (n)
+		qsort(pend, n, sizeof(*pend), vn_pending_cmp);
 	/* Parents first: repeat until a pass attaches nothing. */
 	left = n;
 	do {

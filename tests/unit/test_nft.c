@@ -126,13 +126,17 @@ static size_t count(const char *hay, const char *needle)
 
 static void assert_has(const char *hay, const char *needle)
 {
-	if (!strstr(hay, needle))
+	if (!hay)
+		fail_msg("no output while looking for \"%s\"", needle);
+	else if (!strstr(hay, needle))
 		fail_msg("missing \"%s\" in:\n%s", needle, hay);
 }
 
 static void assert_lacks(const char *hay, const char *needle)
 {
-	if (strstr(hay, needle))
+	if (!hay)
+		fail_msg("no output while checking for no \"%s\"", needle);
+	else if (strstr(hay, needle))
 		fail_msg("unexpected \"%s\" in:\n%s", needle, hay);
 }
 

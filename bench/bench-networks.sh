@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# bench/bench-networks.sh — how fast is a network through the file tree,
+# next to the same bridges made by `ip -batch`? See bench/README.md.
+#
+#   sudo bash bench/bench-networks.sh [N ...]      (default: 100 1000)
+#
+# Builds build-release/ (buildtype=release, no sanitizers) unless VNETFS
+# is set, then runs everything inside the same throwaway mount + network
+# namespace the system tests use (tests/lib.sh), and prints a markdown
+# table. Not run by `meson test`.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+
+if [ "${VN_IN_SANDBOX:-}" != 1 ] && [ -z "${VNETFS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench-networks.sh: run as root" >&2; exit 2; }
+	if [ ! -f "$root/build-release/build.ninja" ]; then
+		meson setup "$root/build-release" --buildtype=release -Db_sanitize=none -Db_ndebug=true >&2
+	fi
+	ninja -C "$root/build-release" vnetfs >&2
+	export VNETFS=$root/build-release/vnetfs
+fi
+
+export VN_QUIET=1
+. "$root/tests/lib.sh"
+vn_sandbox "$@"
+
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(100 1000)
+REPEAT=${BENCH_REPEAT:-3}   # runs of the find|cat comparison (median taken)
+
+vn_start --no-defaults
+M=$VN_MNT
+
+# Timestamps in µs from bash's EPOCHREALTIME: no fork, so the loop measures
+# the file operations, not `date`.
+median() { LC_ALL=C sort -n | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+cidr_of() { echo "10.$(($1 / 256)).$(($1 % 256)).0/24"; }
+
+declare -A R
+
+for n in "${SIZES[@]}"; do
+	echo "# N=$n: creating through the mount" >&2
+	lat=$VN_TMP/lat-$n
+	: >"$lat"
+	lats=()
+	t0=${EPOCHREALTIME/./}
+	for ((i = 0; i < n; i++)); do
+		a=${EPOCHREALTIME/./}
+		mkdir "$M/networks/b$i"
+		mkdir "$M/networks/b$i/subnets/bs$i"
+		echo "10.$((i / 256)).$((i % 256)).0/24" >"$M/networks/b$i/subnets/bs$i/cidr"
+		b=${EPOCHREALTIME/./}
+		lats+=($((b - a)))
+	done
+	t1=${EPOCHREALTIME/./}
+	printf '%s\n' "${lats[@]}" >"$lat"
+	R[fs_total_$n]=$((t1 - t0))
+	R[fs_median_$n]=$(median <"$lat")
+	R[fs_p99_$n]=$(LC_ALL=C sort -n "$lat" | awk -v n="$n" 'NR == int(n * 0.99 + 0.999) {print; exit}')
+	nbr=$(vn_bridges | wc -l)
+	[ "$nbr" = "$n" ] || { echo "expected $n bridges, found $nbr" >&2; exit 1; }
+
+	if [ "$n" = "${SIZES[-1]}" ]; then
+		echo "# N=$n: find | xargs cat over the mount vs a tmpfs copy" >&2
+		cp -r "$M" "$VN_TMP/copy"
+		fs_runs=() tmp_runs=()
+		for ((r = 0; r < REPEAT; r++)); do
+			a=${EPOCHREALTIME/./}
+			find "$M" -type f -print0 | xargs -0 cat >/dev/null
+			b=${EPOCHREALTIME/./}
+			find "$VN_TMP/copy" -type f -print0 | xargs -0 cat >/dev/null
+			c=${EPOCHREALTIME/./}
+			fs_runs+=($((b - a)))
+			tmp_runs+=($((c - b)))
+		done
+		R[find_fs]=$(printf '%s\n' "${fs_runs[@]}" | median)
+		R[find_tmpfs]=$(printf '%s\n' "${tmp_runs[@]}" | median)
+		R[find_files]=$(find "$VN_TMP/copy" -type f | wc -l)
+		R[find_n]=$n
+		rm -rf "$VN_TMP/copy"
+	fi
+
+	echo "# N=$n: deleting through the mount" >&2
+	t0=${EPOCHREALTIME/./}
+	for ((i = 0; i < n; i++)); do
+		rm -r "$M/networks/b$i"
+	done
+	t1=${EPOCHREALTIME/./}
+	R[fs_delete_$n]=$((t1 - t0))
+	nbr=$(vn_bridges | wc -l)
+	[ "$nbr" = 0 ] || { echo "expected no bridges after deletion, found $nbr" >&2; exit 1; }
+
+	if command -v python3 >/dev/null; then
+		echo "# N=$n: the same through the mount from one python3 process (no fork per step)" >&2
+		out=$(python3 - "$M" "$n" <<'PY'
+import os, sys, time, shutil
+m, n = sys.argv[1], int(sys.argv[2])
+lat = []
+t0 = time.perf_counter_ns()
+for i in range(n):
+    a = time.perf_counter_ns()
+    os.mkdir(f"{m}/networks/p{i}")
+    os.mkdir(f"{m}/networks/p{i}/subnets/ps{i}")
+    fd = os.open(f"{m}/networks/p{i}/subnets/ps{i}/cidr", os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, f"10.{i // 256}.{i % 256}.0/24\n".encode())
+    os.close(fd)
+    lat.append((time.perf_counter_ns() - a) // 1000)
+t1 = time.perf_counter_ns()
+for i in range(n):
+    shutil.rmtree(f"{m}/networks/p{i}")
+t2 = time.perf_counter_ns()
+lat.sort()
+print((t1 - t0) // 1000, lat[(n - 1) // 2] if n % 2 else (lat[n // 2 - 1] + lat[n // 2]) // 2,
+      lat[min(n - 1, int(n * 0.99 + 0.999) - 1)], (t2 - t1) // 1000)
+PY
+		)
+		read -r R[py_total_$n] R[py_median_$n] R[py_p99_$n] R[py_delete_$n] <<<"$out"
+		nbr=$(vn_bridges | wc -l)
+		[ "$nbr" = 0 ] || { echo "expected no bridges after the python pass, found $nbr" >&2; exit 1; }
+	fi
+
+	echo "# N=$n: the same bridges with ip -batch" >&2
+	ns=vnb-base-$n
+	vn_host "$ns"
+	add=$VN_TMP/add-$n del=$VN_TMP/del-$n
+	for ((i = 0; i < n; i++)); do
+		br=$(printf 'vnb-%011x' "$i")
+		gw=$(cidr_of "$i")
+		gw=${gw%.0/24}.1/24
+		printf 'link add %s mtu 1500 type bridge\naddress add %s dev %s\nlink set dev %s up\n' "$br" "$gw" "$br" "$br"
+	done >"$add"
+	for ((i = 0; i < n; i++)); do printf 'link del vnb-%011x\n' "$i"; done >"$del"
+	t0=${EPOCHREALTIME/./}
+	ip -n "$ns" -batch "$add"
+	t1=${EPOCHREALTIME/./}
+	ip -n "$ns" -batch "$del"
+	t2=${EPOCHREALTIME/./}
+	R[ip_total_$n]=$((t1 - t0))
+	R[ip_delete_$n]=$((t2 - t1))
+done
+
+# What one fork+exec of a small program costs here: the create loop runs
+# two (mkdir, mkdir), the delete loop one (rm) per network.
+a=${EPOCHREALTIME/./}
+for ((i = 0; i < 200; i++)); do /bin/true; done
+b=${EPOCHREALTIME/./}
+R[exec]=$(((b - a) / 200))
+
+kill -TERM "$VN_PID"
+wait "$VN_PID" || true
+VN_PID=
+
+host=$(uname -r)
+cpus=$(nproc)
+echo
+echo "vnetfs bench — $(date -u +%F) — kernel $host, $cpus CPUs, $(basename "$(dirname "$VNETFS")")/vnetfs"
+echo
+echo "Create N networks, each with one subnet and its cidr; targets: ratio to ip -batch ≤ 1.5, median ≤ 3 ms."
+echo
+echo "| N | client | vnetfs total | per network+subnet (median) | p99 | ip -batch total | ratio | delete: vnetfs / ip -batch |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+for n in "${SIZES[@]}"; do
+	printf '| %s | bash loop (mkdir, mkdir, echo) | %s ms | %s ms | %s ms | %s ms | %s | %s ms / %s ms |\n' \
+		"$n" "$(ms "${R[fs_total_$n]}")" "$(ms "${R[fs_median_$n]}")" "$(ms "${R[fs_p99_$n]}")" \
+		"$(ms "${R[ip_total_$n]}")" "$(ratio "${R[fs_total_$n]}" "${R[ip_total_$n]}")" \
+		"$(ms "${R[fs_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
+	[ -n "${R[py_total_$n]:-}" ] || continue
+	printf '| %s | one python3 process | %s ms | %s ms | %s ms | %s ms | %s | %s ms / %s ms |\n' \
+		"$n" "$(ms "${R[py_total_$n]}")" "$(ms "${R[py_median_$n]}")" "$(ms "${R[py_p99_$n]}")" \
+		"$(ms "${R[ip_total_$n]}")" "$(ratio "${R[py_total_$n]}" "${R[ip_total_$n]}")" \
+		"$(ms "${R[py_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
+done
+echo
+echo "One fork+exec of /bin/true costs $(ms "${R[exec]}") ms here; the create loop spends two per network (mkdir), the delete loop one (rm)."
+echo
+echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio (target ≤ 3) |"
+echo "|---|---:|---:|---:|---:|"
+printf '| %s networks + subnets | %s | %s ms | %s ms | %s |\n' "${R[find_n]}" "${R[find_files]}" \
+	"$(ms "${R[find_fs]}")" "$(ms "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")"
+
+VN_DONE=1
+exit 0

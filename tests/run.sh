@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# tests/run.sh — the one test command. Run as root from anywhere:
+#
+#   sudo bash tests/run.sh [extra `meson test` args, e.g. --suite system]
+#
+# Builds vnetfs with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-asan/ (configured on first use, reused afterwards), runs every test
+# suite (unit, kernel, system) with `meson test`, and ends with one line:
+#
+#   N passed, M failed[, K skipped]
+#
+# Exit status: 0 only if something ran and nothing failed (Fail, Timeout
+# and Unexpected Pass count as failed). Full logs:
+# build-asan/meson-logs/testlog.txt.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${VN_BUILD_DIR:-build-asan}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: must be run as root (the kernel and system tests need" >&2
+	echo "namespaces, bridges and FUSE): sudo bash tests/run.sh" >&2
+	exit 2
+fi
+
+# Sanitizers: any ASan/UBSan/LSan report fails the test. Unit tests halt
+# on the first report. The system tests let UBSan continue inside the
+# daemon (tests/lib.sh), fail on any report found in its log, and check
+# the exit status after SIGTERM, which is where LeakSanitizer reports.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:print_summary=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-print_suppressions=0}
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+	echo "==> meson setup $BUILD (ASan + UBSan)"
+	if ! meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false; then
+		echo "tests/run.sh: meson setup failed" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+else
+	echo "==> reusing $BUILD"
+fi
+
+echo "==> building"
+if ! ninja -C "$BUILD"; then
+	echo "tests/run.sh: the build failed" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+log=$(mktemp "${TMPDIR:-/tmp}/vnetfs-run.XXXXXX")
+trap 'rm -f "$log"' EXIT
+
+echo "==> meson test -C $BUILD --print-errorlogs $*"
+meson test -C "$BUILD" --print-errorlogs "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+
+# Meson's summary block:
+#   Ok:                 9
+#   Expected Fail:      0
+#   Fail:               0
+#   Unexpected Pass:    0
+#   Skipped:            1
+#   Timeout:            0
+count() {
+	awk -v key="$1" '
+		{ line = $0; sub(/^[ \t]+/, "", line) }
+		index(line, key ":") == 1 { v = substr(line, length(key) + 2); gsub(/[^0-9]/, "", v); n = v }
+		END { print (n == "" ? 0 : n) }' "$log"
+}
+ok=$(count "Ok")
+xfail=$(count "Expected Fail")
+fail=$(count "Fail")
+xpass=$(count "Unexpected Pass")
+skipped=$(count "Skipped")
+timeout=$(count "Timeout")
+
+passed=$((ok + xfail))
+failed=$((fail + xpass + timeout))
+if ! grep -qE '^[[:space:]]*Ok:' "$log"; then
+	echo "tests/run.sh: meson test printed no summary (exit status $rc)" >&2
+	[ "$failed" = 0 ] && failed=1
+fi
+if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+	echo "tests/run.sh: meson test exited with status $rc" >&2
+	failed=1
+fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" != 0 ] && summary+=", $skipped skipped"
+echo "$summary"
+
+if [ "$failed" != 0 ] || [ "$passed" = 0 ]; then
+	exit 1
+fi
+exit 0

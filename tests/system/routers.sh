@@ -1,0 +1,328 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# routers/: the scenario of issue 3. Networks a (10.0.1.0/24) and b
+# (10.0.2.0/24), a router with both interfaces and the public gateway, hosts
+# bound as static ports on a, b and public. Checks the qrouter namespace,
+# its qr-/qg- legs and the leg ports, routed east-west traffic that keeps
+# its source address, SNAT to the gateway address towards the outside (and
+# its absence with enable_snat=0), no way in from outside, static routes,
+# bad writes (errno, file unchanged, a sentence in error), rmdir EBUSY
+# cases, removing an interface and the gateway, and `rm -r routers/R`
+# leaving nothing behind (ip netns, links, nft).
+#
+# The peer address a TCP server sees is taken from `ss` run by the server
+# side itself (busybox nc -l -e), so no extra tool is needed.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+vn_sandbox "$@"
+vn_start
+
+M=$VN_MNT
+UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+
+# vn__t_bad ERRNO FILE VALUE ERROR_REGEX [append]: writing VALUE (or
+# appending it) fails with ERRNO, FILE keeps its content, and the object's
+# error file explains (matches ERROR_REGEX).
+vn__t_bad() {
+	local errno=$1 file=$2 value=$3 re=$4 how=${5:-write} before
+	before=$(vn_cat "$file")
+	if [ "$how" = append ]; then
+		vn_expect_fail "$errno" vn_a "$file" "$value"
+	else
+		vn_expect_fail "$errno" vn_w "$file" "$value"
+	fi
+	vn_eq "$before" "$(vn_cat "$file")" "${file#"$M"/} unchanged after the rejected '$value'"
+	vn_match "$re" "$(vn_cat "$(dirname "$file")/error")" "error says why '$value' was rejected"
+}
+
+default_route() {
+	ip -n "$1" -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"'
+}
+# links NS PREFIX: names of links starting with PREFIX in NS, sorted
+links() {
+	ip -n "$1" -j link show 2>/dev/null | jq -r --arg p "$2" '.[].ifname | select(startswith($p))' | LC_ALL=C sort
+}
+# snat_rules NS: "SADDR OIFNAME TO" for each rule of chain postrouting in
+# table ip vnetfs, sorted (from nft's JSON, not its text)
+snat_rules() {
+	ip netns exec "$1" nft -j list table ip vnetfs 2>/dev/null | jq -r '
+		.nftables[] | select(.rule and .rule.chain == "postrouting") | .rule.expr |
+		[(.[] | select(.match.left.payload.field? == "saddr") | .match.right.prefix | "\(.addr)/\(.len)"),
+		 (.[] | select(.match.left.meta.key? == "oifname") | .match.right),
+		 (.[] | select(.snat) | "snat \(.snat.addr)")] | join(" ")' | LC_ALL=C sort
+}
+# port_ip NET PORT: the address in the port's first fixed_ips line
+port_ip() {
+	vn_cat "$M/networks/$1/ports/$2/fixed_ips" | awk 'NR == 1 {print $2}'
+}
+# can_ping NS ADDR
+can_ping() {
+	ip netns exec "$1" ping -c1 -W2 "$2" >/dev/null 2>&1
+}
+cannot_ping() {
+	! ip netns exec "$1" ping -c1 -W1 "$2" >/dev/null 2>&1
+}
+
+# peer_seen SERVER_NS CLIENT_NS ADDR: the source address that a TCP server
+# in SERVER_NS sees for a connection from CLIENT_NS to ADDR, or
+# "no connection". The server runs `ss` on the accepted connection and
+# sends its line back to the client.
+PEER_PORT=5000
+peer_seen() {
+	local srv=$1 cli=$2 addr=$3 port out peer lpid i
+	PEER_PORT=$((PEER_PORT + 1))
+	port=$PEER_PORT
+	ip netns exec "$srv" timeout 10 busybox nc -l -p "$port" \
+		-e /bin/sh -c "ss -Htn state established '( sport = :$port )'" >/dev/null 2>&1 &
+	lpid=$!
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(ip netns exec "$srv" ss -Hltn "( sport = :$port )" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	out=$(ip netns exec "$cli" timeout 6 busybox nc -w 3 "$addr" "$port" </dev/null 2>/dev/null) || true
+	kill "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
+	# "0 0 [::ffff:10.0.2.2]:5001 [::ffff:10.0.1.2]:40000" -> 10.0.1.2
+	peer=$(awk 'NR == 1 {print $4}' <<<"$out")
+	peer=${peer%:*}
+	peer=${peer#[}
+	peer=${peer%]}
+	peer=${peer#::ffff:}
+	echo "${peer:-no connection}"
+}
+
+mknet() { # NET SUBNET CIDR
+	vn_ok mkdir "$M/networks/$1"
+	vn_ok mkdir "$M/networks/$1/subnets/$2"
+	vn_ok vn_w "$M/networks/$1/subnets/$2/cidr" "$3"
+}
+# bind_host NS NET PORT: a static port PORT on NET bound into host NS
+bind_host() {
+	vn_host "$1"
+	vn_ok mkdir "$M/networks/$2/ports/$3"
+	vn_ok vn_w "$M/networks/$2/ports/$3/ipconfig" static
+	vn_ok vn_w "$M/networks/$2/ports/$3/netns" "/run/netns/$1"
+}
+
+# ---- networks ---------------------------------------------------------------------
+mknet a sa 10.0.1.0/24
+mknet b sb 10.0.2.0/24
+mknet c sc 10.0.1.128/25      # overlaps sa
+mknet d sd 10.0.4.0/24        # no gateway
+vn_ok vn_w "$M/networks/d/subnets/sd/gateway_ip" none
+mknet e se 10.0.5.0/24        # for the interface removal checks
+
+# ---- mkdir routers/r ----------------------------------------------------------------
+R=$M/routers/r
+vn_eq "" "$(vn_ls "$M/routers")" "no routers at first"
+vn_ok mkdir "$R"
+vn_eq "$(vn_lines enable_snat error external_gateway gateway_ip id interfaces json namespace routes status)" \
+	"$(vn_ls "$R")" "a router's files"
+rid=$(vn_cat "$R/id")
+vn_match "$UUID_RE" "$rid" "router id is a UUID"
+NS=$(vn_cat "$R/namespace")
+vn_eq "qrouter-$rid" "$NS" "namespace is qrouter-<id>"
+vn_true "ip netns lists $NS" bash -c "ip netns list | grep -qw -- '$NS'"
+vn_eq up "$(vn_link_admin lo "$NS")" "lo is up in $NS"
+vn_eq 1 "$(ip netns exec "$NS" sysctl -n net.ipv4.ip_forward)" "IPv4 forwarding is on in $NS"
+vn_eq "" "$(vn_cat "$R/external_gateway")" "external_gateway empty at first"
+vn_eq "" "$(vn_cat "$R/gateway_ip")" "gateway_ip empty at first"
+vn_eq 1 "$(vn_cat "$R/enable_snat")" "enable_snat default 1"
+vn_eq "" "$(vn_cat "$R/interfaces")" "interfaces empty at first"
+vn_eq "" "$(vn_cat "$R/routes")" "routes empty at first"
+vn_eq "" "$(vn_cat "$R/error")" "error empty"
+vn_eq "444 444 444 644 644 644 644" "$(stat -c %a "$R/namespace" "$R/gateway_ip" "$R/id" "$R/external_gateway" \
+	"$R/enable_snat" "$R/interfaces" "$R/routes" | xargs)" "file modes"
+vn_expect_fail ANY vn_w "$R/namespace" qrouter-x
+vn_expect_fail ANY vn_w "$R/gateway_ip" 172.24.4.99
+
+# ---- external gateway ----------------------------------------------------------------
+vn__t_bad ENOENT "$R/external_gateway" nosuch 'nosuch'
+vn__t_bad EINVAL "$R/external_gateway" a "'?a'?.*external|external.*'?a'?"
+vn_eq "" "$(links "$NS" qg-)" "no qg- leg after the rejected writes"
+vn_ok vn_w "$R/external_gateway" public
+vn_eq public "$(vn_cat "$R/external_gateway")" "external_gateway reads back"
+gw=$(vn_cat "$R/gateway_ip")
+vn_eq 172.24.4.2 "$gw" "gateway_ip is the first free address of the public pool"
+qg_port=$(vn_ls "$M/networks/public/ports")
+vn_eq "qg-${rid:0:8}" "$qg_port" "the gateway leg is port qg-<router id prefix> on public"
+QG=$M/networks/public/ports/$qg_port
+vn_eq "router_gateway:r" "$(vn_cat "$QG/device_owner")" "qg port device_owner"
+vn_eq "public-subnet $gw" "$(vn_cat "$QG/fixed_ips")" "qg port fixed_ips"
+vn_eq ACTIVE "$(vn_cat "$QG/status")" "qg port is ACTIVE"
+qg=$(links "$NS" qg-)
+vn_match '^qg-[0-9a-f]{11}$' "$qg" "one qg- veth in $NS"
+vn_eq "$gw/24" "$(vn_link_addrs "$qg" "$NS")" "$qg carries gateway_ip/24"
+vn_eq "$(vn_cat "$QG/mac_address")" "$(vn_link_json "$qg" "$NS" | jq -r '.[0].address')" "$qg has the qg port's MAC"
+vn_eq "172.24.4.1 $qg static" "$(default_route "$NS")" "default route of $NS via the public gateway"
+vn_eq "$(vn_cat "$M/networks/public/bridge")" "$(vn_link_json "$(vn_cat "$QG/device")" | jq -r '.[0].master')" \
+	"the qg leg's host end is on public's bridge"
+vn_ok vn_w "$R/external_gateway" public
+vn_eq "$gw $qg_port" "$(vn_cat "$R/gateway_ip") $(vn_ls "$M/networks/public/ports")" "rewriting the same gateway changes nothing"
+
+# ---- interfaces ------------------------------------------------------------------------
+vn_ok vn_a "$R/interfaces" sa
+vn_ok vn_a "$R/interfaces" sb
+vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "interfaces lists sa and sb"
+vn__t_bad ENOENT "$R/interfaces" nosuch 'nosuch' append
+vn__t_bad EEXIST "$R/interfaces" sa "sa" append
+vn__t_bad EBUSY "$R/interfaces" sc 'sc' append
+vn__t_bad EINVAL "$R/interfaces" sd 'sd' append
+vn__t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
+vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "rewriting the same list changes nothing"
+qr_a=$(vn_ls "$M/networks/a/ports")
+qr_b=$(vn_ls "$M/networks/b/ports")
+sa_id=$(vn_cat "$M/networks/a/subnets/sa/id")
+vn_eq "qr-${rid:0:8}-${sa_id:0:8}" "$qr_a" "sa's leg is port qr-<router id prefix>-<subnet id prefix> on a"
+vn_match '^qr-[0-9a-f]{8}-[0-9a-f]{8}$' "$qr_b" "sb's leg port on b"
+vn_eq "router_interface:r" "$(vn_cat "$M/networks/a/ports/$qr_a/device_owner")" "qr port device_owner"
+vn_eq "sa 10.0.1.1" "$(vn_cat "$M/networks/a/ports/$qr_a/fixed_ips")" "sa's leg has the subnet's gateway_ip"
+vn_eq "sb 10.0.2.1" "$(vn_cat "$M/networks/b/ports/$qr_b/fixed_ips")" "sb's leg has the subnet's gateway_ip"
+qrs=$(links "$NS" qr-)
+vn_eq 2 "$(wc -l <<<"$qrs")" "two qr- veths in $NS"
+addrs=""
+for l in $qrs; do addrs+="$(vn_link_addrs "$l" "$NS") "; done
+vn_eq "10.0.1.1/24 10.0.2.1/24" "$(xargs -n1 <<<"$addrs" | LC_ALL=C sort | xargs)" "the qr- legs carry the gateway addresses"
+vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(snat_rules "$NS")" \
+	"SNAT: one rule per internal subnet, leaving by $qg, to gateway_ip"
+vn_eq "" "$(ip netns exec "$VN_NS" nft list ruleset 2>/dev/null)" "no nft rules in the daemon's own netns"
+vn_eq ACTIVE "$(vn_cat "$R/status")" "router is ACTIVE"
+vn_eq "public $gw sa,sb $NS" "$(vn_json_get "$R/json" '"\(.external_gateway) \(.gateway_ip) \(.interfaces | join(",")) \(.namespace)"')" \
+	"json shows the router"
+
+# ---- hosts -----------------------------------------------------------------------------
+bind_host ha a ha
+bind_host hb b hb
+bind_host ho public ho
+ipa=$(port_ip a ha)
+ipb=$(port_ip b hb)
+ipo=$(port_ip public ho)
+vn_eq 10.0.1.2 "$ipa" "host a's address"
+vn_eq 10.0.2.2 "$ipb" "host b's address"
+vn_eq 172.24.4.3 "$ipo" "outside host's address (after the router's gateway)"
+vn_eq "10.0.1.1 eth0 static" "$(default_route ha)" "host a's default route via the router"
+
+# ---- data plane -------------------------------------------------------------------------
+vn_true "a pings b through the router" can_ping ha "$ipb"
+vn_true "b pings a through the router" can_ping hb "$ipa"
+vn_eq "$ipa" "$(peer_seen hb ha "$ipb")" "east-west: b sees a's own address (routed, not NATed)"
+vn_eq "$ipb" "$(peer_seen ha hb "$ipa")" "east-west: a sees b's own address"
+vn_true "a pings the outside host" can_ping ha "$ipo"
+vn_true "b pings the outside host" can_ping hb "$ipo"
+vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "SNAT: the outside host sees the router's gateway_ip for a"
+vn_eq "$gw" "$(peer_seen ho hb "$ipo")" "SNAT: the outside host sees the router's gateway_ip for b"
+vn_true "outside -> a fails (no floating IP)" cannot_ping ho "$ipa"
+vn_eq "no connection" "$(peer_seen ha ho "$ipa")" "outside -> a: no TCP connection either"
+for h in "$ipa" "$ipb" "$ipo"; do
+	vn_true "the router namespace pings $h" can_ping "$NS" "$h"
+done
+
+# enable_snat=0
+vn__t_bad EINVAL "$R/enable_snat" 2 '2'
+vn_ok vn_w "$R/enable_snat" 0
+vn_eq 0 "$(vn_cat "$R/enable_snat")" "enable_snat reads back 0"
+vn_eq "" "$(snat_rules "$NS")" "enable_snat=0 removes the SNAT rules"
+vn_true "snat off: a -> outside fails (the outside has no route back)" cannot_ping ha "$ipo"
+ip -n ho route add 10.0.1.0/24 via "$gw"
+vn_eq "$ipa" "$(peer_seen ho ha "$ipo")" "snat off + a route back: the outside sees a's real address"
+vn_ok vn_w "$R/enable_snat" 1
+vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(snat_rules "$NS")" "enable_snat=1 restores the rules"
+vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "snat on again: the outside sees gateway_ip even with its route back"
+ip -n ho route del 10.0.1.0/24 via "$gw"
+
+# ---- routes --------------------------------------------------------------------------------
+ip -n ha addr add 192.168.50.1/32 dev lo
+vn__t_bad EINVAL "$R/routes" "192.168.50.0/24 10.0.3.1" '10\.0\.3\.1'
+vn__t_bad EINVAL "$R/routes" "192.168.50.0/24" '192\.168\.50\.0/24'
+vn__t_bad EINVAL "$R/routes" "not-a-cidr 10.0.1.2" 'not-a-cidr'
+vn_eq "" "$(ip -n "$NS" -j route show 192.168.50.0/24)" "no route after the rejected writes"
+vn_true "before the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.50.1
+vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
+vn_eq "192.168.50.0/24 $ipa" "$(vn_cat "$R/routes")" "routes reads back"
+qr_a_dev=$(ip -n "$NS" -j route get 10.0.1.2 | jq -r '.[0].dev')
+vn_eq "$ipa $qr_a_dev static" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
+	"the route is in $NS, via a, proto static"
+vn_true "with the route: b reaches 192.168.50.1 behind a" can_ping hb 192.168.50.1
+# an interface a route depends on cannot go
+vn__t_bad EBUSY "$R/interfaces" sb 'route|192\.168\.50|sa'
+vn_ok vn_w "$R/routes" ""
+vn_eq "" "$(ip -n "$NS" -j route show 192.168.50.0/24)" "clearing routes removes the route"
+vn_true "without the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.50.1
+vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
+
+# ---- rmdir EBUSY ------------------------------------------------------------------------------
+vn_expect_fail EBUSY rmdir "$R"
+vn_match 'interface' "$(vn_cat "$R/error")" "error says the router still has interfaces"
+vn_true "the router namespace survived the EBUSY" bash -c "ip netns list | grep -qw -- '$NS'"
+vn_expect_fail EBUSY rmdir "$M/networks/a/subnets/sa"
+vn_expect_fail EBUSY rmdir "$M/networks/a"
+vn_expect_fail EBUSY rmdir "$M/networks/a/ports/$qr_a"
+vn_expect_fail EBUSY rmdir "$QG"
+vn_expect_fail EBUSY rmdir "$M/networks/public"
+vn_eq "$qr_a" "$(vn_ls "$M/networks/a/ports" | grep '^qr-')" "the leg port survived"
+vn_true "a still pings b after the EBUSY attempts" can_ping ha "$ipb"
+# a leg port is the router's, not the user's
+vn_expect_fail ANY vn_w "$M/networks/a/ports/$qr_a/netns" /run/netns/hb
+
+# ---- removing and re-adding an interface --------------------------------------------------------
+vn_ok vn_a "$R/interfaces" se
+vn_eq 3 "$(links "$NS" qr- | wc -l)" "three qr- legs with se"
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
+vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "se removed by rewriting without it"
+vn_eq "" "$(vn_ls "$M/networks/e/ports")" "se's leg port is gone"
+vn_eq 2 "$(links "$NS" qr- | wc -l)" "two qr- legs again"
+vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(snat_rules "$NS")" "no SNAT rule left for se"
+vn_ok rm -r "$M/networks/e"
+vn_true "network e can be removed once off the router" test ! -e "$M/networks/e"
+
+# ---- clearing and setting the gateway --------------------------------------------------------
+vn_ok vn_w "$R/external_gateway" ""
+vn_eq "" "$(vn_cat "$R/external_gateway")" "external_gateway cleared"
+vn_eq "" "$(vn_cat "$R/gateway_ip")" "gateway_ip empty without a gateway"
+vn_eq ho "$(vn_ls "$M/networks/public/ports")" "the qg port is gone from public"
+vn_eq "" "$(links "$NS" qg-)" "the qg- veth is gone"
+vn_eq "" "$(default_route "$NS")" "no default route without a gateway"
+vn_eq "" "$(snat_rules "$NS")" "no SNAT rules without a gateway"
+vn_true "a -> outside fails without a gateway" cannot_ping ha "$ipo"
+vn_true "a -> b still routed without a gateway" can_ping ha "$ipb"
+vn_ok vn_w "$R/external_gateway" public
+gw=$(vn_cat "$R/gateway_ip")
+qg=$(links "$NS" qg-)
+vn_match '^172\.24\.4\.([2-9]|[1-9][0-9]+)$' "$gw" "a gateway_ip again"
+vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(snat_rules "$NS")" "SNAT rules back with the gateway"
+vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "SNAT works again"
+
+# ---- rm -r routers/r -------------------------------------------------------------------------
+legs="$(vn_cat "$M/networks/a/ports/$qr_a/device") $(vn_cat "$M/networks/b/ports/$qr_b/device") $(vn_cat "$M/networks/public/ports/$(vn_ls "$M/networks/public/ports" | grep '^qg-')/device")"
+hostdevs=$(for p in a/ports/ha b/ports/hb public/ports/ho; do vn_cat "$M/networks/$p/device"; echo; done | LC_ALL=C sort)
+vn_eq 3 "$(wc -w <<<"$legs")" "three leg devices before rm -r"
+vn_ok rm -r "$R"
+if [ -e "$R" ]; then
+	echo "# rm -r failed; clearing routes and trying again so the checks below still mean something" >&2
+	vn_w "$R/routes" "" || true
+	rm -r "$R" || true
+fi
+vn_true "routers/r is gone" test ! -e "$R"
+vn_eq "" "$(vn_ls "$M/routers")" "routers/ is empty"
+vn_eq "" "$(ip netns list | awk '{print $1}' | grep '^qrouter-' || true)" "no qrouter- namespace left in ip netns"
+vn_true "/run/netns/$NS is gone" test ! -e "/run/netns/$NS"
+for l in $legs; do
+	vn_eq absent "$(vn_link_kind "$l")" "leg veth $l is gone from $VN_NS"
+done
+vn_eq "$hostdevs" "$(links "$VN_NS" vnp-)" "only the hosts' veths are left in $VN_NS"
+vn_eq "" "$(vn_ls "$M/networks/a/ports" | grep -v '^ha$' || true)" "no leg port left on a"
+vn_eq "" "$(vn_ls "$M/networks/b/ports" | grep -v '^hb$' || true)" "no leg port left on b"
+vn_eq ho "$(vn_ls "$M/networks/public/ports")" "no leg port left on public"
+vn_true "a cannot reach b any more" cannot_ping ha "$ipb"
+vn_eq "" "$(nft list ruleset)" "nothing in nft in the test's netns"
+vn_eq "" "$(ip netns exec "$VN_NS" nft list ruleset)" "nothing in nft in $VN_NS"
+
+# ---- and the rest goes too ---------------------------------------------------------------------
+for p in a/ports/ha b/ports/hb public/ports/ho; do vn_ok rmdir "$M/networks/$p"; done
+for n in a b c d; do vn_ok rm -r "$M/networks/$n"; done
+vn_eq "" "$(links "$VN_NS" vnp-)" "no vnp- link left in $VN_NS"
+vn_eq "public" "$(vn_ls "$M/networks")" "only public is left"
+vn_eq "$(vn_lines ha hb ho "$VN_NS")" "$(ip netns list | awk '{print $1}' | LC_ALL=C sort)" "ip netns: only the test's own namespaces"
+
+vn_done

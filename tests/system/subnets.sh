@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# networks/NET/subnets/SUB: cidr validation, derived defaults (gateway_ip,
+# allocation_pools, ip_version), gateway none, pool validation, list files
+# (dns_nameservers, host_routes) with >>, overlap on one network, names
+# unique across the tree, IPv6.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+vn_sandbox "$@"
+vn_start
+
+M=$VN_MNT
+vn_ok mkdir "$M/networks/a"
+vn_ok mkdir "$M/networks/b"
+S=$M/networks/a/subnets/s1
+vn_ok mkdir "$S"
+for f in id status error json cidr gateway_ip enable_dhcp allocation_pools dns_nameservers host_routes ip_version; do
+	vn_true "s1/$f is a regular file" test -f "$S/$f"
+done
+vn_eq "" "$(vn_cat "$S/cidr")" "a new subnet has no cidr yet"
+
+# ---- cidr validation ----------------------------------------------------------
+for bad in garbage 10.0.0.0/33 300.0.0.0/24 10.0.0.0/-1 "10.0.0.0/24 10.0.1.0/24" 10.0.0/24 fd00::/129 "10.0.0.0/24x"; do
+	vn_expect_fail EINVAL vn_w "$S/cidr" "$bad"
+	vn_eq "" "$(vn_cat "$S/cidr")" "cidr still unset after writing '$bad'"
+done
+vn_ne "" "$(vn_cat "$S/error")" "error explains the rejected cidr"
+vn_ok vn_w "$S/cidr" 10.0.0.0/24
+vn_eq "" "$(vn_cat "$S/error")" "error cleared by a good write"
+vn_eq 10.0.0.0/24 "$(vn_cat "$S/cidr")" "cidr reads back"
+
+# ---- defaults ------------------------------------------------------------------
+vn_eq 10.0.0.1 "$(vn_cat "$S/gateway_ip")" "gateway_ip defaults to the first host"
+vn_eq 10.0.0.2-10.0.0.254 "$(vn_cat "$S/allocation_pools")" "allocation_pools default: hosts minus gateway"
+vn_eq 4 "$(vn_cat "$S/ip_version")" "ip_version 4"
+vn_eq 1 "$(vn_cat "$S/enable_dhcp")" "enable_dhcp defaults to 1"
+vn_eq "" "$(vn_cat "$S/dns_nameservers")" "dns_nameservers empty by default"
+vn_eq "" "$(vn_cat "$S/host_routes")" "host_routes empty by default"
+vn_eq ACTIVE "$(vn_cat "$S/status")" "subnet status"
+vn_expect_fail ANY vn_w "$S/ip_version" 6
+vn_eq 4 "$(vn_cat "$S/ip_version")" "ip_version is read-only"
+
+# ---- gateway_ip ------------------------------------------------------------------
+vn_ok vn_w "$S/gateway_ip" 10.0.0.254
+vn_eq 10.0.0.254 "$(vn_cat "$S/gateway_ip")" "gateway_ip set to the last host"
+vn_eq 10.0.0.1-10.0.0.253 "$(vn_cat "$S/allocation_pools")" "default pools follow the gateway (last host)"
+vn_ok vn_w "$S/gateway_ip" 10.0.0.100
+vn_eq "10.0.0.1-10.0.0.99
+10.0.0.101-10.0.0.254" "$(vn_cat "$S/allocation_pools")" "default pools split around a gateway in the middle"
+vn_ok vn_w "$S/gateway_ip" none
+vn_eq none "$(vn_cat "$S/gateway_ip")" "gateway_ip none"
+vn_eq 10.0.0.1-10.0.0.254 "$(vn_cat "$S/allocation_pools")" "without gateway the pool is every host"
+for bad in 10.0.1.1 10.0.0.0 10.0.0.255 notanip 10.0.0.256 fd00::1; do
+	vn_expect_fail EINVAL vn_w "$S/gateway_ip" "$bad"
+done
+vn_eq none "$(vn_cat "$S/gateway_ip")" "gateway_ip unchanged after bad writes"
+vn_ok rm "$S/gateway_ip"
+vn_eq 10.0.0.1 "$(vn_cat "$S/gateway_ip")" "unlink resets gateway_ip to its default"
+vn_eq 10.0.0.2-10.0.0.254 "$(vn_cat "$S/allocation_pools")" "pools back to the default"
+
+# ---- enable_dhcp -------------------------------------------------------------------
+vn_ok vn_w "$S/enable_dhcp" 0
+vn_eq 0 "$(vn_cat "$S/enable_dhcp")" "enable_dhcp 0"
+vn_expect_fail EINVAL vn_w "$S/enable_dhcp" maybe
+vn_eq 0 "$(vn_cat "$S/enable_dhcp")" "enable_dhcp unchanged by bad write"
+vn_ok vn_w "$S/enable_dhcp" 1
+
+# ---- allocation_pools validation ---------------------------------------------------
+vn_ok vn_w "$S/allocation_pools" 10.0.0.10-10.0.0.20
+vn_eq 10.0.0.10-10.0.0.20 "$(vn_cat "$S/allocation_pools")" "one explicit pool"
+vn_ok vn_a "$S/allocation_pools" 10.0.0.100-10.0.0.200
+vn_eq "10.0.0.10-10.0.0.20
+10.0.0.100-10.0.0.200" "$(vn_cat "$S/allocation_pools")" ">> appends a pool"
+for bad in 10.1.0.2-10.1.0.10 10.0.0.20-10.0.0.10 10.0.0.2 10.0.0.2-x 10.0.0.0-10.0.0.10 10.0.0.250-10.0.0.255 10.0.0.1-10.0.0.9; do
+	vn_expect_fail EINVAL vn_w "$S/allocation_pools" "$bad"
+done
+vn_expect_fail EINVAL vn_a "$S/allocation_pools" 10.0.0.15-10.0.0.30
+vn_eq "10.0.0.10-10.0.0.20
+10.0.0.100-10.0.0.200" "$(vn_cat "$S/allocation_pools")" "pools unchanged after bad writes (outside, reversed, malformed, network/broadcast, gateway, overlap)"
+vn_ok vn_w "$S/allocation_pools" "$(printf '10.0.0.2-10.0.0.50\n10.0.0.60-10.0.0.70')"
+vn_eq "10.0.0.2-10.0.0.50
+10.0.0.60-10.0.0.70" "$(vn_cat "$S/allocation_pools")" "a two-line write replaces the list"
+vn_ok rm "$S/allocation_pools"
+vn_eq 10.0.0.2-10.0.0.254 "$(vn_cat "$S/allocation_pools")" "unlink resets pools to the default"
+
+# ---- dns_nameservers ---------------------------------------------------------------
+vn_ok vn_w "$S/dns_nameservers" 8.8.8.8
+vn_ok vn_a "$S/dns_nameservers" 1.1.1.1
+vn_ok vn_a "$S/dns_nameservers" 9.9.9.9
+vn_eq "8.8.8.8
+1.1.1.1
+9.9.9.9" "$(vn_cat "$S/dns_nameservers")" "dns_nameservers: write then two >> appends, in order"
+vn_expect_fail EINVAL vn_a "$S/dns_nameservers" notanip
+vn_expect_fail EINVAL vn_w "$S/dns_nameservers" 8.8.8.300
+vn_eq "8.8.8.8
+1.1.1.1
+9.9.9.9" "$(vn_cat "$S/dns_nameservers")" "dns_nameservers unchanged by bad writes"
+vn_ok vn_w "$S/dns_nameservers" 10.0.0.53
+vn_eq 10.0.0.53 "$(vn_cat "$S/dns_nameservers")" "> replaces the whole list"
+vn_ok vn_w "$S/dns_nameservers" ""
+vn_eq "" "$(vn_cat "$S/dns_nameservers")" "an empty write clears the list"
+
+# ---- host_routes -------------------------------------------------------------------
+vn_ok vn_w "$S/host_routes" "192.168.0.0/16 10.0.0.254"
+vn_ok vn_a "$S/host_routes" "172.16.0.0/12 10.0.0.253"
+vn_eq "192.168.0.0/16 10.0.0.254
+172.16.0.0/12 10.0.0.253" "$(vn_cat "$S/host_routes")" "host_routes: write then >> append"
+for bad in "192.168.0.0/16" "192.168.0.0/16 nothere" "bogus 10.0.0.1" "192.168.0.0/33 10.0.0.1"; do
+	vn_expect_fail EINVAL vn_a "$S/host_routes" "$bad"
+done
+vn_eq "192.168.0.0/16 10.0.0.254
+172.16.0.0/12 10.0.0.253" "$(vn_cat "$S/host_routes")" "host_routes unchanged by bad lines"
+js=$(vn_cat "$S/json")
+vn_true "subnet json parses" jq -e . <<<"$js"
+vn_eq 10.0.0.0/24 "$(jq -r .cidr <<<"$js")" "json .cidr"
+vn_eq 4 "$(jq -r .ip_version <<<"$js")" "json .ip_version"
+vn_eq 2 "$(jq -r '.host_routes | length' <<<"$js")" "json .host_routes has 2 entries"
+
+# ---- overlap and uniqueness ---------------------------------------------------------
+vn_ok mkdir "$M/networks/a/subnets/s2"
+vn_expect_fail EINVAL vn_w "$M/networks/a/subnets/s2/cidr" 10.0.0.128/25
+vn_expect_fail EINVAL vn_w "$M/networks/a/subnets/s2/cidr" 10.0.0.0/16
+vn_expect_fail EINVAL vn_w "$M/networks/a/subnets/s2/cidr" 10.0.0.0/24
+vn_eq "" "$(vn_cat "$M/networks/a/subnets/s2/cidr")" "overlapping cidr was not applied"
+vn_ok vn_w "$M/networks/a/subnets/s2/cidr" 10.0.1.0/24
+vn_eq 10.0.1.0/24 "$(vn_cat "$M/networks/a/subnets/s2/cidr")" "a disjoint cidr on the same network"
+vn_expect_fail EEXIST mkdir "$M/networks/b/subnets/s1"
+vn_expect_fail EEXIST mkdir "$M/networks/b/subnets/public-subnet"
+vn_expect_fail EEXIST mkdir "$M/networks/a/subnets/s1"
+vn_eq "" "$(vn_ls "$M/networks/b/subnets")" "no subnet was made on b"
+vn_ok mkdir "$M/networks/b/subnets/s3"
+vn_ok vn_w "$M/networks/b/subnets/s3/cidr" 10.0.0.0/24
+vn_eq 10.0.0.0/24 "$(vn_cat "$M/networks/b/subnets/s3/cidr")" "the same cidr on another network is fine"
+vn_expect_fail EINVAL mkdir "$M/networks/b/subnets/.s4"
+vn_expect_fail EINVAL mkdir "$M/networks/b/subnets/s 4"
+
+# a freed name can be used elsewhere
+vn_ok rmdir "$M/networks/a/subnets/s2"
+vn_ok mkdir "$M/networks/b/subnets/s2"
+vn_true "s2 now lives on b" test -d "$M/networks/b/subnets/s2"
+
+# ---- IPv6 --------------------------------------------------------------------------
+V6=$M/networks/b/subnets/v6
+vn_ok mkdir "$V6"
+vn_ok vn_w "$V6/cidr" fd00:1::/64
+vn_eq fd00:1::/64 "$(vn_cat "$V6/cidr")" "IPv6 cidr reads back"
+vn_eq 6 "$(vn_cat "$V6/ip_version")" "ip_version 6"
+vn_eq fd00:1::1 "$(vn_cat "$V6/gateway_ip")" "IPv6 gateway defaults to ::1"
+vn_ok vn_a "$V6/dns_nameservers" fd00:1::53
+vn_eq fd00:1::53 "$(vn_cat "$V6/dns_nameservers")" "IPv6 dns server"
+vn_expect_fail EINVAL vn_w "$V6/gateway_ip" 10.0.0.1
+vn_ok mkdir "$M/networks/b/subnets/v6b"
+vn_expect_fail EINVAL vn_w "$M/networks/b/subnets/v6b/cidr" fd00:1::/48
+vn_ok vn_w "$M/networks/b/subnets/v6b/cidr" fd00:2::/64
+vn_eq fd00:2::/64 "$(vn_cat "$M/networks/b/subnets/v6b/cidr")" "a second, disjoint IPv6 subnet"
+
+# ---- rmdir -----------------------------------------------------------------------
+vn_ok rmdir "$S"
+vn_true "s1 is gone" test ! -e "$S"
+vn_ok mkdir "$M/networks/b/subnets/s1"
+vn_true "s1 can be made on another network once freed" test -d "$M/networks/b/subnets/s1"
+
+vn_done

@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# How writes behave: rejected values change nothing and explain themselves
+# in `error`, good writes clear it, idempotent rewrites, >> appends,
+# multi-write values gathered until close, editors' temp file + rename
+# (sed -i, cp + mv), rm -r of an object, EFBIG, invalid names, and stat
+# sizes that match what cat returns.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+vn_sandbox "$@"
+vn_start
+
+M=$VN_MNT
+N=$M/networks/w1
+vn_ok mkdir "$N"
+vn_ok mkdir "$N/subnets/w1-sub"
+S=$N/subnets/w1-sub
+vn_ok vn_w "$S/cidr" 10.20.0.0/24
+br=$(vn_cat "$N/bridge")
+vn_eq bridge "$(vn_link_kind "$br")" "w1 has a bridge"
+
+# ---- a bad write changes nothing and sets error -----------------------------------
+vn_eq "" "$(vn_cat "$N/error")" "error empty on a fresh network"
+vn_eq 0 "$(vn_size "$N/error")" "error has size 0 when fine"
+for bad in abc 1500abc 67 9001 -1500 "1400
+1300" "1400 1300" 0x5dc 1e3; do
+	vn_expect_fail EINVAL vn_w "$N/mtu" "$bad"
+	got=$(vn_cat "$N/mtu" || true)
+	vn_eq 1500 "$got" "mtu unchanged after writing $(printf '%q' "$bad")"
+	# keep one wrongly accepted value from failing every later check
+	[ "$got" = 1500 ] || vn_w "$N/mtu" 1500 || true
+done
+vn_eq 1500 "$(vn_link_mtu "$br")" "bridge mtu untouched by rejected writes"
+err=$(vn_cat "$N/error")
+vn_ne "" "$err" "error holds a sentence after a failed write"
+vn_eq "$(printf '%s\n' "$err" | wc -l)" 1 "the error is one line"
+vn_eq "" "$(vn_cat "$S/error")" "another object's error is untouched"
+vn_eq "" "$(vn_cat "$M/networks/public/error")" "public's error is untouched"
+
+vn_ok vn_w "$N/mtu" 1400
+vn_eq "" "$(vn_cat "$N/error")" "a successful write empties error"
+vn_eq 0 "$(vn_size "$N/error")" "error size 0 again"
+vn_eq 1400 "$(vn_cat "$N/mtu")" "mtu 1400"
+vn_eq 1400 "$(vn_link_mtu "$br")" "bridge mtu 1400"
+
+# without a trailing newline, and with surrounding whitespace
+vn_ok vn_wn "$N/mtu" 1401
+vn_eq 1401 "$(vn_cat "$N/mtu")" "a value without newline is taken"
+vn_eq 1401 "$(vn_link_mtu "$br")" "... and applied"
+
+# ---- idempotent rewrite --------------------------------------------------------
+vn_ok vn_w "$N/mtu" 1400
+before=$(stat -c '%y' "$N/mtu")
+sleep 0.05
+vn_ok vn_w "$N/mtu" 1400
+vn_ok vn_w "$N/mtu" 1400
+vn_eq 1400 "$(vn_cat "$N/mtu")" "rewriting the same value succeeds"
+vn_eq "" "$(vn_cat "$N/error")" "rewriting leaves error empty"
+vn_eq "$before" "$(stat -c '%y' "$N/mtu")" "rewriting the same value does not touch mtime"
+vn_ok vn_w "$N/admin_state" up
+vn_eq up "$(vn_link_admin "$br")" "rewriting admin_state up keeps the bridge up"
+vn_ok vn_w "$S/cidr" 10.20.0.0/24
+vn_eq 10.20.0.0/24 "$(vn_cat "$S/cidr")" "rewriting the same cidr succeeds"
+
+# ---- >> on list files -------------------------------------------------------------
+vn_ok vn_a "$S/dns_nameservers" 8.8.8.8
+vn_ok vn_a "$S/dns_nameservers" 8.8.4.4
+vn_eq "8.8.8.8
+8.8.4.4" "$(vn_cat "$S/dns_nameservers")" ">> appends lines"
+# one O_APPEND handle, several writes: each write adds lines
+vn_ok timeout 10 bash -c 'exec 3>>"$1"; printf "1.1.1.1\n" >&3; printf "1.0.0.1\n" >&3; exec 3>&-' x "$S/dns_nameservers"
+vn_eq "8.8.8.8
+8.8.4.4
+1.1.1.1
+1.0.0.1" "$(vn_cat "$S/dns_nameservers")" "two writes on one O_APPEND handle add two lines"
+
+# ---- a value in several writes at growing offsets, applied at close -----------
+routes=$VN_TMP/routes
+for i in $(seq 0 299); do echo "10.$((100 + i / 256)).$((i % 256)).0/24 10.20.0.254"; done >"$routes"
+vn_true "routes file is larger than one 4 KiB write" test "$(stat -c %s "$routes")" -gt 4096
+vn_ok cp "$routes" "$S/host_routes"
+vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "cp of a 300-line list (8 KiB) reads back"
+vn_eq "$(stat -c %s "$routes")" "$(vn_size "$S/host_routes")" "its stat size is the written size"
+vn_ok vn_w "$S/host_routes" ""
+vn_ok timeout 20 bash -c 'cat "$1" > "$2"' x "$routes" "$S/host_routes"
+vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "cat > of the same list reads back"
+vn_ok vn_w "$S/host_routes" ""
+# one line per write() at growing offsets (bash's echo in a loop with one
+# redirection): gathered and applied as one list at close
+vn_ok timeout 20 bash -c 'while IFS= read -r l; do echo "$l"; done < "$1" > "$2"' x "$routes" "$S/host_routes"
+vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "a list written one line per write() reads back whole"
+vn_eq 300 "$(vn_cat "$S/host_routes" | grep -c .)" "... with its 300 lines"
+# the same with a bad last line: close() fails with EINVAL (bash ignores
+# close errors, so python reports them) and nothing is applied
+printf '10.99.0.0/24 not-an-address\n' >>"$routes"
+linewise='import os, sys
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_TRUNC)
+for line in open(sys.argv[1], "rb"):
+    os.write(fd, line)
+os.close(fd)'
+vn_expect_fail EINVAL python3 -c "$linewise" "$routes" "$S/host_routes"
+vn_eq 300 "$(vn_cat "$S/host_routes" | grep -c .)" "a multi-write list with a bad last line is not applied"
+vn_ok vn_w "$S/host_routes" ""
+
+# ---- temp file + rename (editors, config management) -------------------------------
+vn_ok sed -i 's/^1400$/1300/' "$N/mtu"
+vn_eq 1300 "$(vn_cat "$N/mtu")" "sed -i rewrote mtu"
+vn_eq 1300 "$(vn_link_mtu "$br")" "sed -i result reached the bridge"
+vn_ok sed -i '/^8\.8\.4\.4$/d' "$S/dns_nameservers"
+vn_eq "8.8.8.8
+1.1.1.1
+1.0.0.1" "$(vn_cat "$S/dns_nameservers")" "sed -i deleted one line of a list"
+printf '1280\n' >"$VN_TMP/newmtu"
+vn_ok cp "$VN_TMP/newmtu" "$N/mtu.tmp"
+vn_eq 1280 "$(vn_cat "$N/mtu.tmp")" "the scratch file holds what was copied"
+vn_ok mv "$N/mtu.tmp" "$N/mtu"
+vn_eq 1280 "$(vn_cat "$N/mtu")" "cp to a scratch file + mv onto mtu"
+vn_eq 1280 "$(vn_link_mtu "$br")" "... reached the bridge"
+vn_true "the scratch file is gone after the rename" test ! -e "$N/mtu.tmp"
+vn_eq "" "$(vn_ls "$N" | grep -vxE 'id|status|error|json|mtu|admin_state|external|bridge|subnets|ports' || true)" "no leftover files in the network directory"
+# a bad value through rename fails and changes nothing
+printf 'bogus\n' >"$VN_TMP/badmtu"
+vn_ok cp "$VN_TMP/badmtu" "$N/.mtu.swp"
+vn_expect_fail ANY mv "$N/.mtu.swp" "$N/mtu"
+vn_eq 1280 "$(vn_cat "$N/mtu")" "mtu unchanged after mv of a bad value onto it"
+vn_expect_fail EINVAL python3 -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$N/.mtu.swp" "$N/mtu"
+vn_eq 1280 "$(vn_cat "$N/mtu")" "mtu unchanged after rename(2) of a bad value onto it"
+rm -f "$N/.mtu.swp" 2>/dev/null || true
+# dd-like: shell redirection onto a scratch name then mv, as Ansible does
+vn_ok timeout 10 bash -c 'cd "$1" && printf "down\n" > .ansible_tmp_x && mv .ansible_tmp_x admin_state' x "$N"
+vn_eq down "$(vn_cat "$N/admin_state")" "Ansible-style temp file + rename"
+vn_eq down "$(vn_link_admin "$br")" "... reached the bridge"
+vn_ok vn_w "$N/admin_state" up
+
+# ---- unlink resets to default ------------------------------------------------------
+id=$(vn_cat "$N/id")
+vn_ok rm "$N/id"
+vn_eq "$id" "$(vn_cat "$N/id")" "rm of a read-only file (id) succeeds and changes nothing"
+vn_ok rm -f "$N/json" "$N/status" "$N/error" "$N/bridge"
+vn_eq "$br" "$(vn_cat "$N/bridge")" "bridge still there after rm"
+vn_ok rmdir "$N/ports"
+vn_true "rmdir of the fixed ports/ is a no-op" test -d "$N/ports"
+vn_ok mkdir "$M/networks/w9"
+vn_ok rmdir "$M/networks/w9/subnets"
+vn_true "rmdir of an empty fixed subnets/ is a no-op" test -d "$M/networks/w9/subnets"
+vn_ok rmdir "$M/networks/w9"
+vn_ok rm "$N/mtu"
+vn_eq 1500 "$(vn_cat "$N/mtu")" "rm mtu resets it to 1500"
+vn_eq 1500 "$(vn_link_mtu "$br")" "... on the bridge too"
+vn_true "the mtu file still exists after rm" test -f "$N/mtu"
+
+# ---- EFBIG -------------------------------------------------------------------------
+vn_expect_fail EFBIG timeout 20 bash -c 'printf "%s" "$(head -c 70000 /dev/zero | tr "\0" "9")" > "$1"' x "$S/dns_nameservers"
+head -c 100000 /dev/zero | tr '\0' a >"$VN_TMP/big"
+vn_expect_fail EFBIG cp "$VN_TMP/big" "$S/host_routes"
+vn_expect_fail EFBIG timeout 20 bash -c 'cat "$1" > "$2"' x "$VN_TMP/big" "$N/mtu"
+vn_eq "8.8.8.8
+1.1.1.1
+1.0.0.1" "$(vn_cat "$S/dns_nameservers")" "dns_nameservers unchanged after EFBIG"
+vn_eq 1500 "$(vn_cat "$N/mtu")" "mtu unchanged after EFBIG"
+vn_true "daemon survived the huge writes" vn_alive
+
+# ---- names ---------------------------------------------------------------------------
+long63=$(printf 'n%.0s' $(seq 63))
+long64=$(printf 'n%.0s' $(seq 64))
+for bad in .hidden "a b" "$long64" "a:b" "tab	x" "é" "a*b" "a\\b" "semi;colon"; do
+	vn_expect_fail EINVAL mkdir "$M/networks/$bad"
+done
+vn_expect_fail EINVAL mkdir "$S/../.dot-subnet"
+vn_ok mkdir "$M/networks/$long63"
+vn_ok mkdir "$M/networks/A.b_c-9"
+vn_ok mkdir "$M/networks/-dash"
+vn_eq "$(printf '%s\n' -dash A.b_c-9 "$long63" public w1 | LC_ALL=C sort)" "$(vn_ls "$M/networks")" "valid names were made, invalid ones not"
+vn_ok rmdir "$M/networks/$long63"
+vn_ok rmdir "$M/networks/A.b_c-9"
+vn_ok rmdir "$M/networks/-dash"
+vn_expect_fail ANY mkdir "$M/networks/public/nosuchdir"
+vn_expect_fail ANY mkdir "$M/nosuchkind"
+
+# ---- stat size == cat length, for every file --------------------------------------
+vn_ok vn_w "$N/mtu" 9000
+sizes_ok=1
+while IFS= read -r -d '' f; do
+	s=$(vn_size "$f")
+	c=$(timeout 10 cat "$f" | wc -c)
+	if [ "$s" != "$c" ]; then
+		sizes_ok=0
+		vn_eq "$c" "$s" "stat size of ${f#"$M"/} equals the bytes cat returns"
+	fi
+done < <(find "$M/networks" "$M/flavors" -type f -print0)
+vn_eq 1 "$sizes_ok" "stat size equals cat length for every file under networks/ and flavors/"
+
+# ---- rm -r --------------------------------------------------------------------------
+# with every kind of attribute set, so that rm -r's unlinks (in readdir
+# order) have to reset each of them on the way
+vn_ok vn_w "$S/dns_nameservers" 10.20.0.53
+vn_ok vn_w "$S/host_routes" "10.30.0.0/16 10.20.0.254"
+vn_ok vn_w "$S/allocation_pools" 10.20.0.10-10.20.0.20
+vn_ok vn_w "$S/gateway_ip" 10.20.0.254
+vn_ok vn_w "$N/external" 1
+vn_eq 10.20.0.254/24 "$(vn_link_addrs "$br")" "external w1 carries its gateway before rm -r"
+vn_ok rm -r "$N"
+vn_true "rm -r removed the network" test ! -e "$N"
+vn_eq absent "$(vn_link_kind "$br")" "rm -r removed the bridge"
+vn_eq public "$(vn_ls "$M/networks")" "only public is left"
+vn_ok mkdir "$M/networks/w2"
+vn_ok mkdir "$M/networks/w2/subnets/w1-sub"
+vn_true "the subnet name is free again after rm -r" test -d "$M/networks/w2/subnets/w1-sub"
+vn_ok rm -rf "$M/networks/w2"
+vn_true "rm -rf removed w2" test ! -e "$M/networks/w2"
+
+vn_done
