@@ -267,6 +267,7 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
+	struct stat dir = { .st_mode = S_IFDIR }, reg = { .st_mode = S_IFREG };
 	struct vn_obj *o;
 	int r;
 
@@ -274,29 +275,30 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+	/* The type of each entry (d_type) spares find and ls a stat each. */
+	fill(buf, ".", &dir, 0, 0);
+	fill(buf, "..", &dir, 0, 0);
 	switch (n.type) {
 	case VN_N_ROOT:
 		for (size_t i = 0; i < c->nroots; i++)
-			fill(buf, c->roots[i].kind->dir, NULL, 0, 0);
+			fill(buf, c->roots[i].kind->dir, &dir, 0, 0);
 		break;
 	case VN_N_COLL:
 		vn_coll_foreach(n.coll, o)
 		{
-			fill(buf, o->name, NULL, 0, 0);
+			fill(buf, o->name, &dir, 0, 0);
 		}
 		break;
 	case VN_N_OBJ:
 		o = n.obj;
 		for (size_t i = 0; vn_common_files[i]; i++)
-			fill(buf, vn_common_files[i], NULL, 0, 0);
+			fill(buf, vn_common_files[i], &reg, 0, 0);
 		for (const struct vn_attr *a = o->kind->attrs; a->name; a++)
-			fill(buf, a->name, NULL, 0, 0);
+			fill(buf, a->name, &reg, 0, 0);
 		for (size_t i = 0; i < o->ncolls; i++)
-			fill(buf, o->colls[i].kind->dir, NULL, 0, 0);
+			fill(buf, o->colls[i].kind->dir, &dir, 0, 0);
 		for (struct vn_scratch *s = o->scratch; s; s = s->next)
-			fill(buf, s->name, NULL, 0, 0);
+			fill(buf, s->name, &reg, 0, 0);
 		break;
 	default:
 		r = -ENOTDIR;

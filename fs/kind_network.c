@@ -66,7 +66,9 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
 	return 0;
 }
 
-static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+/* addrs: also make the bridge's addresses exact. Only an external network
+ * has any, so others need it only to clean up (reconcile, external 1->0). */
+static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, bool addrs, struct vn_err *err)
 {
 	char br[16];
 	int r;
@@ -75,6 +77,8 @@ static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 	r = vn_bridge_ensure(c->ns, br, (unsigned)vn_get_int(o, "mtu"), vn_network_up(o));
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not set up bridge %s: %s", br, strerror(-r));
+	if (!addrs && !vn_get_bool(o, "external"))
+		return 0;
 	return vn_network_sync_addrs(c, o, NULL, err);
 }
 
@@ -95,7 +99,7 @@ static int vn_network_realise_ports(struct vn_ctx *c, struct vn_obj *o, struct v
 
 static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	int r = vn_network_realise(c, o, err);
+	int r = vn_network_realise(c, o, false, err);
 
 	if (r < 0) {
 		char br[16];
@@ -137,9 +141,11 @@ static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	/* Re-assert the whole bridge: mtu, state and addresses are one small
 	 * set of idempotent netlink calls, and a failure in the middle is
 	 * undone by asserting the old model again (the caller restores it). */
-	int r = vn_network_realise(c, o, err);
+	int r = vn_network_realise(c, o, !strcmp(a->name, "external"), err);
 
-	return r < 0 ? r : vn_network_realise_ports(c, o, err);
+	if (r < 0 || strcmp(a->name, "mtu"))
+		return r;
+	return vn_network_realise_ports(c, o, err);
 }
 
 static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -170,7 +176,7 @@ static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 
 static int vn_network_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	return vn_network_realise(c, o, err); /* ports reconcile themselves */
+	return vn_network_realise(c, o, true, err); /* ports reconcile themselves */
 }
 
 struct vn_bridges {

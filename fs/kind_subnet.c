@@ -285,6 +285,8 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			   struct json_object *old, struct vn_err *err)
 {
+	if (!vn_get_bool(o->parent, "external"))
+		return 0; /* only an external network's bridge has addresses */
 	return vn_network_sync_addrs(c, o->parent, NULL, err);
 }
 
@@ -300,6 +302,8 @@ static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 		if (r < 0)
 			return r;
 	}
+	if (!vn_get_bool(o->parent, "external"))
+		return 0; /* only an external network's bridge has addresses */
 	return vn_network_sync_addrs(c, o->parent, NULL, err);
 }
 
@@ -355,6 +359,8 @@ static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
 static int vn_subnet_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	vn_subnet_release_ports(c, o);
+	if (!vn_get_bool(o->parent, "external"))
+		return 0;
 	return vn_network_sync_addrs(c, o->parent, o, err);
 }
 
