@@ -710,9 +710,9 @@ static int route_add(struct vn_ns *ns, const struct want_route *w)
 static int route_sync_af(struct vn_ns *ns, int af, struct want_route *want, size_t n)
 {
 	struct rtmsg hdr = {
-	    .rtm_family = (uint8_t)af,
-	    .rtm_table = RT_TABLE_MAIN,
-	    .rtm_protocol = RTPROT_STATIC,
+		.rtm_family = (uint8_t)af,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_STATIC,
 	};
 	_cleanup_cache_ struct nl_cache *c = NULL;
 	int err;

@@ -286,8 +286,8 @@ static void put_chain(struct batch *b, const char *name, uint32_t hook, int32_t 
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh =
-	    nftnl_chain_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, NFPROTO_IPV4, NLM_F_CREATE, b->seq++);
+	nlh = nftnl_chain_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, NFPROTO_IPV4, NLM_F_CREATE,
+					  b->seq++);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	batch_next(b, nlh);
 }

@@ -318,7 +318,7 @@ int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct v
 /* Typed JSON of an attribute's effective value, from its rendered text. */
 static struct json_object *vn_attr_json(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a)
 {
-	_cleanup_buf_ struct vn_buf b = { 0 };
+	_cleanup_buf_ struct vn_buf b = {0};
 	struct json_object *arr;
 	char *p, *nl;
 
@@ -394,8 +394,8 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			  struct json_object *nv, struct vn_err *err)
 {
 	_cleanup_json_ struct json_object *old = json_object_get(vn_prop(o, a->name));
-	_cleanup_buf_ struct vn_buf before = { 0 };
-	_cleanup_buf_ struct vn_buf after = { 0 };
+	_cleanup_buf_ struct vn_buf before = {0};
+	_cleanup_buf_ struct vn_buf after = {0};
 	const struct vn_kind *k = o->kind;
 	int r;
 
@@ -466,6 +466,11 @@ int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, c
 	if (len > VN_ATTR_MAX)
 		return vn_fail(err, -EFBIG, "%s: a value is at most %d bytes", a->name,
 			       VN_ATTR_MAX);
+	if (o->kind->writable) {
+		r = o->kind->writable(c, o, a, err);
+		if (r < 0)
+			return r;
+	}
 	r = vn_parse_value(c, o, a, val, len, append && a->type == VN_T_LIST, &nv, err);
 	if (r < 0)
 		return r;
@@ -474,8 +479,15 @@ int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, c
 
 int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err)
 {
-	if ((a->mode & 0222) == 0)
-		return 0; /* read-only: no default to go back to */
+	int r;
+
+	if ((a->mode & 0222) == 0 || (a->flags & VN_ATTR_NO_DEFAULT))
+		return 0; /* no default to go back to */
+	if (o->kind->writable) {
+		r = o->kind->writable(c, o, a, err);
+		if (r < 0)
+			return r;
+	}
 	return vn_attr_change(c, o, a, NULL, err);
 }
 

@@ -223,7 +223,7 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 		st->st_nlink = 2 + o->ncolls;
 		break;
 	case VN_N_FILE: {
-		_cleanup_buf_ struct vn_buf b = { 0 };
+		_cleanup_buf_ struct vn_buf b = {0};
 		int r = vn_obj_render(c, o, n->name, &b);
 
 		if (r < 0)
@@ -267,7 +267,7 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
-	struct stat dir = { .st_mode = S_IFDIR }, reg = { .st_mode = S_IFREG };
+	struct stat dir = {.st_mode = S_IFDIR}, reg = {.st_mode = S_IFREG};
 	struct vn_obj *o;
 	int r;
 
@@ -314,7 +314,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct fuse_context *fc = fuse_get_context();
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 	const char *name;
 	int r;
@@ -346,7 +346,7 @@ out:
 static int vn_op_rmdir(const char *path)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
@@ -489,7 +489,7 @@ static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
 static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
 			 bool append)
 {
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
@@ -506,7 +506,7 @@ static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, si
  * handle's first write. */
 static void vn_fh_undo(struct vn_ctx *c, const char *path, struct vn_fh *fh)
 {
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 
 	if (!fh->saved_set || vn_attr_at(c, path, &n) < 0)
@@ -535,7 +535,7 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_fh *fh = vn_fh(fi);
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
@@ -727,7 +727,7 @@ out:
 static int vn_op_unlink(const char *path)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
@@ -760,7 +760,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node src, dst, dir;
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	const char *name;
 	char *nn;
 	int r;

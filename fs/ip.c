@@ -85,11 +85,11 @@ int vn_addr_parse(const char *s, struct vn_addr *out)
 	if (strchr(s, ':')) {
 		if (inet_pton(AF_INET6, s, b) != 1)
 			return -EINVAL;
-		*out = (struct vn_addr){ .af = AF_INET6, .v = from_bytes(b, 16) };
+		*out = (struct vn_addr){.af = AF_INET6, .v = from_bytes(b, 16)};
 	} else {
 		if (inet_pton(AF_INET, s, b) != 1)
 			return -EINVAL;
-		*out = (struct vn_addr){ .af = AF_INET, .v = from_bytes(b, 4) };
+		*out = (struct vn_addr){.af = AF_INET, .v = from_bytes(b, 4)};
 	}
 	return 0;
 }
@@ -339,13 +339,13 @@ int vn_ipam_default_pools(const struct vn_cidr *c, const struct vn_addr *gw, str
 	if (gw && gw->af != first.af)
 		return -EINVAL;
 	if (!gw || gw->v < first.v || gw->v > last.v) {
-		out[k++] = (struct vn_pool){ first, last };
+		out[k++] = (struct vn_pool){first, last};
 	} else {
 		/* The gateway cuts [first, last] into what lies either side. */
 		if (gw->v > first.v)
-			out[k++] = (struct vn_pool){ first, { gw->af, gw->v - 1 } };
+			out[k++] = (struct vn_pool){first, {gw->af, gw->v - 1}};
 		if (gw->v < last.v)
-			out[k++] = (struct vn_pool){ { gw->af, gw->v + 1 }, last };
+			out[k++] = (struct vn_pool){{gw->af, gw->v + 1}, last};
 	}
 	if (k == 0)
 		return -EINVAL;

@@ -202,7 +202,7 @@ static bool vn_bridges_has(const struct vn_bridges *b, const char *name)
 
 static int vn_network_sweep(struct vn_ctx *c)
 {
-	struct vn_bridges b = { 0 };
+	struct vn_bridges b = {0};
 	char **links = NULL;
 	int r;
 
@@ -227,18 +227,18 @@ static const char *vn_network_status(struct vn_ctx *c, struct vn_obj *o)
 	return vn_network_up(o) ? "ACTIVE" : "DOWN";
 }
 
-static const char *const vn_admin_states[] = { "up", "down", NULL };
+static const char *const vn_admin_states[] = {"up", "down", NULL};
 
 static const struct vn_attr vn_network_attrs[] = {
-	{ .name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500" },
-	{ .name = "admin_state",
-	  .mode = 0644,
-	  .type = VN_T_ENUM,
-	  .choices = vn_admin_states,
-	  .dflt = "up" },
-	{ .name = "external", .mode = 0644, .type = VN_T_BOOL, .dflt = "0" },
-	{ .name = "bridge", .mode = 0444, .type = VN_T_STR, .show = vn_network_show_bridge },
-	{ .name = NULL },
+	{.name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500"},
+	{.name = "admin_state",
+	 .mode = 0644,
+	 .type = VN_T_ENUM,
+	 .choices = vn_admin_states,
+	 .dflt = "up"},
+	{.name = "external", .mode = 0644, .type = VN_T_BOOL, .dflt = "0"},
+	{.name = "bridge", .mode = 0444, .type = VN_T_STR, .show = vn_network_show_bridge},
+	{.name = NULL},
 };
 
 static const struct vn_kind *const vn_network_children[] = {

@@ -317,7 +317,7 @@ static int vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_t
 
 int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 {
-	struct vn_target t __attribute__((cleanup(vn_target_close))) = { 0 };
+	struct vn_target t __attribute__((cleanup(vn_target_close))) = {0};
 	struct vn_link_state st;
 	struct vn_cidr addrs[64];
 	struct vn_route def;
@@ -504,7 +504,7 @@ static int vn_show_sgs(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 
 static int vn_port_gen_mac(struct vn_ctx *c, struct vn_obj *port)
 {
-	uint8_t mac[6] = { 0xfa, 0x16, 0x3e }; /* Neutron's base_mac */
+	uint8_t mac[6] = {0xfa, 0x16, 0x3e}; /* Neutron's base_mac */
 	char buf[18];
 
 	for (int tries = 0; tries < 16; tries++) {
@@ -597,14 +597,21 @@ static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 	return r;
 }
 
-static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
-			 struct vn_err *err)
+/* A router's leg is the router's: only its security groups are ours. */
+static int vn_port_writable(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			    struct vn_err *err)
 {
 	struct vn_obj *router = vn_port_router(c, o, NULL);
 
 	if (router && strcmp(a->name, "security_groups"))
 		return vn_fail(err, -EBUSY, "port '%s' is managed by router '%s'", o->name,
 			       router->name);
+	return 0;
+}
+
+static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			 struct vn_err *err)
+{
 	if (!strcmp(a->name, "mac_address")) {
 		char host[16];
 		struct vn_link_state st;
@@ -705,7 +712,7 @@ static int vn_port_collect(struct vn_obj *o, void *arg)
 
 static int vn_port_sweep(struct vn_ctx *c)
 {
-	struct vn_names keep = { 0 };
+	struct vn_names keep = {0};
 	char **links = NULL;
 	int r;
 
@@ -732,34 +739,38 @@ static const char *vn_port_status(struct vn_ctx *c, struct vn_obj *o)
 	return vn_port_bound(c, o) ? "ACTIVE" : "DOWN";
 }
 
-static const char *const vn_ipconfigs[] = { "dhcp", "static", NULL };
+static const char *const vn_ipconfigs[] = {"dhcp", "static", NULL};
 
 static const struct vn_attr vn_port_attrs[] = {
-	{ .name = "mac_address", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_mac },
-	{ .name = "fixed_ips", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_fixed },
-	{ .name = "device_owner", .mode = 0444, .type = VN_T_STR },
-	{ .name = "device", .mode = 0444, .type = VN_T_STR, .show = vn_show_device },
-	{ .name = "security_groups",
-	  .mode = 0644,
-	  .type = VN_T_LIST,
-	  .parse = vn_parse_sg,
-	  .show = vn_show_sgs },
-	{ .name = "netns",
-	  .mode = 0644,
-	  .type = VN_T_STR,
-	  .parse = vn_parse_netns,
-	  .show = vn_show_netns },
-	{ .name = "ifname",
-	  .mode = 0644,
-	  .type = VN_T_STR,
-	  .parse = vn_parse_ifname,
-	  .show = vn_show_ifname },
-	{ .name = "ipconfig",
-	  .mode = 0644,
-	  .type = VN_T_ENUM,
-	  .choices = vn_ipconfigs,
-	  .show = vn_show_ipconfig },
-	{ .name = NULL },
+	{.name = "mac_address",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .flags = VN_ATTR_NO_DEFAULT,
+	 .parse = vn_parse_mac},
+	{.name = "fixed_ips", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_fixed},
+	{.name = "device_owner", .mode = 0444, .type = VN_T_STR},
+	{.name = "device", .mode = 0444, .type = VN_T_STR, .show = vn_show_device},
+	{.name = "security_groups",
+	 .mode = 0644,
+	 .type = VN_T_LIST,
+	 .parse = vn_parse_sg,
+	 .show = vn_show_sgs},
+	{.name = "netns",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .parse = vn_parse_netns,
+	 .show = vn_show_netns},
+	{.name = "ifname",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .parse = vn_parse_ifname,
+	 .show = vn_show_ifname},
+	{.name = "ipconfig",
+	 .mode = 0644,
+	 .type = VN_T_ENUM,
+	 .choices = vn_ipconfigs,
+	 .show = vn_show_ipconfig},
+	{.name = NULL},
 };
 
 const struct vn_kind vn_kind_port = {
@@ -767,6 +778,7 @@ const struct vn_kind vn_kind_port = {
 	.type = "port",
 	.attrs = vn_port_attrs,
 	.create = vn_port_create,
+	.writable = vn_port_writable,
 	.check = vn_port_check,
 	.apply = vn_port_apply,
 	.busy = vn_port_busy,

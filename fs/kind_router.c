@@ -188,7 +188,7 @@ static int vn_router_make_leg(struct vn_ctx *c, struct vn_obj *r, struct vn_obj 
 static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
 {
 	struct json_object *want = vn_get_list(r, "interfaces");
-	struct vn_leg_ctx l = { r, want, err };
+	struct vn_leg_ctx l = {r, want, err};
 	char owner[128];
 	int e;
 
@@ -249,7 +249,7 @@ static int vn_router_sync_l3(struct vn_ctx *c, struct vn_obj *r, struct vn_ns *n
 	struct vn_obj *gwp = vn_router_gw_port(c, r);
 	struct vn_cidr internal[VN_MAX_ROUTER_IFS];
 	struct vn_route *routes;
-	struct vn_nft_router nat = { 0 };
+	struct vn_nft_router nat = {0};
 	char qg[16] = "";
 	size_t nr = 0, ni = 0;
 	int e;
@@ -442,7 +442,7 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 {
 	const char *ext = vn_get_str(r, "external_gateway");
 	struct json_object *routes = vn_get_list(r, "routes");
-	struct vn_connected cn = { 0 };
+	struct vn_connected cn = {0};
 	int e;
 
 	if (ext) {
@@ -605,17 +605,18 @@ static void vn_router_free_priv(struct vn_obj *r)
 }
 
 static const struct vn_attr vn_router_attrs[] = {
-	{ .name = "external_gateway", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_ref },
-	{ .name = "enable_snat", .mode = 0644, .type = VN_T_BOOL, .dflt = "1" },
-	{ .name = "gateway_ip", .mode = 0444, .type = VN_T_STR, .show = vn_show_gateway_ip },
-	{ .name = "interfaces",
-	  .mode = 0644,
-	  .type = VN_T_LIST,
-	  .flags = VN_ATTR_APPEND_EEXIST,
-	  .parse = vn_parse_ref },
-	{ .name = "routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_rroute },
-	{ .name = "namespace", .mode = 0444, .type = VN_T_STR, .show = vn_show_namespace },
-	{ .name = NULL },
+	/* first: `rm -r` unlinks in this order, and routes need interfaces */
+	{.name = "routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_rroute},
+	{.name = "external_gateway", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_ref},
+	{.name = "enable_snat", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
+	{.name = "gateway_ip", .mode = 0444, .type = VN_T_STR, .show = vn_show_gateway_ip},
+	{.name = "interfaces",
+	 .mode = 0644,
+	 .type = VN_T_LIST,
+	 .flags = VN_ATTR_APPEND_EEXIST,
+	 .parse = vn_parse_ref},
+	{.name = "namespace", .mode = 0444, .type = VN_T_STR, .show = vn_show_namespace},
+	{.name = NULL},
 };
 
 const struct vn_kind vn_kind_router = {

@@ -292,7 +292,7 @@ static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 
 static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	struct vn_err dummy = { 0 };
+	struct vn_err dummy = {0};
 	int r;
 
 	/* A subnet created with values (the defaults, or implicit creation)
@@ -370,25 +370,26 @@ static const char *vn_subnet_status(struct vn_ctx *c, struct vn_obj *o)
 }
 
 static const struct vn_attr vn_subnet_attrs[] = {
-	{ .name = "cidr", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_cidr },
-	{ .name = "gateway_ip",
-	  .mode = 0644,
-	  .type = VN_T_STR,
-	  .parse = vn_parse_gateway,
-	  .show = vn_show_gateway },
-	{ .name = "enable_dhcp", .mode = 0644, .type = VN_T_BOOL, .dflt = "1" },
-	{ .name = "allocation_pools",
-	  .mode = 0644,
-	  .type = VN_T_LIST,
-	  .parse = vn_parse_pool,
-	  .show = vn_show_pools },
-	{ .name = "dns_nameservers",
-	  .mode = 0644,
-	  .type = VN_T_LIST,
-	  .parse = vn_parse_nameserver },
-	{ .name = "host_routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_route },
-	{ .name = "ip_version", .mode = 0444, .type = VN_T_INT, .show = vn_show_ip_version },
-	{ .name = NULL },
+	{.name = "cidr",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .flags = VN_ATTR_NO_DEFAULT,
+	 .parse = vn_parse_cidr},
+	{.name = "gateway_ip",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .parse = vn_parse_gateway,
+	 .show = vn_show_gateway},
+	{.name = "enable_dhcp", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
+	{.name = "allocation_pools",
+	 .mode = 0644,
+	 .type = VN_T_LIST,
+	 .parse = vn_parse_pool,
+	 .show = vn_show_pools},
+	{.name = "dns_nameservers", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_nameserver},
+	{.name = "host_routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_route},
+	{.name = "ip_version", .mode = 0444, .type = VN_T_INT, .show = vn_show_ip_version},
+	{.name = NULL},
 };
 
 const struct vn_kind vn_kind_subnet = {

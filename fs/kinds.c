@@ -47,7 +47,7 @@ static int vn_default(struct vn_ctx *c, const struct vn_kind *k, struct vn_obj *
 {
 	struct vn_coll *coll = parent ? vn_child_coll(parent, k) : vn_root_coll(c, k);
 	struct json_object *props = json_tokener_parse(json_props);
-	struct vn_err err = { 0 };
+	struct vn_err err = {0};
 	int r;
 
 	if (!props)
@@ -92,7 +92,7 @@ static void vn_reconcile_coll(struct vn_ctx *c, struct vn_coll *coll)
 
 	vn_coll_foreach(coll, o)
 	{
-		struct vn_err err = { 0 };
+		struct vn_err err = {0};
 
 		if (o->kind->reconcile) {
 			int r = o->kind->reconcile(c, o, &err);

@@ -13,7 +13,7 @@
 static struct {
 	bool to_stderr;
 	int level;
-} vn_logcfg = { true, VN_LOG_INFO };
+} vn_logcfg = {true, VN_LOG_INFO};
 
 void vn_log_init(bool to_stderr, int level)
 {
@@ -25,8 +25,8 @@ void vn_log_init(bool to_stderr, int level)
 
 int vn_log(int level, int code, const char *fmt, ...)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char msg[1024];
 	va_list ap;
 

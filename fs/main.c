@@ -31,15 +31,15 @@ static void vn_usage(FILE *f)
 enum { OPT_STATE = 256, OPT_NETNS, OPT_NO_DEFAULTS, OPT_LIBVIRT, OPT_VIRT_TYPE, OPT_VERSION };
 
 static const struct option vn_longopts[] = {
-	{ "state", required_argument, NULL, OPT_STATE },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "no-defaults", no_argument, NULL, OPT_NO_DEFAULTS },
-	{ "libvirt", required_argument, NULL, OPT_LIBVIRT },
-	{ "virt-type", required_argument, NULL, OPT_VIRT_TYPE },
-	{ "debug", no_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+	{"state", required_argument, NULL, OPT_STATE},
+	{"netns", required_argument, NULL, OPT_NETNS},
+	{"no-defaults", no_argument, NULL, OPT_NO_DEFAULTS},
+	{"libvirt", required_argument, NULL, OPT_LIBVIRT},
+	{"virt-type", required_argument, NULL, OPT_VIRT_TYPE},
+	{"debug", no_argument, NULL, 'd'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
 };
 
 /* A daemon killed with SIGKILL leaves its mount behind, dead ("Transport
@@ -56,7 +56,7 @@ static void vn_clear_dead_mount(const char *mnt)
 
 int main(int argc, char **argv)
 {
-	struct vn_opts opts = { .state_dir = "/var/lib/vnetfs", .libvirt_uri = "qemu:///system" };
+	struct vn_opts opts = {.state_dir = "/var/lib/vnetfs", .libvirt_uri = "qemu:///system"};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
 	struct vn_ctx ctx;

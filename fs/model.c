@@ -14,7 +14,7 @@
 #include "vnetfs/model.h"
 #include "fs/internal.h"
 
-const char *const vn_common_files[] = { "id", "status", "error", "json", NULL };
+const char *const vn_common_files[] = {"id", "status", "error", "json", NULL};
 
 void vn_uuid(char out[37])
 {

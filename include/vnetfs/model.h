@@ -102,6 +102,7 @@ enum vn_type {
 #define VN_ATTR_SECRET 0x1	  /* left out of `json` */
 #define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
 #define VN_ATTR_APPEND_EEXIST 0x4 /* `>>` of a line already there: EEXIST */
+#define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
 
 struct vn_attr {
 	const char *name;
@@ -133,6 +134,10 @@ struct vn_kind {
 	/* mkdir (or implicit creation): the object is in the model with its
 	 * initial props; make it real. On failure it is removed again. */
 	int (*create)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* May attribute a be written (or reset) now at all? -EBUSY etc.
+	 * with a sentence; runs before parsing. */
+	int (*writable)(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			struct vn_err *err);
 	/* A value passed its syntax check and is already set in o->props;
 	 * check it against the rest of the model. Nothing applied yet. */
 	int (*check)(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
@@ -276,8 +281,8 @@ int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, c
 int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err);
 /* A value arriving in several writes: syntax-check what has come so far
  * (complete lines), applying nothing. */
-int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
-		     const char *val, size_t len, struct vn_err *err);
+int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		     size_t len, struct vn_err *err);
 /* The explicit value (a new reference, NULL: default), to put back with
  * vn_attr_restore when a value that came in pieces turns out bad. */
 struct json_object *vn_attr_saved(struct vn_obj *o, const struct vn_attr *a);

@@ -626,7 +626,8 @@ static void test_veth(void **state)
 		assert_int_equal(vn_link_set(host, "vnp-1", 0, false, NULL), 0);
 		assert_int_equal(vn_bridge_ensure(host, "vnb-other", 1450, true), 0);
 		assert_int_equal(
-		    vn_veth_ensure(host, "vnp-1", "vnb-other", peer, "qr-1", port_mac, 1400), 0);
+			vn_veth_ensure(host, "vnp-1", "vnb-other", peer, "qr-1", port_mac, 1400),
+			0);
 		assert_int_equal(vn_link_get(host, "vnp-1", &h2), 0);
 		assert_int_equal(vn_link_get(peer, "qr-1", &p2), 0);
 		assert_int_equal(h2.ifindex, h.ifindex);
@@ -718,9 +719,9 @@ static void test_addr_sync(void **state)
 
 	{
 		const struct vn_cidr want[] = {
-		    c4("10.1.0.1", 24),
-		    c4("10.1.0.5", 24),
-		    c6("fd00::1", 64),
+			c4("10.1.0.1", 24),
+			c4("10.1.0.5", 24),
+			c6("fd00::1", 64),
 		};
 
 		assert_int_equal(vn_addr_sync(ns, "qr-a", AF_UNSPEC, want, 3), 0);
@@ -808,8 +809,8 @@ static void test_route_sync(void **state)
 	}
 	{
 		struct vn_route v4[] = {
-		    {.dst = c4("0.0.0.0", 0), .gateway = a4("10.3.0.1")},
-		    {.dst = c4("192.168.7.0", 24), .gateway = {0}, .ifname = "qg-a"},
+			{.dst = c4("0.0.0.0", 0), .gateway = a4("10.3.0.1")},
+			{.dst = c4("192.168.7.0", 24), .gateway = {0}, .ifname = "qg-a"},
 		};
 
 		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 2), 0);
@@ -827,7 +828,7 @@ static void test_route_sync(void **state)
 	{
 		/* New gateway for the default route; the other one goes. */
 		struct vn_route v4[] = {
-		    {.dst = c4("0.0.0.0", 0), .gateway = a4("10.3.0.254"), .ifname = "qg-a"},
+			{.dst = c4("0.0.0.0", 0), .gateway = a4("10.3.0.254"), .ifname = "qg-a"},
 		};
 
 		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 1), 0);
@@ -838,8 +839,8 @@ static void test_route_sync(void **state)
 	}
 	{
 		struct vn_route v6[] = {
-		    {.dst = c6("::", 0), .gateway = a6("fd01::1")},
-		    {.dst = c6("fd02::", 64), .gateway = a6("fd01::9"), .ifname = "qg-a"},
+			{.dst = c6("::", 0), .gateway = a6("fd01::1")},
+			{.dst = c6("fd02::", 64), .gateway = a6("fd01::9"), .ifname = "qg-a"},
 		};
 
 		assert_int_equal(vn_route_sync(ns, AF_INET6, v6, 2), 0);
@@ -980,17 +981,17 @@ static int lo_up(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ifname),
-	    cmocka_unit_test(test_bridge),
-	    cmocka_unit_test(test_link_list),
-	    cmocka_unit_test(test_netns),
-	    cmocka_unit_test(test_netns_fresh_run),
-	    cmocka_unit_test(test_ns_open_path),
-	    cmocka_unit_test(test_veth),
-	    cmocka_unit_test(test_addr_sync),
-	    cmocka_unit_test(test_route_sync),
-	    cmocka_unit_test(test_route_foreign),
-	    cmocka_unit_test(test_sysctl),
+		cmocka_unit_test(test_ifname),
+		cmocka_unit_test(test_bridge),
+		cmocka_unit_test(test_link_list),
+		cmocka_unit_test(test_netns),
+		cmocka_unit_test(test_netns_fresh_run),
+		cmocka_unit_test(test_ns_open_path),
+		cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_addr_sync),
+		cmocka_unit_test(test_route_sync),
+		cmocka_unit_test(test_route_foreign),
+		cmocka_unit_test(test_sysctl),
 	};
 
 	if (geteuid() != 0) {

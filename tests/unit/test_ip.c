@@ -119,10 +119,10 @@ static void test_addr_parse_v6(void **state)
 static void test_addr_parse_invalid(void **state)
 {
 	static const char *bad[] = {
-	    "",		  "1.2.3",     "1.2.3.4.5",  "256.0.0.1", "01.2.3.4",
-	    " 1.2.3.4",	  "1.2.3.4 ",  "1.2.3.4/32", "0x1.2.3.4", "1.2.3.-4",
-	    "a.b.c.d",	  "1.2.3.4\n", "10",	     "::g",	  "1:2:3:4:5:6:7:8:9",
-	    "fe80::1%lo", " ::1",      "::1 ",	     "1::2::3",	  "localhost",
+		"",	      "1.2.3",	   "1.2.3.4.5",	 "256.0.0.1", "01.2.3.4",
+		" 1.2.3.4",   "1.2.3.4 ",  "1.2.3.4/32", "0x1.2.3.4", "1.2.3.-4",
+		"a.b.c.d",    "1.2.3.4\n", "10",	 "::g",	      "1:2:3:4:5:6:7:8:9",
+		"fe80::1%lo", " ::1",	   "::1 ",	 "1::2::3",   "localhost",
 	};
 	struct vn_addr a = {.af = 99, .v = 42};
 
@@ -211,17 +211,17 @@ static void test_cidr_parse_valid(void **state)
 static void test_cidr_parse_invalid(void **state)
 {
 	static const char *bad[] = {
-	    "10.0.0.0/33",  "10.0.0.0/024",
-	    " 10.0.0.0/24", "10.0.0.0/24 ",
-	    "10.0.0.0",	    "10.0.0.0/",
-	    "10.0.0.0/+24", "10.0.0.0/-1",
-	    "10.0.0.0/2a",  "/24",
-	    "10.0.0/24",    "10.0.0.0//24",
-	    "10.0.0.0/24/", "::/129",
-	    "::/0128",	    "fe80::/64x",
-	    "::/1000",	    "10.0.0.0/00",
-	    "10.0.0.0/ 24", "10.0.0.0 /24",
-	    "1.2.3.4.5/32", "",
+		"10.0.0.0/33",	"10.0.0.0/024",
+		" 10.0.0.0/24", "10.0.0.0/24 ",
+		"10.0.0.0",	"10.0.0.0/",
+		"10.0.0.0/+24", "10.0.0.0/-1",
+		"10.0.0.0/2a",	"/24",
+		"10.0.0/24",	"10.0.0.0//24",
+		"10.0.0.0/24/", "::/129",
+		"::/0128",	"fe80::/64x",
+		"::/1000",	"10.0.0.0/00",
+		"10.0.0.0/ 24", "10.0.0.0 /24",
+		"1.2.3.4.5/32", "",
 	};
 	struct vn_cidr c = {.prefix = 7};
 
@@ -383,16 +383,16 @@ static void test_pool_parse(void **state)
 {
 	struct vn_pool p = P("10.0.0.2-10.0.0.9");
 	static const char *bad[] = {
-	    "10.0.0.9-10.0.0.2",
-	    "10.0.0.2-::5",
-	    "10.0.0.2",
-	    "10.0.0.2-",
-	    "-10.0.0.2",
-	    "10.0.0.2 - 10.0.0.9",
-	    "10.0.0.2--10.0.0.9",
-	    "10.0.0.2-10.0.0.3-",
-	    "::5-::1",
-	    "",
+		"10.0.0.9-10.0.0.2",
+		"10.0.0.2-::5",
+		"10.0.0.2",
+		"10.0.0.2-",
+		"-10.0.0.2",
+		"10.0.0.2 - 10.0.0.9",
+		"10.0.0.2--10.0.0.9",
+		"10.0.0.2-10.0.0.3-",
+		"::5-::1",
+		"",
 	};
 
 	assert_int_equal(p.start.af, AF_INET);
@@ -461,11 +461,11 @@ static void test_route_parse(void **state)
 static void test_route_parse_invalid(void **state)
 {
 	static const char *bad[] = {
-	    "10.1.0.0/16",	     "10.1.0.0/16 ",	     " 10.1.0.0/16 10.0.0.1",
-	    "10.1.0.0/16 10.0.0.1 ", "10.1.0.1/16 10.0.0.1", /* host bits: not strict */
-	    "10.1.0.0/16 ::1",				     /* family */
-	    "::/0 10.0.0.1",	     "10.1.0.0 10.0.0.1",    "10.1.0.0/16 10.0.0.1 10.0.0.2",
-	    "10.1.0.0/16\n10.0.0.1", "10.1.0.0/16,10.0.0.1", "",
+		"10.1.0.0/16",		 "10.1.0.0/16 ",	 " 10.1.0.0/16 10.0.0.1",
+		"10.1.0.0/16 10.0.0.1 ", "10.1.0.1/16 10.0.0.1", /* host bits: not strict */
+		"10.1.0.0/16 ::1",				 /* family */
+		"::/0 10.0.0.1",	 "10.1.0.0 10.0.0.1",	 "10.1.0.0/16 10.0.0.1 10.0.0.2",
+		"10.1.0.0/16\n10.0.0.1", "10.1.0.0/16,10.0.0.1", "",
 	};
 	struct vn_cidr d = {.prefix = 3};
 	struct vn_addr nh = {.af = 5};
@@ -883,14 +883,15 @@ static void test_mac(void **state)
 static void test_mac_invalid(void **state)
 {
 	static const char *bad[] = {
-	    "01:00:5e:00:00:01", /* multicast */
-	    "ff:ff:ff:ff:ff:ff", /* broadcast */
-	    "fb:16:3e:01:ab:cd", /* odd first octet */
-	    "00:00:00:00:00:00", /* all zero */
-	    "fa:16:3e:01:ab",	  "fa:16:3e:01:ab:cd:ef", "fa-16-3e-01-ab-cd", "fa163e01abcd",
-	    "fa:16:3e:01:ab:c",	  "fa:16:3e:1:ab:cde",	  "fa:16:3e:01:ab:cg", " fa:16:3e:01:ab:cd",
-	    "fa:16:3e:01:ab:cd ", "fa:16:3e:01:ab:cd:",	  "fa::16:3e:01:ab:c", "",
-	    "+a:16:3e:01:ab:cd",
+		"01:00:5e:00:00:01", /* multicast */
+		"ff:ff:ff:ff:ff:ff", /* broadcast */
+		"fb:16:3e:01:ab:cd", /* odd first octet */
+		"00:00:00:00:00:00", /* all zero */
+		"fa:16:3e:01:ab",     "fa:16:3e:01:ab:cd:ef", "fa-16-3e-01-ab-cd",
+		"fa163e01abcd",	      "fa:16:3e:01:ab:c",     "fa:16:3e:1:ab:cde",
+		"fa:16:3e:01:ab:cg",  " fa:16:3e:01:ab:cd",   "fa:16:3e:01:ab:cd ",
+		"fa:16:3e:01:ab:cd:", "fa::16:3e:01:ab:c",    "",
+		"+a:16:3e:01:ab:cd",
 	};
 	uint8_t m[6] = {1, 2, 3, 4, 5, 6};
 
@@ -905,41 +906,41 @@ static void test_mac_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_addr_parse_v4),
-	    cmocka_unit_test(test_addr_parse_v6),
-	    cmocka_unit_test(test_addr_parse_invalid),
-	    cmocka_unit_test(test_addr_format),
-	    cmocka_unit_test(test_addr_cmp),
-	    cmocka_unit_test(test_cidr_parse_valid),
-	    cmocka_unit_test(test_cidr_parse_invalid),
-	    cmocka_unit_test(test_cidr_parse_strictness),
-	    cmocka_unit_test(test_cidr_format),
-	    cmocka_unit_test(test_cidr_contains),
-	    cmocka_unit_test(test_cidr_overlaps),
-	    cmocka_unit_test(test_cidr_last),
-	    cmocka_unit_test(test_cidr_hosts),
-	    cmocka_unit_test(test_cidr_hosts_invalid),
-	    cmocka_unit_test(test_pool_parse),
-	    cmocka_unit_test(test_pool_overlap_contains),
-	    cmocka_unit_test(test_route_parse),
-	    cmocka_unit_test(test_route_parse_invalid),
-	    cmocka_unit_test(test_default_gateway),
-	    cmocka_unit_test(test_default_pools),
-	    cmocka_unit_test(test_default_pools_empty),
-	    cmocka_unit_test(test_validate_ok),
-	    cmocka_unit_test(test_validate_gateway),
-	    cmocka_unit_test(test_validate_pools),
-	    cmocka_unit_test(test_validate_cidr_and_truncation),
-	    cmocka_unit_test(test_alloc_basic),
-	    cmocka_unit_test(test_alloc_duplicates_and_foreign),
-	    cmocka_unit_test(test_alloc_crosses_pools),
-	    cmocka_unit_test(test_alloc_enospc),
-	    cmocka_unit_test(test_alloc_large_pool),
-	    cmocka_unit_test(test_alloc_v6),
-	    cmocka_unit_test(test_check_fixed),
-	    cmocka_unit_test(test_name_check),
-	    cmocka_unit_test(test_mac),
-	    cmocka_unit_test(test_mac_invalid),
+		cmocka_unit_test(test_addr_parse_v4),
+		cmocka_unit_test(test_addr_parse_v6),
+		cmocka_unit_test(test_addr_parse_invalid),
+		cmocka_unit_test(test_addr_format),
+		cmocka_unit_test(test_addr_cmp),
+		cmocka_unit_test(test_cidr_parse_valid),
+		cmocka_unit_test(test_cidr_parse_invalid),
+		cmocka_unit_test(test_cidr_parse_strictness),
+		cmocka_unit_test(test_cidr_format),
+		cmocka_unit_test(test_cidr_contains),
+		cmocka_unit_test(test_cidr_overlaps),
+		cmocka_unit_test(test_cidr_last),
+		cmocka_unit_test(test_cidr_hosts),
+		cmocka_unit_test(test_cidr_hosts_invalid),
+		cmocka_unit_test(test_pool_parse),
+		cmocka_unit_test(test_pool_overlap_contains),
+		cmocka_unit_test(test_route_parse),
+		cmocka_unit_test(test_route_parse_invalid),
+		cmocka_unit_test(test_default_gateway),
+		cmocka_unit_test(test_default_pools),
+		cmocka_unit_test(test_default_pools_empty),
+		cmocka_unit_test(test_validate_ok),
+		cmocka_unit_test(test_validate_gateway),
+		cmocka_unit_test(test_validate_pools),
+		cmocka_unit_test(test_validate_cidr_and_truncation),
+		cmocka_unit_test(test_alloc_basic),
+		cmocka_unit_test(test_alloc_duplicates_and_foreign),
+		cmocka_unit_test(test_alloc_crosses_pools),
+		cmocka_unit_test(test_alloc_enospc),
+		cmocka_unit_test(test_alloc_large_pool),
+		cmocka_unit_test(test_alloc_v6),
+		cmocka_unit_test(test_check_fixed),
+		cmocka_unit_test(test_name_check),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_mac_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

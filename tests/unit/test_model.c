@@ -65,21 +65,21 @@ static int t_parse_upper(struct vn_ctx *c, struct vn_obj *o, const char *text,
 static const char *const t_colors[] = {"red", "green", NULL};
 
 static const struct vn_attr t_attrs[] = {
-    {.name = "num", .mode = 0644, .type = VN_T_INT, .min = 1, .max = 100, .dflt = "7"},
-    {.name = "flag", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
-    {.name = "color", .mode = 0644, .type = VN_T_ENUM, .choices = t_colors, .dflt = "red"},
-    {.name = "text", .mode = 0644, .type = VN_T_STR},
-    {.name = "lines", .mode = 0644, .type = VN_T_LIST, .parse = t_parse_upper},
-    {.name = "ro", .mode = 0444, .type = VN_T_STR, .dflt = "fixed"},
-    {.name = NULL},
+	{.name = "num", .mode = 0644, .type = VN_T_INT, .min = 1, .max = 100, .dflt = "7"},
+	{.name = "flag", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
+	{.name = "color", .mode = 0644, .type = VN_T_ENUM, .choices = t_colors, .dflt = "red"},
+	{.name = "text", .mode = 0644, .type = VN_T_STR},
+	{.name = "lines", .mode = 0644, .type = VN_T_LIST, .parse = t_parse_upper},
+	{.name = "ro", .mode = 0444, .type = VN_T_STR, .dflt = "fixed"},
+	{.name = NULL},
 };
 
 static const struct vn_kind t_kind = {
-    .dir = "things",
-    .type = "flavor", /* reuse a registered type name: never loaded here */
-    .attrs = t_attrs,
-    .check = t_check,
-    .apply = t_apply,
+	.dir = "things",
+	.type = "flavor", /* reuse a registered type name: never loaded here */
+	.attrs = t_attrs,
+	.check = t_check,
+	.apply = t_apply,
 };
 
 struct fixture {
@@ -285,8 +285,8 @@ static void test_sizes_and_nul(void **state)
 	assert_int_equal(w(f, "text", big, false, &err), -EFBIG);
 	free(big);
 	assert_int_equal(
-	    vn_attr_write(&f->c, f->o, vn_attr_find(&t_kind, "text"), "a\0b", 3, false, &err),
-	    -EINVAL);
+		vn_attr_write(&f->c, f->o, vn_attr_find(&t_kind, "text"), "a\0b", 3, false, &err),
+		-EINVAL);
 	assert_int_equal(w(f, "text", "a\x01", false, &err), -EINVAL);
 	assert_int_equal(w(f, "text", "hello world", false, &err), 0);
 	assert_file(f, "text", "hello world\n");
@@ -338,9 +338,9 @@ static void test_persist_roundtrip(void **state)
 	char path[128];
 
 	assert_int_equal(vn_obj_create(&f->c, fl, "big", 5, 6, NULL, &o, &err), 0);
-	assert_int_equal(
-	    vn_attr_write(&f->c, o, vn_attr_find(&vn_kind_flavor, "ram"), "4096", 4, false, &err),
-	    0);
+	assert_int_equal(vn_attr_write(&f->c, o, vn_attr_find(&vn_kind_flavor, "ram"), "4096", 4,
+				       false, &err),
+			 0);
 	/* a torn temp file and an orphan are cleaned up on load */
 	snprintf(path, sizeof(path), "%s/objects/.x.tmp", f->dir);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
@@ -380,17 +380,17 @@ static void test_persist_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_defaults_render, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_int, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bool_enum, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_check_apply_failures, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ro_and_reset, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sizes_and_nul, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_json, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_persist_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_int, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bool_enum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_apply_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ro_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sizes_and_nul, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_roundtrip, setup, teardown),
 	};
 
 	vn_log_init(true, VN_LOG_ERR);

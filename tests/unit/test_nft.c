@@ -192,17 +192,17 @@ static void test_sync(void **state)
 	const struct vn_cidr internal[] = {C("10.0.1.0/24"), C("10.0.2.0/23"), C("fd00::/64"),
 					   C("192.168.7.0/27")};
 	const struct vn_nft_fip fips[] = {
-	    {.floating = A("172.24.4.20"), .fixed = A("10.0.1.5")},
-	    {.floating = A("172.24.4.21"), .fixed = A("10.0.2.9")},
+		{.floating = A("172.24.4.20"), .fixed = A("10.0.1.5")},
+		{.floating = A("172.24.4.21"), .fixed = A("10.0.2.9")},
 	};
 	struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-test",
-	    .gw_addr = A("172.24.4.10"),
-	    .snat = true,
-	    .internal = internal,
-	    .ninternal = 4,
-	    .fips = fips,
-	    .nfips = 2,
+		.gw_ifname = "qg-test",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal,
+		.ninternal = 4,
+		.fips = fips,
+		.nfips = 2,
 	};
 	char *l, *l2;
 
@@ -246,13 +246,13 @@ static void test_resync(void **state)
 	const struct vn_nft_fip fips1[] = {{.floating = A("172.24.4.20"), .fixed = A("10.0.1.5")}};
 	const struct vn_nft_fip fips2[] = {{.floating = A("172.24.4.30"), .fixed = A("10.9.3.4")}};
 	struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-test",
-	    .gw_addr = A("172.24.4.10"),
-	    .snat = true,
-	    .internal = internal1,
-	    .ninternal = 1,
-	    .fips = fips1,
-	    .nfips = 1,
+		.gw_ifname = "qg-test",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal1,
+		.ninternal = 1,
+		.fips = fips1,
+		.nfips = 1,
 	};
 	char *l;
 
@@ -326,11 +326,11 @@ static void test_invalid(void **state)
 	const struct vn_cidr internal[] = {C("10.0.1.0/24")};
 	const struct vn_nft_fip fip6[] = {{.floating = A("2001:db8::1"), .fixed = A("10.0.1.5")}};
 	struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-test",
-	    .gw_addr = A("172.24.4.10"),
-	    .snat = true,
-	    .internal = internal,
-	    .ninternal = 1,
+		.gw_ifname = "qg-test",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal,
+		.ninternal = 1,
 	};
 	char *before, *after;
 
@@ -406,11 +406,11 @@ static void test_kernel_rejects(void **state)
 	struct vn_ns *ns = self_ns();
 	const struct vn_cidr internal[] = {C("10.0.1.0/24")};
 	struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-test",
-	    .gw_addr = A("172.24.4.10"),
-	    .snat = true,
-	    .internal = internal,
-	    .ninternal = 1,
+		.gw_ifname = "qg-test",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal,
+		.ninternal = 1,
 	};
 	struct mnl_socket *owner;
 	char *before, *after;
@@ -447,13 +447,13 @@ static void test_big(void **state)
 	struct vn_nft_fip *fips = calloc(NFIPS, sizeof(*fips));
 	struct vn_cidr *nets = calloc(NNETS, sizeof(*nets));
 	struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-big",
-	    .gw_addr = A("100.64.0.1"),
-	    .snat = true,
-	    .internal = nets,
-	    .ninternal = NNETS,
-	    .fips = fips,
-	    .nfips = NFIPS,
+		.gw_ifname = "qg-big",
+		.gw_addr = A("100.64.0.1"),
+		.snat = true,
+		.internal = nets,
+		.ninternal = NNETS,
+		.fips = fips,
+		.nfips = NFIPS,
 	};
 	char *l;
 
@@ -553,13 +553,13 @@ static void test_traffic(void **state)
 	const struct vn_cidr internal[] = {C("10.0.1.0/24")};
 	const struct vn_nft_fip fips[] = {{.floating = A("172.24.4.20"), .fixed = A("10.0.1.5")}};
 	const struct vn_nft_router cfg = {
-	    .gw_ifname = "qg-test",
-	    .gw_addr = A("172.24.4.10"),
-	    .snat = true,
-	    .internal = internal,
-	    .ninternal = 1,
-	    .fips = fips,
-	    .nfips = 1,
+		.gw_ifname = "qg-test",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal,
+		.ninternal = 1,
+		.fips = fips,
+		.nfips = 1,
 	};
 	const struct vn_nft_router nosnat = {.gw_ifname = "qg-test", .snat = false};
 	int ext, cli, ext_rx1, ext_rx2, cli_tx2, cli_tx5, cli_rx5, rtr_tx;
@@ -660,10 +660,10 @@ static bool have(const char *prog)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty),	   cmocka_unit_test(test_sync),
-	    cmocka_unit_test(test_resync),	   cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_kernel_rejects), cmocka_unit_test(test_big),
-	    cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_empty),	       cmocka_unit_test(test_sync),
+		cmocka_unit_test(test_resync),	       cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_kernel_rejects), cmocka_unit_test(test_big),
+		cmocka_unit_test(test_traffic),
 	};
 
 	if (geteuid() != 0) {
