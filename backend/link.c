@@ -356,9 +356,24 @@ int vn_link_list(struct vn_ns *ns, const char *prefix, char ***names)
 	return 0;
 }
 
-int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up)
+int vn_link_set_ipv6(struct vn_ns *ns, const char *ifname, bool on)
+{
+	char key[64];
+	int err = check_ifname(ifname);
+
+	if (err)
+		return err;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
+	err = vn_ns_sysctl(ns, key, on ? "0" : "1");
+	/* Below 1280 bytes of mtu the kernel drops IPv6 from the link
+	 * altogether (the key is gone): nothing to switch. */
+	return err == -ENOENT ? 0 : err;
+}
+
+int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up, bool ipv6)
 {
 	_cleanup_link_ struct rtnl_link *l = NULL;
+	bool created = false;
 	int err;
 
 	if (!ns)
@@ -369,14 +384,16 @@ int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up
 
 		if (!br)
 			return -ENOMEM;
+		/* Made down: IPv6 is switched off before the first up, so the
+		 * kernel never configures it (its per-device IPv6 routes make
+		 * each new link cost more than the last). */
 		rtnl_link_set_name(br, ifname);
 		if (mtu)
 			rtnl_link_set_mtu(br, mtu);
-		if (up)
-			rtnl_link_set_flags(br, IFF_UP);
 		err = vn_be_nlerr(rtnl_link_add(ns->sk, br, NLM_F_CREATE | NLM_F_EXCL));
-		if (err != -EEXIST)
+		if (err && err != -EEXIST)
 			return err;
+		created = err == 0;
 		/* Made by someone else meanwhile: check it like any other. */
 		err = link_get(ns, ifname, &l);
 	}
@@ -384,7 +401,16 @@ int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up
 		return err;
 	if (!link_is(l, "bridge"))
 		return -EEXIST;
-	return link_fix(ns, l, mtu, up, NULL, -1);
+	if (created) {
+		err = vn_link_set_ipv6(ns, ifname, ipv6);
+		if (err)
+			return err;
+	}
+	err = link_fix(ns, l, mtu, up, NULL, -1);
+	if (err || created)
+		return err;
+	/* after the mtu: an mtu back over 1280 gives the link IPv6 anew */
+	return vn_link_set_ipv6(ns, ifname, ipv6);
 }
 
 /* Do h (in its namespace) and p (in its own) form one veth pair? Each end's

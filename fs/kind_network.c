@@ -74,7 +74,10 @@ static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, bool addrs, st
 	int r;
 
 	vn_network_bridge(o, br);
-	r = vn_bridge_ensure(c->ns, br, (unsigned)vn_get_int(o, "mtu"), vn_network_up(o));
+	/* Only an external network's bridge is the host's (its gateway);
+	 * on tenant networks the host stays off IPv6. */
+	r = vn_bridge_ensure(c->ns, br, (unsigned)vn_get_int(o, "mtu"), vn_network_up(o),
+			     vn_get_bool(o, "external"));
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not set up bridge %s: %s", br, strerror(-r));
 	if (!addrs && !vn_get_bool(o, "external"))

@@ -333,18 +333,7 @@ static int vn_parse_ref(struct vn_ctx *c, struct vn_obj *o, const char *text,
 static int vn_parse_rroute(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			   struct json_object **out, struct vn_err *err)
 {
-	char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN], buf[VN_CIDR_STRLEN + VN_ADDR_STRLEN + 1];
-	struct vn_cidr dest;
-	struct vn_addr hop;
-
-	if (vn_route_parse(text, &dest, &hop) < 0 || dest.net.af != AF_INET)
-		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP' (IPv4)",
-			       text);
-	vn_cidr_format(&dest, d, sizeof(d));
-	vn_addr_format(&hop, h, sizeof(h));
-	snprintf(buf, sizeof(buf), "%s %s", d, h);
-	*out = json_object_new_string(buf);
-	return 0;
+	return vn_route_line(text, AF_INET, out, err);
 }
 
 static int vn_show_namespace(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)

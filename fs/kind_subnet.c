@@ -89,20 +89,26 @@ static int vn_parse_pool(struct vn_ctx *c, struct vn_obj *o, const char *text,
 	return 0;
 }
 
-static int vn_parse_route(struct vn_ctx *c, struct vn_obj *o, const char *text,
-			  struct json_object **out, struct vn_err *err)
+int vn_route_line(const char *text, int af, struct json_object **out, struct vn_err *err)
 {
 	char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN], buf[VN_CIDR_STRLEN + VN_ADDR_STRLEN + 1];
 	struct vn_cidr dest;
 	struct vn_addr hop;
 
-	if (vn_route_parse(text, &dest, &hop) < 0)
-		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP'", text);
+	if (vn_route_parse(text, &dest, &hop) < 0 || (af && dest.net.af != af))
+		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP'%s", text,
+			       af == AF_INET ? " (IPv4)" : "");
 	vn_cidr_format(&dest, d, sizeof(d));
 	vn_addr_format(&hop, h, sizeof(h));
 	snprintf(buf, sizeof(buf), "%s %s", d, h);
 	*out = json_object_new_string(buf);
 	return 0;
+}
+
+static int vn_parse_route(struct vn_ctx *c, struct vn_obj *o, const char *text,
+			  struct json_object **out, struct vn_err *err)
+{
+	return vn_route_line(text, 0, out, err);
 }
 
 /* ---- effective values ---- */

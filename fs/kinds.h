@@ -31,6 +31,9 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
  * pools[] must hold VN_MAX_POOLS. */
 int vn_subnet_ipam(struct vn_obj *sub, struct vn_subnet_ipam *out, struct vn_pool *pools);
 
+/* A `DEST NEXTHOP` line in canonical form (af 0: either family). */
+int vn_route_line(const char *text, int af, struct json_object **out, struct vn_err *err);
+
 /* kind_port.c */
 /* The router owning a port (its leg), or NULL; *gateway: the qg- leg. */
 struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gateway);

@@ -71,8 +71,12 @@ struct vn_link_state {
 };
 
 /* Make a bridge named ifname exist with this mtu and admin state (create,
- * or fix drift). Idempotent. */
-int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up);
+ * or fix drift). Idempotent. ipv6 false: the host has no IPv6 on it (no
+ * link-local address, no routes), as os-vif does for tenant bridges; it
+ * is switched off before a new bridge first goes up. */
+int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up, bool ipv6);
+/* net.ipv6.conf.IFNAME.disable_ipv6 = !on, inside ns. */
+int vn_link_set_ipv6(struct vn_ns *ns, const char *ifname, bool on);
 /* Delete a link by name; 0 if it does not exist. */
 int vn_link_delete(struct vn_ns *ns, const char *ifname);
 int vn_link_get(struct vn_ns *ns, const char *ifname, struct vn_link_state *st);

@@ -337,7 +337,7 @@ static void test_bridge(void **state)
 	assert_int_equal(vn_link_get(ns, "vnb-test0", &st), 0);
 	assert_false(st.exists);
 
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true, true), 0);
 	assert_int_equal(vn_link_get(ns, "vnb-test0", &st), 0);
 	assert_true(st.exists);
 	assert_true(st.ifindex > 0);
@@ -348,7 +348,7 @@ static void test_bridge(void **state)
 	assert_true(if_flags(ns, "vnb-test0") & IFF_MULTICAST);
 
 	/* Idempotent: same link, nothing changed. */
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true, true), 0);
 	assert_int_equal(vn_link_get(ns, "vnb-test0", &st2), 0);
 	assert_int_equal(st2.ifindex, st.ifindex);
 	assert_int_equal(st2.mtu, 1400);
@@ -359,7 +359,7 @@ static void test_bridge(void **state)
 	assert_int_equal(st2.mtu, 1300);
 	assert_false(st2.up);
 	assert_false(if_flags(ns, "vnb-test0") & IFF_UP);
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, true, true), 0);
 	assert_int_equal(vn_link_get(ns, "vnb-test0", &st2), 0);
 	assert_int_equal(st2.ifindex, st.ifindex);
 	assert_int_equal(st2.mtu, 1400);
@@ -376,12 +376,12 @@ static void test_bridge(void **state)
 	}
 
 	/* Ensure can also leave a bridge down. */
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, false), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-test0", 1400, false, true), 0);
 	assert_int_equal(vn_link_get(ns, "vnb-test0", &st2), 0);
 	assert_false(st2.up);
 
 	/* A non-bridge under the name is not silently taken over. */
-	assert_int_equal(vn_bridge_ensure(ns, "lo", 1500, true), -EEXIST);
+	assert_int_equal(vn_bridge_ensure(ns, "lo", 1500, true, true), -EEXIST);
 
 	assert_int_equal(vn_link_set(ns, "vnb-missing", 1500, true, NULL), -ENODEV);
 	assert_int_equal(vn_link_delete(ns, "vnb-test0"), 0);
@@ -391,8 +391,8 @@ static void test_bridge(void **state)
 	assert_int_equal(vn_link_delete(ns, "no-such-link"), 0);
 
 	/* Names that cannot be interface names. */
-	assert_int_equal(vn_bridge_ensure(ns, "", 1500, true), -EINVAL);
-	assert_int_equal(vn_bridge_ensure(ns, "0123456789abcdef", 1500, true), -EINVAL);
+	assert_int_equal(vn_bridge_ensure(ns, "", 1500, true, true), -EINVAL);
+	assert_int_equal(vn_bridge_ensure(ns, "0123456789abcdef", 1500, true, true), -EINVAL);
 	vn_ns_close(ns);
 }
 
@@ -402,10 +402,10 @@ static void test_link_list(void **state)
 	char **names = NULL;
 
 	(void)state;
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-aaa", 1500, true), 0);
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-bbb", 1500, false), 0);
-	assert_int_equal(vn_bridge_ensure(ns, "xvnb-ccc", 1500, true), 0);
-	assert_int_equal(vn_bridge_ensure(ns, "vn-ddd", 1500, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-aaa", 1500, true, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-bbb", 1500, false, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "xvnb-ccc", 1500, true, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vn-ddd", 1500, true, true), 0);
 
 	assert_int_equal(vn_link_list(ns, VN_BRIDGE_PREFIX, &names), 0);
 	assert_int_equal(strv_len(names), 2);
@@ -483,7 +483,7 @@ static void test_netns(void **state)
 
 	/* Sockets are bound to their namespace: a bridge made through ns is
 	 * not in the sandbox namespace. */
-	assert_int_equal(vn_bridge_ensure(ns, "vnb-inner", 1500, true), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-inner", 1500, true, true), 0);
 	assert_int_equal(vn_ns_open(NULL, false, &again), 0);
 	assert_int_equal(vn_link_get(again, "vnb-inner", &st), 0);
 	assert_false(st.exists);
@@ -585,7 +585,7 @@ static void test_veth(void **state)
 	struct vn_link_state h, p, h2, p2;
 
 	(void)state;
-	assert_int_equal(vn_bridge_ensure(host, "vnb-net", 1450, true), 0);
+	assert_int_equal(vn_bridge_ensure(host, "vnb-net", 1450, true, true), 0);
 	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-1", port_mac, 1450), 0);
 
 	assert_int_equal(vn_link_get(host, "vnp-1", &h), 0);
@@ -624,7 +624,7 @@ static void test_veth(void **state)
 
 		assert_int_equal(vn_link_set(peer, "qr-1", 1300, false, other), 0);
 		assert_int_equal(vn_link_set(host, "vnp-1", 0, false, NULL), 0);
-		assert_int_equal(vn_bridge_ensure(host, "vnb-other", 1450, true), 0);
+		assert_int_equal(vn_bridge_ensure(host, "vnb-other", 1450, true, true), 0);
 		assert_int_equal(
 			vn_veth_ensure(host, "vnp-1", "vnb-other", peer, "qr-1", port_mac, 1400),
 			0);
@@ -657,7 +657,7 @@ static void test_veth(void **state)
 	assert_int_equal(vn_link_delete(host, "vnp-1"), 0);
 	assert_int_equal(vn_link_get(peer, "qr-1", &p2), 0);
 	assert_false(p2.exists); /* went with its pair */
-	assert_int_equal(vn_bridge_ensure(host, "vnp-1", 1500, true), 0);
+	assert_int_equal(vn_bridge_ensure(host, "vnp-1", 1500, true, true), 0);
 	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-1", port_mac, 1450), 0);
 	assert_int_equal(vn_link_get(host, "vnp-1", &h2), 0);
 	assert_string_equal(h2.master, "vnb-net");
@@ -943,6 +943,33 @@ static void test_sysctl(void **state)
 	ns_done(ns, "vnt-sysctl");
 }
 
+/* A bridge made with ipv6 off has IPv6 disabled; ensure follows the flag
+ * both ways. */
+static void test_bridge_ipv6(void **state)
+{
+	struct vn_ns *ns = ns_new("vnt-br6");
+	struct read_arg rd = {.path = "/proc/sys/net/ipv6/conf/vnb-six/disable_ipv6"};
+
+	(void)state;
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-six", 1500, true, false), 0);
+	assert_int_equal(vn_ns_run(ns, read_fn, &rd), 0);
+	assert_string_equal(rd.buf, "1");
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-six", 1500, true, true), 0);
+	assert_int_equal(vn_ns_run(ns, read_fn, &rd), 0);
+	assert_string_equal(rd.buf, "0");
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-six", 1500, true, false), 0);
+	assert_int_equal(vn_ns_run(ns, read_fn, &rd), 0);
+	assert_string_equal(rd.buf, "1");
+	/* below 1280 the kernel drops IPv6 from the link; back above it, the
+	 * link must not come back with IPv6 on */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-six", 68, true, false), 0);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-six", 1500, true, false), 0);
+	assert_int_equal(vn_ns_run(ns, read_fn, &rd), 0);
+	assert_string_equal(rd.buf, "1");
+	assert_int_equal(vn_link_set_ipv6(ns, "no/such", true), -EINVAL);
+	ns_done(ns, "vnt-br6");
+}
+
 /* ---- sandbox ----------------------------------------------------------- */
 
 static int mkdir_p(const char *path)
@@ -992,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_route_sync),
 		cmocka_unit_test(test_route_foreign),
 		cmocka_unit_test(test_sysctl),
+		cmocka_unit_test(test_bridge_ipv6),
 	};
 
 	if (geteuid() != 0) {
