@@ -424,6 +424,7 @@ vn__strerror() {
 	EACCES) echo "Permission denied" ;;
 	EPERM) echo "Operation not permitted" ;;
 	EFBIG) echo "File too large" ;;
+	EADDRINUSE) echo "Address already in use" ;;
 	ENOSPC) echo "No space left on device" ;;
 	EIO) echo "Input/output error" ;;
 	ENOTEMPTY) echo "Directory not empty" ;;
@@ -483,12 +484,14 @@ vn_done() {
 
 # ---------------------------------------------------------- file helpers --
 # Every file operation is bounded by a timeout so a hung daemon fails the
-# test instead of hanging it. The writers use bash so that write errors
-# carry strerror text ("bash: line 1: printf: write error: Invalid argument").
+# test instead of hanging it. Write errors carry strerror text
+# ("printf: write error: Invalid argument").
 
-# vn_w FILE VALUE: write VALUE + "\n" in one write() (like echo VALUE > FILE).
+# vn_w FILE VALUE: write VALUE + "\n" in one write() (like echo VALUE > FILE),
+# even when VALUE has several lines (coreutils printf writes its buffer once;
+# bash's builtin would write a line at a time).
 vn_w() {
-	timeout -k 3 "$VN_TIMEOUT" bash -c 'printf "%s\n" "$2" >"$1"' vn_w "$1" "$2"
+	timeout -k 3 "$VN_TIMEOUT" env printf '%s\n' "$2" >"$1"
 }
 
 # vn_wn FILE VALUE: the same without the trailing newline.

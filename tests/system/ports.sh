@@ -9,50 +9,14 @@
 # and two bound hosts pinging each other.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../netlib.sh"
 vn_sandbox "$@"
 vn_start
 
 M=$VN_MNT
-UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-MAC_RE='^fa:16:3e(:[0-9a-f]{2}){3}$'
 
-# vn__t_eaddrinuse CMD...: the command must fail with EADDRINUSE (the lib's
-# vn_expect_fail knows no such name).
-vn__t_eaddrinuse() {
-	local err st=0 what
-	what=$(printf '%q ' "$@")
-	err=$(vn__run "$@" 2>&1) || st=$?
-	if [ "$st" = 0 ]; then
-		vn__fail "expected EADDRINUSE from: $what
-    but it succeeded"
-	elif [[ $err != *"Address already in use"* ]]; then
-		vn__fail "expected EADDRINUSE (Address already in use) from: $what
-    status: $st
-    stderr: $err"
-	else
-		vn__pass "EADDRINUSE from: $what"
-	fi
-}
 
-# vn__t_bad ERRNO FILE VALUE ERROR_REGEX: writing VALUE fails with ERRNO,
-# FILE keeps its content, and the object's error file explains (matches
-# ERROR_REGEX).
-vn__t_bad() {
-	local errno=$1 file=$2 value=$3 re=$4 before
-	before=$(vn_cat "$file")
-	if [ "$errno" = EADDRINUSE ]; then
-		vn__t_eaddrinuse vn_w "$file" "$value"
-	else
-		vn_expect_fail "$errno" vn_w "$file" "$value"
-	fi
-	vn_eq "$before" "$(vn_cat "$file")" "${file#"$M"/} unchanged after the rejected '$value'"
-	vn_match "$re" "$(vn_cat "$(dirname "$file")/error")" "error says why '$value' was rejected"
-}
 
-# default_route NS: "GATEWAY DEV PROTO" of the default route(s) in NS
-default_route() {
-	ip -n "$1" -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"'
-}
 # ifnames NS: the links in NS except lo, sorted
 ifnames() {
 	ip -n "$1" -j link show | jq -r '.[].ifname | select(. != "lo")' | LC_ALL=C sort
@@ -110,12 +74,12 @@ vn_ok vn_w "$P1/fixed_ips" "sa 10.0.1.50"
 vn_eq "sa 10.0.1.50" "$(vn_cat "$P1/fixed_ips")" "p1 took the requested 10.0.1.50"
 vn_ok vn_w "$P1/fixed_ips" "sa 10.0.1.50"
 vn_eq "sa 10.0.1.50" "$(vn_cat "$P1/fixed_ips")" "rewriting the same value is a no-op"
-vn__t_bad EADDRINUSE "$P2/fixed_ips" "sa 10.0.1.50" '10\.0\.1\.50'
-vn__t_bad EINVAL "$P2/fixed_ips" "sa 10.0.2.50" '10\.0\.2\.50'
-vn__t_bad EINVAL "$P2/fixed_ips" "sa 10.0.1.1" 'gateway'
-vn__t_bad EINVAL "$P2/fixed_ips" "sa 10.0.1.255" '10\.0\.1\.255'
-vn__t_bad EINVAL "$P2/fixed_ips" "sa not-an-address" 'not-an-address'
-vn__t_bad ENOENT "$P2/fixed_ips" "nosuch 10.0.1.9" 'nosuch'
+vn_t_bad EADDRINUSE "$P2/fixed_ips" "sa 10.0.1.50" '10\.0\.1\.50'
+vn_t_bad EINVAL "$P2/fixed_ips" "sa 10.0.2.50" '10\.0\.2\.50'
+vn_t_bad EINVAL "$P2/fixed_ips" "sa 10.0.1.1" 'gateway'
+vn_t_bad EINVAL "$P2/fixed_ips" "sa 10.0.1.255" '10\.0\.1\.255'
+vn_t_bad EINVAL "$P2/fixed_ips" "sa not-an-address" 'not-an-address'
+vn_t_bad ENOENT "$P2/fixed_ips" "nosuch 10.0.1.9" 'nosuch'
 vn_ok vn_w "$P2/fixed_ips" "sa"
 p2ip=$(vn_cat "$P2/fixed_ips")
 vn_match '^sa 10\.0\.1\.([2-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-4])$' "$p2ip" "'sa' alone allocates an address on sa"
@@ -128,19 +92,19 @@ vn_ok vn_w "$P1/fixed_ips" "sa 10.0.1.2"
 vn_eq "sa 10.0.1.2" "$(vn_cat "$P1/fixed_ips")" "p1 back on 10.0.1.2"
 
 # ---- mac_address writes ---------------------------------------------------------
-vn__t_bad EADDRINUSE "$P2/mac_address" "$(vn_cat "$P1/mac_address")" 'p1|in use|used'
-vn__t_bad EINVAL "$P2/mac_address" "zz:zz" 'zz:zz'
-vn__t_bad EINVAL "$P2/mac_address" "01:00:5e:00:00:01" '01:00:5e:00:00:01'
+vn_t_bad EADDRINUSE "$P2/mac_address" "$(vn_cat "$P1/mac_address")" 'p1|in use|used'
+vn_t_bad EINVAL "$P2/mac_address" "zz:zz" 'zz:zz'
+vn_t_bad EINVAL "$P2/mac_address" "01:00:5e:00:00:01" '01:00:5e:00:00:01'
 vn_ok vn_w "$P2/mac_address" "fa:16:3e:00:00:02"
 vn_eq "fa:16:3e:00:00:02" "$(vn_cat "$P2/mac_address")" "p2 mac_address changed while unbound"
 vn_ok vn_w "$P1/mac_address" "FA:16:3E:00:00:01"
 vn_eq "fa:16:3e:00:00:01" "$(vn_cat "$P1/mac_address")" "mac_address reads back normalized to lower case"
-vn__t_bad EINVAL "$P1/ipconfig" bogus 'bogus'
+vn_t_bad EINVAL "$P1/ipconfig" bogus 'bogus'
 
 # ---- binding to /run/netns/NAME, static -------------------------------------------
 vn_host h1
 vn_host h2
-vn__t_bad ENOENT "$P1/netns" /run/netns/nosuch 'nosuch'
+vn_t_bad ENOENT "$P1/netns" /run/netns/nosuch 'nosuch'
 vn_eq DOWN "$(vn_cat "$P1/status")" "still DOWN after the failed bind"
 vn_eq "" "$(core_vnp)" "no vnp- link left by the failed bind"
 vn_ok vn_w "$P1/ipconfig" static
@@ -165,7 +129,7 @@ vn_eq 1400 "$(vn_link_mtu "$dev1")" "so does the host veth"
 vn_eq "$dev1 ACTIVE /run/netns/h1" "$(vn_json_get "$P1/json" '"\(.device) \(.status) \(.netns)"')" "json shows the binding"
 
 # ---- what a bound port forbids ------------------------------------------------------
-vn__t_bad EBUSY "$P1/mac_address" "fa:16:3e:00:00:09" 'unbind|bound'
+vn_t_bad EBUSY "$P1/mac_address" "fa:16:3e:00:00:09" 'unbind|bound'
 vn_eq fa:16:3e:00:00:01 "$(link_mac eth0 h1)" "h1 eth0 MAC unchanged after the EBUSY"
 vn_expect_fail EBUSY rmdir "$N/subnets/sa"
 vn_true "subnet sa still exists" test -d "$N/subnets/sa"
@@ -174,7 +138,7 @@ vn_true "network a still exists" test -d "$N"
 
 # ---- EEXIST: the interface name is taken in the target namespace --------------------
 ip -n h2 link add eth0 type veth peer name eth0-peer
-vn__t_bad EEXIST "$P1/netns" /run/netns/h2 'eth0|exists'
+vn_t_bad EEXIST "$P1/netns" /run/netns/h2 'eth0|exists'
 vn_eq "eth0 10.0.1.2/24" "$(ifnames h1) $(vn_link_addrs eth0 h1)" "p1 still bound in h1 after the EEXIST"
 vn_eq "$dev1" "$(vn_cat "$P1/device")" "device unchanged after the EEXIST"
 ip -n h2 link del eth0
@@ -196,8 +160,8 @@ vn_eq net1 "$(vn_cat "$P1/ifname")" "ifname reads back"
 vn_eq net1 "$(ifnames h2)" "h2's interface renamed to net1"
 vn_eq 10.0.1.2/24 "$(vn_link_addrs net1 h2)" "net1 keeps the address"
 vn_eq "10.0.1.1 net1 static" "$(default_route h2)" "the default route follows the rename"
-vn__t_bad EINVAL "$P1/ifname" "this-name-is-too-long" 'this-name-is-too-long|15|long'
-vn__t_bad EINVAL "$P1/ifname" "a/b" 'a/b'
+vn_t_bad EINVAL "$P1/ifname" "this-name-is-too-long" 'this-name-is-too-long|15|long'
+vn_t_bad EINVAL "$P1/ifname" "a/b" 'a/b'
 
 # ---- fixed_ips change while bound reaches the interface --------------------------------
 vn_ok vn_w "$P1/fixed_ips" "sa 10.0.1.77"
@@ -249,7 +213,7 @@ vn_ok vn_w "$P1/netns" ""
 vn_eq "" "$(nsenter -t "$nspid" -n ip -j link show | jq -r '.[].ifname | select(. != "lo")')" "unbind removed eth0 from the process's namespace"
 kill "$nspid"
 wait "$nspid" 2>/dev/null || true
-vn__t_bad ENOENT "$P1/netns" "/proc/$nspid/ns/net" "$nspid"
+vn_t_bad ENOENT "$P1/netns" "/proc/$nspid/ns/net" "$nspid"
 vn_eq "" "$(core_vnp)" "no vnp- link after binding to a dead process failed"
 
 # ---- rmdir of a bound port -------------------------------------------------------------

@@ -14,92 +14,19 @@
 # side itself (busybox nc -l -e), so no extra tool is needed.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../netlib.sh"
 vn_sandbox "$@"
 vn_start
 
 M=$VN_MNT
-UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 
-# w1 FILE VALUE: write VALUE + "\n" in exactly one write() even when VALUE
-# has several lines (bash's builtin printf writes a line at a time; a
-# coreutils printf to a file writes its buffer once, and reports write and
-# close errors).
-w1() {
-	timeout -k 3 "$VN_TIMEOUT" env printf '%s\n' "$2" >"$1"
-}
 
-# vn__t_bad ERRNO FILE VALUE ERROR_REGEX [append]: writing VALUE (or
-# appending it) in one write() fails with ERRNO, FILE keeps its content, and the object's
-# error file explains (matches ERROR_REGEX).
-vn__t_bad() {
-	local errno=$1 file=$2 value=$3 re=$4 how=${5:-write} before
-	before=$(vn_cat "$file")
-	if [ "$how" = append ]; then
-		vn_expect_fail "$errno" vn_a "$file" "$value"
-	else
-		vn_expect_fail "$errno" w1 "$file" "$value"
-	fi
-	vn_eq "$before" "$(vn_cat "$file")" "${file#"$M"/} unchanged after the rejected '$value'"
-	vn_match "$re" "$(vn_cat "$(dirname "$file")/error")" "error says why '$value' was rejected"
-}
 
-default_route() {
-	ip -n "$1" -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"'
-}
-# links NS PREFIX: names of links starting with PREFIX in NS, sorted
-links() {
-	ip -n "$1" -j link show 2>/dev/null | jq -r --arg p "$2" '.[].ifname | select(startswith($p))' | LC_ALL=C sort
-}
-# snat_rules NS: "SADDR OIFNAME TO" for each rule of chain postrouting in
-# table ip vnetfs, sorted (from nft's JSON, not its text)
-snat_rules() {
-	ip netns exec "$1" nft -j list table ip vnetfs 2>/dev/null | jq -r '
-		.nftables[] | select(.rule and .rule.chain == "postrouting") | .rule.expr |
-		[(.[] | select(.match.left.payload.field? == "saddr") | .match.right.prefix | "\(.addr)/\(.len)"),
-		 (.[] | select(.match.left.meta.key? == "oifname") | .match.right),
-		 (.[] | select(.snat) | "snat \(.snat.addr)")] | join(" ")' | LC_ALL=C sort
-}
-# port_ip NET PORT: the address in the port's first fixed_ips line
-port_ip() {
-	vn_cat "$M/networks/$1/ports/$2/fixed_ips" | awk 'NR == 1 {print $2}'
-}
-# can_ping NS ADDR
-can_ping() {
-	ip netns exec "$1" ping -c1 -W2 "$2" >/dev/null 2>&1
-}
-cannot_ping() {
-	! ip netns exec "$1" ping -c1 -W1 "$2" >/dev/null 2>&1
-}
 
 # peer_seen SERVER_NS CLIENT_NS ADDR: the source address that a TCP server
 # in SERVER_NS sees for a connection from CLIENT_NS to ADDR, or
 # "no connection". The server runs `ss` on the accepted connection and
 # sends its line back to the client.
-PEER_PORT=5000
-peer_seen() {
-	local srv=$1 cli=$2 addr=$3 port out peer lpid i
-	PEER_PORT=$((PEER_PORT + 1))
-	port=$PEER_PORT
-	ip netns exec "$srv" timeout 10 busybox nc -l -p "$port" \
-		-e /bin/sh -c "ss -Htn state established '( sport = :$port )'" >/dev/null 2>&1 &
-	lpid=$!
-	for ((i = 0; i < 50; i++)); do
-		[ -n "$(ip netns exec "$srv" ss -Hltn "( sport = :$port )" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
-	# the client's stdin stays open (a nc client quits at EOF on stdin);
-	# it ends when the server closes after sending its line
-	out=$(ip netns exec "$cli" timeout 6 busybox nc -w 3 "$addr" "$port" 2>/dev/null < <(sleep 4)) || true
-	kill "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	# "0 0 [::ffff:10.0.2.2]:5001 [::ffff:10.0.1.2]:40000" -> 10.0.1.2
-	peer=$(awk 'NR == 1 {print $4}' <<<"$out")
-	peer=${peer%:*}
-	peer=${peer#[}
-	peer=${peer%]}
-	peer=${peer#::ffff:}
-	echo "${peer:-no connection}"
-}
 
 mknet() { # NET SUBNET CIDR
 	vn_ok mkdir "$M/networks/$1"
@@ -147,8 +74,8 @@ vn_expect_fail ANY vn_w "$R/namespace" qrouter-x
 vn_expect_fail ANY vn_w "$R/gateway_ip" 172.24.4.99
 
 # ---- external gateway ----------------------------------------------------------------
-vn__t_bad ENOENT "$R/external_gateway" nosuch 'nosuch'
-vn__t_bad EINVAL "$R/external_gateway" a "'?a'?.*external|external.*'?a'?"
+vn_t_bad ENOENT "$R/external_gateway" nosuch 'nosuch'
+vn_t_bad EINVAL "$R/external_gateway" a "'?a'?.*external|external.*'?a'?"
 vn_eq "" "$(links "$NS" qg-)" "no qg- leg after the rejected writes"
 vn_ok vn_w "$R/external_gateway" public
 vn_eq public "$(vn_cat "$R/external_gateway")" "external_gateway reads back"
@@ -174,12 +101,12 @@ vn_eq "$gw $qg_port" "$(vn_cat "$R/gateway_ip") $(vn_ls "$M/networks/public/port
 vn_ok vn_a "$R/interfaces" sa
 vn_ok vn_a "$R/interfaces" sb
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "interfaces lists sa and sb"
-vn__t_bad ENOENT "$R/interfaces" nosuch 'nosuch' append
-vn__t_bad EEXIST "$R/interfaces" sa "sa" append
-vn__t_bad EBUSY "$R/interfaces" sc 'sc' append
-vn__t_bad EINVAL "$R/interfaces" sd 'sd' append
-vn__t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'
-vn_ok w1 "$R/interfaces" "$(vn_lines sa sb)"
+vn_t_bad ENOENT "$R/interfaces" nosuch 'nosuch' append
+vn_t_bad EEXIST "$R/interfaces" sa "sa" append
+vn_t_bad EBUSY "$R/interfaces" sc 'sc' append
+vn_t_bad EINVAL "$R/interfaces" sd 'sd' append
+vn_t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "rewriting the same list changes nothing"
 qr_a=$(vn_ls "$M/networks/a/ports")
 qr_b=$(vn_ls "$M/networks/b/ports")
@@ -229,7 +156,7 @@ for h in "$ipa" "$ipb" "$ipo"; do
 done
 
 # enable_snat=0
-vn__t_bad EINVAL "$R/enable_snat" 2 '2'
+vn_t_bad EINVAL "$R/enable_snat" 2 '2'
 vn_ok vn_w "$R/enable_snat" 0
 vn_eq 0 "$(vn_cat "$R/enable_snat")" "enable_snat reads back 0"
 vn_eq "" "$(snat_rules "$NS")" "enable_snat=0 removes the SNAT rules"
@@ -243,9 +170,9 @@ ip -n ho route del 10.0.1.0/24 via "$gw"
 
 # ---- routes --------------------------------------------------------------------------------
 ip -n ha addr add 192.168.50.1/32 dev lo
-vn__t_bad EINVAL "$R/routes" "192.168.50.0/24 10.0.3.1" '10\.0\.3\.1'
-vn__t_bad EINVAL "$R/routes" "192.168.50.0/24" '192\.168\.50\.0/24'
-vn__t_bad EINVAL "$R/routes" "not-a-cidr 10.0.1.2" 'not-a-cidr'
+vn_t_bad EINVAL "$R/routes" "192.168.50.0/24 10.0.3.1" '10\.0\.3\.1'
+vn_t_bad EINVAL "$R/routes" "192.168.50.0/24" '192\.168\.50\.0/24'
+vn_t_bad EINVAL "$R/routes" "not-a-cidr 10.0.1.2" 'not-a-cidr'
 vn_eq "" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[].dst')" "no route after the rejected writes"
 vn_true "before the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.50.1
 vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
@@ -255,7 +182,7 @@ vn_eq "$ipa $qr_a_dev static" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq 
 	"the route is in $NS, via a, proto static"
 vn_true "with the route: b reaches 192.168.50.1 behind a" can_ping hb 192.168.50.1
 # an interface a route depends on cannot go
-vn__t_bad EBUSY "$R/interfaces" sb 'route|192\.168\.50|sa'
+vn_t_bad EBUSY "$R/interfaces" sb 'route|192\.168\.50|sa'
 vn_ok vn_w "$R/routes" ""
 vn_eq "" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[].dst')" "clearing routes removes the route"
 vn_true "without the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.50.1
@@ -281,7 +208,7 @@ vn_eq "sa 10.0.1.1" "$(vn_cat "$M/networks/a/ports/$qr_a/fixed_ips")" "the leg p
 # ---- removing and re-adding an interface --------------------------------------------------------
 vn_ok vn_a "$R/interfaces" se
 vn_eq 3 "$(links "$NS" qr- | wc -l)" "three qr- legs with se"
-vn_ok w1 "$R/interfaces" "$(vn_lines sa sb)"
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "se removed by rewriting without it"
 vn_eq "" "$(vn_ls "$M/networks/e/ports")" "se's leg port is gone"
 vn_eq 2 "$(links "$NS" qr- | wc -l)" "two qr- legs again"

@@ -8,6 +8,7 @@
 # survive; and hosts ping each other (and through SNAT) again afterwards.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../netlib.sh"
 vn_sandbox "$@"
 vn_start
 
@@ -15,52 +16,7 @@ M=$VN_MNT
 R=$M/routers/r
 STRAY_NS=qrouter-00000000-0000-4000-8000-000000000000
 
-default_route() {
-	ip -n "$1" -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"'
-}
-links() {
-	ip -n "$1" -j link show 2>/dev/null | jq -r --arg p "$2" '.[].ifname | select(startswith($p))' | LC_ALL=C sort
-}
-snat_rules() {
-	ip netns exec "$1" nft -j list table ip vnetfs 2>/dev/null | jq -r '
-		.nftables[] | select(.rule and .rule.chain == "postrouting") | .rule.expr |
-		[(.[] | select(.match.left.payload.field? == "saddr") | .match.right.prefix | "\(.addr)/\(.len)"),
-		 (.[] | select(.match.left.meta.key? == "oifname") | .match.right),
-		 (.[] | select(.snat) | "snat \(.snat.addr)")] | join(" ")' | LC_ALL=C sort
-}
-port_ip() {
-	vn_cat "$M/networks/$1/ports/$2/fixed_ips" | awk 'NR == 1 {print $2}'
-}
-can_ping() {
-	ip netns exec "$1" ping -c1 -W2 "$2" >/dev/null 2>&1
-}
 # peer_seen SERVER_NS CLIENT_NS ADDR: see routers.sh
-PEER_PORT=6000
-peer_seen() {
-	local srv=$1 cli=$2 addr=$3 port out peer lpid i
-	PEER_PORT=$((PEER_PORT + 1))
-	port=$PEER_PORT
-	ip netns exec "$srv" timeout 10 busybox nc -l -p "$port" \
-		-e /bin/sh -c "ss -Htn state established '( sport = :$port )'" >/dev/null 2>&1 &
-	lpid=$!
-	for ((i = 0; i < 50; i++)); do
-		[ -n "$(ip netns exec "$srv" ss -Hltn "( sport = :$port )" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
-	out=$(ip netns exec "$cli" timeout 6 busybox nc -w 3 "$addr" "$port" 2>/dev/null < <(sleep 4)) || true
-	kill "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	peer=$(awk 'NR == 1 {print $4}' <<<"$out")
-	peer=${peer%:*}
-	peer=${peer#[}
-	peer=${peer%]}
-	peer=${peer#::ffff:}
-	echo "${peer:-no connection}"
-}
-# w1 FILE VALUE: VALUE + "\n" in one write() (see routers.sh)
-w1() {
-	timeout -k 3 "$VN_TIMEOUT" env printf '%s\n' "$2" >"$1"
-}
 # bound_devices: the device of every bound port in the tree, sorted
 bound_devices() {
 	local f d
@@ -187,7 +143,7 @@ vn_eq "$(vn_lines sa sb sc)" "$(vn_cat "$R/interfaces")" "interface sc added bef
 vn_match '^qr-[0-9a-f]{8}-[0-9a-f]{8}$' "$(vn_ls "$M/networks/c/ports")" "sc's leg port survived"
 check_all "after SIGKILL with snat off and sc" 0 "sa sb sc"
 vn_ok vn_w "$R/enable_snat" 1
-vn_ok w1 "$R/interfaces" "$(vn_lines sa sb)"
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "sc removed again"
 
 # ---- SIGTERM with drift while stopped -----------------------------------------------------------
