@@ -12,21 +12,7 @@
 # table. Not run by `meson test`.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-
-if [ "${VN_IN_SANDBOX:-}" != 1 ] && [ -z "${VNETFS:-}" ]; then
-	[ "$(id -u)" = 0 ] || { echo "bench-networks.sh: run as root" >&2; exit 2; }
-	if [ ! -f "$root/build-release/build.ninja" ]; then
-		meson setup "$root/build-release" --buildtype=release -Db_sanitize=none -Db_ndebug=true >&2
-	fi
-	ninja -C "$root/build-release" vnetfs >&2
-	export VNETFS=$root/build-release/vnetfs
-fi
-
-export VN_QUIET=1
-. "$root/tests/lib.sh"
-vn_sandbox "$@"
+. "$(dirname "$0")/common.sh"
 
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100 1000)

@@ -28,21 +28,7 @@
 # routers when measuring at 100.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-
-if [ "${VN_IN_SANDBOX:-}" != 1 ] && [ -z "${VNETFS:-}" ]; then
-	[ "$(id -u)" = 0 ] || { echo "bench-routers.sh: run as root" >&2; exit 2; }
-	if [ ! -f "$root/build-release/build.ninja" ]; then
-		meson setup "$root/build-release" --buildtype=release -Db_sanitize=none -Db_ndebug=true >&2
-	fi
-	ninja -C "$root/build-release" vnetfs >&2
-	export VNETFS=$root/build-release/vnetfs
-fi
-
-export VN_QUIET=1
-. "$root/tests/lib.sh"
-vn_sandbox "$@"
+. "$(dirname "$0")/common.sh"
 trap - ERR
 
 REPEAT=${BENCH_REPEAT:-10}

@@ -383,13 +383,6 @@ struct json_object *vn_obj_json(struct vn_ctx *c, struct vn_obj *o)
 
 /* ---- the write path ---- */
 
-/* Put `v` (may be NULL: no explicit value) as the attribute's value;
- * takes the reference. */
-static void vn_prop_put(struct vn_obj *o, const char *name, struct json_object *v)
-{
-	vn_set(o, name, v);
-}
-
 static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			  struct json_object *nv, struct vn_err *err)
 {
@@ -404,14 +397,14 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		json_object_put(nv);
 		return vn_fail(err, r, "could not read %s", a->name);
 	}
-	vn_prop_put(o, a->name, nv);
+	vn_set(o, a->name, nv);
 	r = vn_attr_render(c, o, a, &after);
 	if (r < 0)
 		goto restore;
 	if (before.len == after.len && (!before.len || !memcmp(before.s, after.s, before.len))) {
 		/* The value it already has: nothing to do (and an explicit
 		 * value equal to a derived default stays derived). */
-		vn_prop_put(o, a->name, json_object_get(old));
+		vn_set(o, a->name, json_object_get(old));
 		vn_obj_clear_error(o);
 		return 0;
 	}
@@ -426,9 +419,10 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			/* Assert the old model again, undoing partial work. */
 			_cleanup_json_ struct json_object *now =
 				json_object_get(vn_prop(o, a->name));
+			struct vn_err undo = {0};
 
-			vn_prop_put(o, a->name, json_object_get(old));
-			if (k->apply(c, o, a, now, NULL) < 0)
+			vn_set(o, a->name, json_object_get(old));
+			if (k->apply(c, o, a, now, &undo) < 0)
 				o->failed = true;
 			goto restore;
 		}
@@ -436,10 +430,11 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	r = vn_obj_save(c, o);
 	if (r < 0) {
 		_cleanup_json_ struct json_object *now = json_object_get(vn_prop(o, a->name));
+		struct vn_err undo = {0};
 
 		vn_fail(err, -EIO, "could not persist %s: %s", a->name, strerror(-r));
-		vn_prop_put(o, a->name, json_object_get(old));
-		if (k->apply && k->apply(c, o, a, now, NULL) < 0)
+		vn_set(o, a->name, json_object_get(old));
+		if (k->apply && k->apply(c, o, a, now, &undo) < 0)
 			o->failed = true;
 		return -EIO;
 	}
@@ -449,7 +444,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	return 0;
 
 restore:
-	vn_prop_put(o, a->name, json_object_get(old));
+	vn_set(o, a->name, json_object_get(old));
 	if (!err || !err->code)
 		vn_fail(err, r, "%s could not be changed", a->name);
 	return r;

@@ -436,7 +436,6 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 
 	if (ext) {
 		struct vn_obj *net = vn_coll_find(vn_root_coll(c, &vn_kind_network), ext), *sub;
-		bool has_v4 = false;
 
 		if (!net)
 			return vn_fail(err, -ENOENT, "network '%s' does not exist", ext);
@@ -448,14 +447,14 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 			struct vn_pool pools[VN_MAX_POOLS];
 			struct vn_subnet_ipam ip;
 
-			if (vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET &&
-			    cn.n == 0) {
+			/* the gateway port's address comes from the first one */
+			if (vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET) {
 				cn.cidr[cn.n] = ip.cidr;
 				cn.sub[cn.n++] = sub;
-				has_v4 = true;
+				break;
 			}
 		}
-		if (!has_v4)
+		if (!cn.n)
 			return vn_fail(err, -EINVAL,
 				       "network '%s' has no IPv4 subnet for a gateway", ext);
 	}

@@ -298,13 +298,12 @@ static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 
 static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	struct vn_err dummy = {0};
 	int r;
 
 	/* A subnet created with values (the defaults, or implicit creation)
 	 * is checked like a write of its cidr. */
 	if (vn_get_str(o, "cidr")) {
-		r = vn_subnet_check(c, o, vn_attr_find(o->kind, "cidr"), err ? err : &dummy);
+		r = vn_subnet_check(c, o, vn_attr_find(o->kind, "cidr"), err);
 		if (r < 0)
 			return r;
 	}

@@ -321,8 +321,10 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	}
 	r = vn_obj_save(c, o);
 	if (r < 0) {
+		struct vn_err undo = {0};
+
 		if (k->destroy)
-			k->destroy(c, o, NULL);
+			k->destroy(c, o, &undo);
 		vn_obj_detach(c, o);
 		return vn_fail(err, -EIO, "could not persist %s '%s': %s", k->type, name,
 			       strerror(-r));

@@ -122,7 +122,9 @@ struct vn_attr {
 	int (*show)(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out);
 };
 
-/* ---- kinds ---- */
+/* ---- kinds ----
+ * Hooks run with the model lock held exclusive and always get a non-NULL
+ * err to fill in. */
 struct vn_kind {
 	const char *dir;		       /* directory name of its collection: "networks" */
 	const char *type;		       /* singular, in json, logs and the state files */
