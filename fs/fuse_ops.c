@@ -180,6 +180,7 @@ static void vn_rdlock(struct vn_ctx *c)
 static void vn_wrlock(struct vn_ctx *c)
 {
 	pthread_rwlock_wrlock(&c->lock);
+	c->caller_uid = fuse_get_context()->uid;
 }
 
 static void vn_unlock(struct vn_ctx *c)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
@@ -609,6 +610,35 @@ static int vn_port_writable(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	return 0;
 }
 
+/* The daemon is root: it must not plug a user's port into a namespace the
+ * user has no hold on. Root binds anywhere; others only into the network
+ * namespace of a process of their own (/proc/PID/ns/net). */
+static int vn_port_check_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	const char *path = vn_get_str(o, "netns");
+	char proc[64];
+	struct stat st;
+
+	if (!path || c->caller_uid == 0)
+		return 0;
+	if (strncmp(path, "/proc/", 6))
+		return vn_fail(err, -EACCES,
+			       "only root may bind a port to %s; bind to /proc/PID/ns/net of a "
+			       "process of yours",
+			       path);
+	/* the parser took "/proc/DIGITS/ns/net": the process is what's owned */
+	snprintf(proc, sizeof(proc), "%.*s", (int)(strlen(path) - strlen("/ns/net")), path);
+	if (stat(proc, &st) < 0)
+		return vn_fail(err, errno == ENOENT ? -ENOENT : -EACCES,
+			       "process %s cannot be checked: %s", proc + 6, strerror(errno));
+	if (st.st_uid != c->caller_uid)
+		return vn_fail(err, -EACCES,
+			       "only root may bind a port to %s: process %s is "
+			       "another user's",
+			       path, proc + 6);
+	return 0;
+}
+
 static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			 struct vn_err *err)
 {
@@ -625,6 +655,8 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 	}
 	if (!strcmp(a->name, "fixed_ips"))
 		return vn_port_settle_ips(c, o, err);
+	if (!strcmp(a->name, "netns"))
+		return vn_port_check_netns(c, o, err);
 	return 0;
 }
 

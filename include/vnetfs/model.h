@@ -211,6 +211,9 @@ struct vn_ctx {
 	int state_fd;		  /* the state directory, O_PATH|O_DIRECTORY */
 	bool loading;		  /* while loading: no persisting, no create hooks */
 	struct vn_ns *ns;	  /* where bridges live (--netns) */
+	/* Who asks for the change being made (set by the FUSE layer with the
+	 * lock held exclusive), for checks that depend on the caller. */
+	uid_t caller_uid;
 	struct timespec start;
 };
 

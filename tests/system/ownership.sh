@@ -86,6 +86,30 @@ vn_eq "$NB $NB" "$(stat -c '%u %g' "$M/networks/nbnet/subnets/nbsub")" "subnet o
 vn_expect_fail EACCES nobody_w "$M/networks/rootnet/mtu" 1400
 vn_ok nobody_w "$M/networks/nbnet/mtu" 1500
 
+# a port of nobody's may only go into a namespace of nobody's own process
+vn_ok as_nobody mkdir "$M/networks/nbnet/ports/nbport"
+vn_host nbhost
+vn_expect_fail EACCES nobody_w "$M/networks/nbnet/ports/nbport/netns" /run/netns/nbhost
+vn_expect_fail EACCES nobody_w "$M/networks/nbnet/ports/nbport/netns" /proc/1/ns/net
+vn_eq "" "$(vn_cat "$M/networks/nbnet/ports/nbport/netns")" "nobody's port stays unbound"
+vn_match "only root" "$(vn_cat "$M/networks/nbnet/ports/nbport/error")" "error says only root binds there"
+# setpriv and unshare exec in place: $! is the sleep, nobody's process
+setpriv --reuid=$NB --regid=$NB --clear-groups unshare --user --net sleep 60 &
+nbpid=$!
+for _ in $(seq 50); do
+	[ "$(readlink "/proc/$nbpid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+	sleep 0.1
+done
+vn_ok nobody_w "$M/networks/nbnet/ports/nbport/netns" "/proc/$nbpid/ns/net"
+vn_eq eth0 "$(nsenter --net="/proc/$nbpid/ns/net" ip -j link show dev eth0 | jq -r '.[0].ifname')" \
+	"nobody's port is plugged into nobody's own namespace"
+vn_ok nobody_w "$M/networks/nbnet/ports/nbport/netns" ""
+kill "$nbpid"
+wait "$nbpid" 2>/dev/null || true
+# root binds anywhere
+vn_ok vn_w "$M/networks/nbnet/ports/nbport/netns" /run/netns/nbhost
+vn_ok vn_w "$M/networks/nbnet/ports/nbport/netns" ""
+
 # nobody removes its own network with everything in it
 vn_ok as_nobody rm -r "$M/networks/nbnet"
 vn_true "nobody's rm -r removed nbnet" test ! -e "$M/networks/nbnet"
