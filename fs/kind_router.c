@@ -383,6 +383,10 @@ static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_con
 
 		if (!sub)
 			return vn_fail(err, -ENOENT, "subnet '%s' does not exist", name);
+		/* like a Neutron tenant: only your own subnets (root: any) */
+		if (c->caller_uid != 0 && sub->uid != c->caller_uid &&
+		    !vn_router_if_port(c, r, sub))
+			return vn_fail(err, -EACCES, "subnet '%s' belongs to another user", name);
 		if (vn_subnet_ipam(sub, &ip, pools) < 0)
 			return vn_fail(err, -EINVAL, "subnet '%s' has no cidr", name);
 		if (!ip.has_gateway)

@@ -106,6 +106,14 @@ vn_eq eth0 "$(nsenter --net="/proc/$nbpid/ns/net" ip -j link show dev eth0 | jq 
 vn_ok nobody_w "$M/networks/nbnet/ports/nbport/netns" ""
 kill "$nbpid"
 wait "$nbpid" 2>/dev/null || true
+# nobody's router may use public as gateway but not root's subnets
+vn_ok as_nobody mkdir "$M/routers/nbr"
+vn_ok nobody_w "$M/routers/nbr/external_gateway" public
+vn_expect_fail EACCES nobody_w "$M/routers/nbr/interfaces" public-subnet
+vn_match "another user" "$(vn_cat "$M/routers/nbr/error")" "error says the subnet is someone else's"
+vn_ok nobody_w "$M/routers/nbr/interfaces" nbsub
+vn_ok nobody_w "$M/routers/nbr/interfaces" ""
+vn_ok as_nobody rm -r "$M/routers/nbr"
 # root binds anywhere
 vn_ok vn_w "$M/networks/nbnet/ports/nbport/netns" /run/netns/nbhost
 vn_ok vn_w "$M/networks/nbnet/ports/nbport/netns" ""
