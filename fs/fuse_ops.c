@@ -595,7 +595,8 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 	} else {
 		r = -EINVAL;
 	}
-	if (r < 0)
+	/* `>>` adds a value per write; otherwise the rest of this value is void */
+	if (r < 0 && !fh->append)
 		fh->failed = true;
 out:
 	vn_unlock(c);

@@ -209,4 +209,24 @@ vn_true "the subnet name is free again after rm -r" test -d "$M/networks/w2/subn
 vn_ok rm -rf "$M/networks/w2"
 vn_true "rm -rf removed w2" test ! -e "$M/networks/w2"
 
+# ---- one `>>` handle: each write is its own value --------------------------------
+# a bad line refuses that write only; later lines on the same handle still add
+P=$M/networks/public/subnets/public-subnet/dns_nameservers
+appendwise='
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+for line in (b"8.8.8.8\n", b"bogus\n", b"1.1.1.1\n"):
+    try:
+        os.write(fd, line)
+        print("ok")
+    except OSError as e:
+        print("err %d" % e.errno)
+os.close(fd)'
+vn_eq "ok
+err 22
+ok" "$(python3 -c "$appendwise" "$P")" "on one O_APPEND handle only the bad write fails"
+vn_eq "8.8.8.8
+1.1.1.1" "$(vn_cat "$P")" "the good lines around it were added"
+vn_ok vn_w "$P" ""
+
 vn_done
