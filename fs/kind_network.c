@@ -182,46 +182,15 @@ static int vn_network_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_er
 	return vn_network_realise(c, o, true, err); /* ports reconcile themselves */
 }
 
-struct vn_bridges {
-	char (*names)[16];
-	size_t n;
-};
-
-static int vn_network_collect(struct vn_obj *o, void *arg)
-{
-	struct vn_bridges *b = arg;
-
-	vn_network_bridge(o, b->names[b->n++]);
-	return 0;
-}
-
-static bool vn_bridges_has(const struct vn_bridges *b, const char *name)
-{
-	for (size_t i = 0; i < b->n; i++)
-		if (!strcmp(b->names[i], name))
-			return true;
-	return false;
-}
-
 static int vn_network_sweep(struct vn_ctx *c)
 {
-	struct vn_bridges b = {0};
 	char **links = NULL;
-	int r;
+	int r = vn_link_list(c->ns, VN_BRIDGE_PREFIX, &links);
 
-	b.names = calloc(vn_coll_count(vn_root_coll(c, &vn_kind_network)) + 1, sizeof(*b.names));
-	if (!b.names)
-		return -ENOMEM;
-	vn_foreach_kind(c, &vn_kind_network, vn_network_collect, &b);
-	r = vn_link_list(c->ns, VN_BRIDGE_PREFIX, &links);
-	for (size_t i = 0; r == 0 && links[i]; i++) {
-		if (vn_bridges_has(&b, links[i]))
-			continue;
-		vn_info("removing stray bridge %s", links[i]);
-		vn_link_delete(c->ns, links[i]);
-	}
+	if (r == 0)
+		r = vn_sweep(c, &vn_kind_network, vn_network_bridge, links, vn_sweep_link,
+			     "bridge");
 	vn_strv_free(links);
-	free(b.names);
 	return r;
 }
 

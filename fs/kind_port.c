@@ -45,7 +45,7 @@ struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gatew
 	return vn_coll_find(vn_root_coll(c, &vn_kind_router), name);
 }
 
-bool vn_port_is_router_if(struct vn_obj *port)
+bool vn_port_is_router_if(struct vn_ctx *c, struct vn_obj *port)
 {
 	const char *owner = vn_get_str(port, "device_owner");
 
@@ -207,7 +207,7 @@ static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_e
 		if (has) {
 			/* A router's interface is where the gateway_ip lives. */
 			bool gw_leg = ip.has_gateway && vn_addr_eq(&a, &ip.gateway) &&
-				      vn_port_is_router_if(port);
+				      vn_port_is_router_if(c, port);
 
 			if (!gw_leg && vn_ipam_check_fixed(&ip, &a, why, sizeof(why)) < 0)
 				return vn_fail(err, -EINVAL, "%s", why);
@@ -290,8 +290,8 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 }
 
 /* Addresses (with their subnets' prefixes) and the default route. */
-static int vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_t *n,
-			      struct vn_route *def)
+static void vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_t *n,
+			       struct vn_route *def)
 {
 	struct vn_obj *sub;
 	struct vn_addr a;
@@ -313,7 +313,6 @@ static int vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_t
 			def->gateway = ip.gateway;
 		}
 	}
-	return 0;
 }
 
 int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
@@ -720,49 +719,14 @@ static int vn_port_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *
 	return vn_port_realise(c, o, err);
 }
 
-struct vn_names {
-	char (*v)[16];
-	size_t n, cap;
-};
-
-static int vn_port_collect(struct vn_obj *o, void *arg)
-{
-	struct vn_names *s = arg;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char(*nv)[16] = realloc(s->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
-	vn_port_device(o, s->v[s->n++]);
-	return 0;
-}
-
 static int vn_port_sweep(struct vn_ctx *c)
 {
-	struct vn_names keep = {0};
 	char **links = NULL;
-	int r;
+	int r = vn_link_list(c->ns, VN_PORT_PREFIX, &links);
 
-	r = vn_foreach_kind(c, &vn_kind_port, vn_port_collect, &keep);
 	if (r == 0)
-		r = vn_link_list(c->ns, VN_PORT_PREFIX, &links);
-	for (size_t i = 0; r == 0 && links[i]; i++) {
-		bool ours = false;
-
-		for (size_t j = 0; j < keep.n && !ours; j++)
-			ours = !strcmp(keep.v[j], links[i]);
-		if (!ours) {
-			vn_info("removing stray port link %s", links[i]);
-			vn_link_delete(c->ns, links[i]);
-		}
-	}
+		r = vn_sweep(c, &vn_kind_port, vn_port_device, links, vn_sweep_link, "port link");
 	vn_strv_free(links);
-	free(keep.v);
 	return r;
 }
 

@@ -548,43 +548,20 @@ static int vn_router_reconcile(struct vn_ctx *c, struct vn_obj *r, struct vn_err
 	return vn_router_realise(c, r, err);
 }
 
-static int vn_router_collect(struct vn_obj *o, void *arg)
+static int vn_router_drop_ns(struct vn_ctx *c, const char *name)
 {
-	char ***keep = arg;
-	char name[64];
-	size_t n = 0;
-
-	vn_router_namespace(o, name);
-	while ((*keep)[n])
-		n++;
-	(*keep)[n] = strdup(name);
-	return (*keep)[n] ? 0 : -ENOMEM;
+	return vn_netns_delete(name);
 }
 
 static int vn_router_sweep(struct vn_ctx *c)
 {
-	size_t count = vn_coll_count(vn_root_coll(c, &vn_kind_router));
-	char **keep = calloc(count + 1, sizeof(*keep));
 	char **have = NULL;
-	int e;
+	int e = vn_netns_list(VN_ROUTER_NS_PREFIX, &have);
 
-	if (!keep)
-		return -ENOMEM;
-	e = vn_foreach_kind(c, &vn_kind_router, vn_router_collect, &keep);
 	if (e == 0)
-		e = vn_netns_list(VN_ROUTER_NS_PREFIX, &have);
-	for (size_t i = 0; e == 0 && have[i]; i++) {
-		bool ours = false;
-
-		for (size_t j = 0; keep[j] && !ours; j++)
-			ours = !strcmp(keep[j], have[i]);
-		if (!ours) {
-			vn_info("removing stray router namespace %s", have[i]);
-			vn_netns_delete(have[i]);
-		}
-	}
+		e = vn_sweep(c, &vn_kind_router, vn_router_namespace, have, vn_router_drop_ns,
+			     "router namespace");
 	vn_strv_free(have);
-	vn_strv_free(keep);
 	return e;
 }
 

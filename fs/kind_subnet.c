@@ -199,7 +199,8 @@ static int vn_show_ip_version(struct vn_ctx *c, struct vn_obj *o, struct vn_buf 
 /* ---- hooks ---- */
 
 /* The first port holding an address on sub, or NULL. */
-static struct vn_obj *vn_subnet_holder(struct vn_obj *sub, bool (*pick)(struct vn_obj *port))
+static struct vn_obj *vn_subnet_holder(struct vn_ctx *c, struct vn_obj *sub,
+				       bool (*pick)(struct vn_ctx *c, struct vn_obj *port))
 {
 	struct vn_obj *port, *s;
 	struct vn_addr a;
@@ -210,22 +211,23 @@ static struct vn_obj *vn_subnet_holder(struct vn_obj *sub, bool (*pick)(struct v
 
 		for (size_t i = 0; i < n; i++)
 			if (vn_port_fixed_ip(port, i, &s, &a) == 0 && s == sub &&
-			    (!pick || pick(port)))
+			    (!pick || pick(c, port)))
 				return port;
 	}
 	return NULL;
 }
 
-static int vn_subnet_check_use(struct vn_obj *o, const struct vn_attr *a, struct vn_err *err)
+static int vn_subnet_check_use(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			       struct vn_err *err)
 {
 	struct vn_obj *port;
 
-	if (!strcmp(a->name, "cidr") && (port = vn_subnet_holder(o, NULL)))
+	if (!strcmp(a->name, "cidr") && (port = vn_subnet_holder(c, o, NULL)))
 		return vn_fail(err, -EBUSY,
 			       "port '%s' has an address on subnet '%s': its cidr "
 			       "cannot change",
 			       port->name, o->name);
-	if (!strcmp(a->name, "gateway_ip") && (port = vn_subnet_holder(o, vn_port_is_router_if)))
+	if (!strcmp(a->name, "gateway_ip") && (port = vn_subnet_holder(c, o, vn_port_is_router_if)))
 		return vn_fail(err, -EBUSY, "the gateway_ip of subnet '%s' is on a router (%s)",
 			       o->name, vn_get_str(port, "device_owner"));
 	return 0;
@@ -241,7 +243,7 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	char why[256], buf[VN_CIDR_STRLEN];
 	int r;
 
-	r = vn_subnet_check_use(o, a, err);
+	r = vn_subnet_check_use(c, o, a, err);
 	if (r < 0)
 		return r;
 	r = vn_subnet_ipam(o, &ip, pools);
@@ -314,27 +316,14 @@ static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 
 static int vn_subnet_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	struct vn_obj *port, *s;
-	struct vn_addr a;
-	int r;
+	/* a bound port or a router's leg holding an address here */
+	struct vn_obj *port = vn_subnet_holder(c, o, vn_port_bound);
 
-	vn_coll_foreach(vn_child_coll(o->parent, &vn_kind_port), port)
-	{
-		if (vn_port_fixed_ip(port, 0, &s, &a) < 0 && !vn_get_list(port, "fixed_ips"))
-			continue;
-		for (size_t i = 0; i < vn_list_len(vn_get_list(port, "fixed_ips")); i++) {
-			if (vn_port_fixed_ip(port, i, &s, &a) < 0 || s != o)
-				continue;
-			r = vn_port_in_use(c, port, err);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	return port ? vn_port_in_use(c, port, err) : 0;
 }
 
 /* Ports that are not in use lose their addresses on a deleted subnet. */
-static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
+static void vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
 {
 	struct vn_obj *port, *s;
 	struct vn_addr a;
@@ -358,7 +347,6 @@ static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
 			json_object_put(keep);
 		vn_obj_save(c, port);
 	}
-	return 0;
 }
 
 static int vn_subnet_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)

@@ -5,6 +5,7 @@
  * A new kind is one fs/kind_*.c file plus one line in the tables below.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vnetfs/backend.h"
@@ -84,6 +85,55 @@ int vn_create_defaults(struct vn_ctx *c)
 		return r;
 	return vn_default(c, &vn_kind_subnet, pub, "public-subnet", "{\"cidr\":\"172.24.4.0/24\"}",
 			  NULL);
+}
+
+struct vn_sweep_names {
+	void (*name)(const struct vn_obj *o, char *buf);
+	char (*v)[64];
+	size_t n, cap;
+};
+
+static int vn_sweep_collect(struct vn_obj *o, void *arg)
+{
+	struct vn_sweep_names *s = arg;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char(*nv)[64] = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->name(o, s->v[s->n++]);
+	return 0;
+}
+
+int vn_sweep(struct vn_ctx *c, const struct vn_kind *k,
+	     void (*name)(const struct vn_obj *o, char *buf), char **have,
+	     int (*drop)(struct vn_ctx *c, const char *name), const char *what)
+{
+	struct vn_sweep_names keep = {.name = name};
+	int r = vn_foreach_kind(c, k, vn_sweep_collect, &keep);
+
+	for (size_t i = 0; r == 0 && have && have[i]; i++) {
+		bool ours = false;
+
+		for (size_t j = 0; j < keep.n && !ours; j++)
+			ours = !strcmp(keep.v[j], have[i]);
+		if (ours)
+			continue;
+		vn_info("removing stray %s %s", what, have[i]);
+		drop(c, have[i]);
+	}
+	free(keep.v);
+	return r;
+}
+
+int vn_sweep_link(struct vn_ctx *c, const char *name)
+{
+	return vn_link_delete(c->ns, name);
 }
 
 static void vn_reconcile_coll(struct vn_ctx *c, struct vn_coll *coll)

@@ -16,6 +16,16 @@ extern const struct vn_kind vn_kind_router;
 #define VN_OWNER_ROUTER_IF "router_interface:"
 #define VN_OWNER_ROUTER_GW "router_gateway:"
 
+/* kinds.c */
+/* After reconcile: drop (c, name) each kernel object listed in have
+ * (NULL-terminated, may be NULL) that no object of kind k names; name(o,
+ * buf) writes an object's kernel name (< 64 bytes). what is for the log. */
+int vn_sweep(struct vn_ctx *c, const struct vn_kind *k,
+	     void (*name)(const struct vn_obj *o, char *buf), char **have,
+	     int (*drop)(struct vn_ctx *c, const char *name), const char *what);
+/* drop for vn_sweep: a link in the daemon's namespace */
+int vn_sweep_link(struct vn_ctx *c, const char *name);
+
 /* kind_network.c */
 /* The bridge of a network: "vnb-" + id digits. */
 void vn_network_bridge(const struct vn_obj *net, char buf[16]);
@@ -38,7 +48,7 @@ int vn_route_line(const char *text, int af, struct json_object **out, struct vn_
 /* The router owning a port (its leg), or NULL; *gateway: the qg- leg. */
 struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gateway);
 /* A router's interface (holds its subnet's gateway_ip). */
-bool vn_port_is_router_if(struct vn_obj *port);
+bool vn_port_is_router_if(struct vn_ctx *c, struct vn_obj *port);
 /* Bound: plugged into a namespace (by the user, or as a router leg). */
 bool vn_port_bound(struct vn_ctx *c, struct vn_obj *port);
 /* Host end of the port's veth: "vnp-" + id digits. */
