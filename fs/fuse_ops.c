@@ -473,13 +473,9 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 	return (int)len;
 }
 
-/* The attribute at path, with the caller allowed to change it. */
-static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
+/* The node is an attribute that the caller may change. */
+static int vn_node_writable(const struct vn_node *n)
 {
-	int r = vn_resolve(c, path, n);
-
-	if (r < 0)
-		return r;
 	if (n->type != VN_N_FILE)
 		return -EISDIR;
 	if (!n->attr)
@@ -489,34 +485,42 @@ static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
 	return 0;
 }
 
-/* Apply a value to the attribute at path, recording the error sentence. */
+/* The attribute at path, with the caller allowed to change it. */
+static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
+{
+	int r = vn_resolve(c, path, n);
+
+	return r < 0 ? r : vn_node_writable(n);
+}
+
+/* Apply a value to a writable attribute node, recording the sentence. */
+static int vn_apply(struct vn_ctx *c, struct vn_node *n, const char *val, size_t len, bool append)
+{
+	struct vn_err err = {0};
+	int r = vn_attr_write(c, n->obj, n->attr, val, len, append, &err);
+
+	if (r < 0)
+		vn_obj_set_error(n->obj, &err);
+	return r;
+}
+
 static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
 			 bool append)
 {
-	struct vn_err err = {0};
 	struct vn_node n;
-	int r;
+	int r = vn_attr_at(c, path, &n);
 
-	r = vn_attr_at(c, path, &n);
-	if (r < 0)
-		return r;
-	r = vn_attr_write(c, n.obj, n.attr, val, len, append, &err);
-	if (r < 0)
-		vn_obj_set_error(n.obj, &err);
-	return r;
+	return r < 0 ? r : vn_apply(c, &n, val, len, append);
 }
 
 /* A value that came in pieces failed: put back what was there before this
  * handle's first write. */
-static void vn_fh_undo(struct vn_ctx *c, const char *path, struct vn_fh *fh)
+static void vn_fh_undo(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 {
 	struct vn_err err = {0};
-	struct vn_node n;
 
-	if (!fh->saved_set || vn_attr_at(c, path, &n) < 0)
-		return;
-	if (vn_attr_restore(c, n.obj, n.attr, fh->saved, &err) < 0)
-		vn_obj_set_error(n.obj, &err);
+	if (fh->saved_set && vn_attr_restore(c, n->obj, n->attr, fh->saved, &err) < 0)
+		vn_obj_set_error(n->obj, &err);
 }
 
 static int vn_buf_put_at(struct vn_buf *b, const char *data, size_t size, off_t off)
@@ -561,27 +565,28 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 		r = -EINVAL; /* the value this handle was writing is void */
 		goto out;
 	}
+	/* checked at open already, but the object may have changed since */
+	r = vn_node_writable(&n);
+	if (r < 0)
+		goto fail;
 	if ((size_t)off + size > VN_ATTR_MAX) {
 		r = -EFBIG;
-		vn_fh_undo(c, path, fh);
+		vn_fh_undo(c, &n, fh);
 	} else if (fh->append) {
 		/* `>>`: every write adds lines, whatever the offset. */
-		r = vn_apply_path(c, path, buf, size, true);
+		r = vn_apply(c, &n, buf, size, true);
 	} else if (off == 0) {
 		/* The usual case: one whole value in one write(). */
-		r = vn_attr_at(c, path, &n);
-		if (r == 0 && !fh->saved_set) {
+		if (!fh->saved_set) {
 			fh->saved = vn_attr_saved(n.obj, n.attr);
 			fh->saved_set = true;
 		}
-		if (r == 0) {
-			vn_buf_reset(&fh->wr);
-			r = vn_buf_add(&fh->wr, buf, size);
-		}
+		vn_buf_reset(&fh->wr);
+		r = vn_buf_add(&fh->wr, buf, size);
 		if (r == 0)
-			r = vn_apply_path(c, path, buf, size, false);
+			r = vn_apply(c, &n, buf, size, false);
 		fh->pending = false;
-	} else if ((size_t)off <= fh->wr.len && vn_attr_at(c, path, &n) == 0) {
+	} else if ((size_t)off <= fh->wr.len) {
 		/* A value in pieces: gather, check what has come, apply the
 		 * whole once at close. */
 		r = vn_buf_put_at(&fh->wr, buf, size, off);
@@ -589,12 +594,13 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 			r = vn_attr_precheck(c, n.obj, n.attr, fh->wr.s, fh->wr.len, &err);
 		if (r < 0) {
 			vn_obj_set_error(n.obj, &err);
-			vn_fh_undo(c, path, fh);
+			vn_fh_undo(c, &n, fh);
 		}
 		fh->pending = r == 0;
 	} else {
 		r = -EINVAL;
 	}
+fail:
 	/* `>>` adds a value per write; otherwise the rest of this value is void */
 	if (r < 0 && !fh->append)
 		fh->failed = true;
@@ -607,14 +613,18 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_fh *fh = vn_fh(fi);
+	struct vn_node n = {0};
 	int r;
 
 	if (!fh->pending)
 		return 0;
 	vn_wrlock(c);
-	r = vn_apply_path(c, path, fh->wr.s, fh->wr.len, false);
+	r = vn_attr_at(c, path, &n);
+	if (r == 0)
+		r = vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
 	if (r < 0) {
-		vn_fh_undo(c, path, fh);
+		if (n.type == VN_N_FILE && n.attr)
+			vn_fh_undo(c, &n, fh);
 		fh->failed = true;
 	}
 	fh->pending = false;
