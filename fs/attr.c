@@ -249,6 +249,82 @@ static int vn_parse_value(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	return 0;
 }
 
+/* A value loaded from the store, checked as a write of it would be: its
+ * JSON type, range or choices, and the attribute's own syntax check. */
+int vn_attr_validate(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		     struct json_object *v, struct vn_err *err)
+{
+	_cleanup_json_ struct json_object *out = NULL;
+	struct vn_err e = {0};
+	int r;
+
+	switch (a->type) {
+	case VN_T_INT:
+	case VN_T_BOOL:
+		if (!json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_boolean))
+			return vn_fail(err, -EINVAL, "%s is not a number", a->name);
+		if (a->type == VN_T_BOOL) {
+			int64_t b = json_object_get_int64(v);
+
+			if (b != 0 && b != 1)
+				return vn_fail(err, -EINVAL, "%s %lld is not 0 or 1", a->name,
+					       (long long)b);
+			return 0;
+		}
+		if (json_object_get_int64(v) < a->min || json_object_get_int64(v) > a->max)
+			return vn_fail(err, -EINVAL, "%s %lld is out of range (%ld to %ld)",
+				       a->name, (long long)json_object_get_int64(v), a->min,
+				       a->max);
+		if (!a->parse)
+			return 0;
+		{
+			char num[32];
+
+			snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(v));
+			r = vn_parse_scalar(c, o, a, num, &out, &e);
+		}
+		break;
+	case VN_T_LIST:
+		if (!json_object_is_type(v, json_type_array))
+			return vn_fail(err, -EINVAL, "%s is not a list", a->name);
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *item = json_object_array_get_idx(v, i);
+			const char *s = json_object_get_string(item);
+
+			if (!json_object_is_type(item, json_type_string) || !*s)
+				return vn_fail(err, -EINVAL, "%s has a line that is not text",
+					       a->name);
+			for (const char *q = s; *q; q++)
+				if ((unsigned char)*q < 0x20 && *q != '\t')
+					return vn_fail(err, -EINVAL, "%s has a control character",
+						       a->name);
+			if (a->parse) {
+				struct json_object *one = NULL;
+
+				r = a->parse(c, o, s, &one, &e);
+				json_object_put(one);
+				if (r < 0)
+					return vn_fail(err, -EINVAL, "%s line '%.64s': %s", a->name,
+						       s, e.msg);
+			}
+		}
+		return 0;
+	default:
+		if (!json_object_is_type(v, json_type_string))
+			return vn_fail(err, -EINVAL, "%s is not text", a->name);
+		if (!*json_object_get_string(v))
+			return 0;
+		if ((a->mode & 0222) == 0 && !a->parse)
+			return 0; /* a value the daemon itself wrote (device_owner) */
+		r = vn_parse_scalar(c, o, a, json_object_get_string(v), &out, &e);
+		break;
+	}
+	if (r < 0)
+		return vn_fail(err, -EINVAL, "%s: %s", a->name, e.msg[0] ? e.msg : "invalid");
+	return 0;
+}
+
 /* ---- rendering ---- */
 
 static int vn_json_text(struct json_object *v, struct vn_buf *out)
@@ -383,6 +459,21 @@ struct json_object *vn_obj_json(struct vn_ctx *c, struct vn_obj *o)
 
 /* ---- the write path ---- */
 
+/* Put the old value back and make the backend match it again; nothing is
+ * stored (the change's transaction rolls back). */
+static void vn_attr_undo(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			 struct json_object *old)
+{
+	_cleanup_json_ struct json_object *now = json_object_get(vn_prop(o, a->name));
+	struct vn_err undo = {0};
+
+	vn_set(o, a->name, json_object_get(old));
+	c->persist_off++;
+	if (o->kind->apply && o->kind->apply(c, o, a, now, &undo) < 0)
+		o->failed = true;
+	c->persist_off--;
+}
+
 static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			  struct json_object *nv, struct vn_err *err)
 {
@@ -413,33 +504,29 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		if (r < 0)
 			goto restore;
 	}
+	vn_txn_begin(c);
 	if (k->apply) {
 		r = k->apply(c, o, a, old, err);
 		if (r < 0) {
 			/* Assert the old model again, undoing partial work. */
-			_cleanup_json_ struct json_object *now =
-				json_object_get(vn_prop(o, a->name));
-			struct vn_err undo = {0};
-
-			vn_set(o, a->name, json_object_get(old));
-			if (k->apply(c, o, a, now, &undo) < 0)
-				o->failed = true;
+			vn_attr_undo(c, o, a, old);
+			vn_txn_end(c, false);
 			goto restore;
 		}
 	}
 	r = vn_obj_save(c, o);
+	if (r == 0)
+		r = vn_txn_end(c, true);
+	else
+		vn_txn_end(c, false);
 	if (r < 0) {
-		_cleanup_json_ struct json_object *now = json_object_get(vn_prop(o, a->name));
-		struct vn_err undo = {0};
-
 		vn_fail(err, -EIO, "could not persist %s: %s", a->name, strerror(-r));
-		vn_set(o, a->name, json_object_get(old));
-		if (k->apply && k->apply(c, o, a, now, &undo) < 0)
-			o->failed = true;
+		vn_attr_undo(c, o, a, old);
 		return -EIO;
 	}
 	clock_gettime(CLOCK_REALTIME, &o->mtime);
 	vn_obj_clear_error(o);
+	o->damaged = false;
 	vn_debug("%s %s: %s changed", k->type, o->name, a->name);
 	return 0;
 

@@ -9,8 +9,9 @@
 int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, const char *id,
 		  uid_t uid, gid_t gid, struct json_object *props, struct vn_obj **out);
 
-/* persist.c: one JSON file per object under STATE/objects/ */
+/* persist.c: the SQLite store STATE/vnetfs.db */
 int vn_persist_open(struct vn_ctx *c);
+void vn_persist_close(struct vn_ctx *c);
 int vn_persist_remove(struct vn_ctx *c, struct vn_obj *o);
 int vn_persist_load(struct vn_ctx *c);
 /* Set once the first start created the default objects. */
@@ -39,6 +40,9 @@ void vn_scratch_free_all(struct vn_obj *o);
 /* attr.c */
 /* Render an attribute's effective value as text. */
 int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out);
+/* A value loaded from the store, checked like a write of it. */
+int vn_attr_validate(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+		     struct json_object *v, struct vn_err *err);
 /* The common file (id status error json) called name, or NULL. */
 const char *vn_common_file(const char *name);
 

@@ -135,6 +135,11 @@ static int vn_router_ns(struct vn_ctx *c, struct vn_obj *r, struct vn_ns **ns, s
 
 	if (!p->ns) {
 		vn_router_namespace(r, name);
+		/* Recorded before it exists: the sweep removes only ours. */
+		e = vn_own_add(c, "netns", name);
+		if (e < 0)
+			return vn_fail(err, -EIO, "could not record namespace %s: %s", name,
+				       strerror(-e));
 		e = vn_ns_open(name, true, &p->ns);
 		if (e < 0)
 			return vn_fail(err, -EIO, "could not create namespace %s: %s", name,
@@ -497,7 +502,8 @@ static int vn_router_create(struct vn_ctx *c, struct vn_obj *r, struct vn_err *e
 
 	if (e < 0) {
 		vn_router_namespace(r, name);
-		vn_netns_delete(name);
+		if (vn_netns_delete(name) == 0)
+			vn_own_del(c, "netns", name);
 	}
 	return e;
 }
@@ -540,6 +546,7 @@ static int vn_router_destroy(struct vn_ctx *c, struct vn_obj *r, struct vn_err *
 	e = vn_netns_delete(name);
 	if (e < 0)
 		return vn_fail(err, -EIO, "could not delete namespace %s: %s", name, strerror(-e));
+	vn_own_del(c, "netns", name);
 	return 0;
 }
 
@@ -550,13 +557,19 @@ static int vn_router_reconcile(struct vn_ctx *c, struct vn_obj *r, struct vn_err
 
 static int vn_router_drop_ns(struct vn_ctx *c, const char *name)
 {
-	return vn_netns_delete(name);
+	int e = vn_netns_delete(name);
+
+	if (e == 0)
+		vn_own_del(c, "netns", name);
+	return e;
 }
 
+/* Only namespaces this daemon recorded as its own: another daemon's
+ * qrouter-* in the same /run/netns are left alone. */
 static int vn_router_sweep(struct vn_ctx *c)
 {
 	char **have = NULL;
-	int e = vn_netns_list(VN_ROUTER_NS_PREFIX, &have);
+	int e = vn_own_list(c, "netns", &have);
 
 	if (e == 0)
 		e = vn_sweep(c, &vn_kind_router, vn_router_namespace, have, vn_router_drop_ns,

@@ -118,6 +118,7 @@ void vn_ctx_fini(struct vn_ctx *c)
 		lh_table_free(c->by_id);
 	if (c->globals)
 		lh_table_free(c->globals);
+	vn_persist_close(c);
 	if (c->state_fd >= 0)
 		close(c->state_fd);
 	vn_ctx_backend_fini(c);
@@ -312,19 +313,28 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 		json_object_put(props);
 		return vn_fail(err, r, "out of memory creating %s '%s'", k->type, name);
 	}
+	vn_txn_begin(c);
 	if (k->create) {
 		r = k->create(c, o, err);
 		if (r < 0) {
 			vn_obj_detach(c, o);
+			vn_txn_end(c, false);
 			return r;
 		}
 	}
 	r = vn_obj_save(c, o);
+	if (r == 0)
+		r = vn_txn_end(c, true);
+	else
+		vn_txn_end(c, false);
 	if (r < 0) {
 		struct vn_err undo = {0};
 
+		/* the store has none of it: take the kernel part back too */
+		c->persist_off++;
 		if (k->destroy)
 			k->destroy(c, o, &undo);
+		c->persist_off--;
 		vn_obj_detach(c, o);
 		return vn_fail(err, -EIO, "could not persist %s '%s': %s", k->type, name,
 			       strerror(-r));
@@ -357,38 +367,115 @@ static int vn_obj_busy_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 	return 0;
 }
 
-static int vn_obj_delete_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+/* Stage the removal of every record of the subtree, and mark it so that
+ * no later save (a hook tidying a sibling) brings a row back. */
+static int vn_obj_unstore_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
+	struct vn_obj *child;
 	int r;
 
-	/* children first, later collections first (ports before subnets) */
-	for (size_t i = o->ncolls; i-- > 0;) {
-		struct vn_coll *coll = &o->colls[i];
-
-		while (coll->by_name->head) {
-			r = vn_obj_delete_tree(c, lh_entry_v(coll->by_name->head), err);
-			if (r < 0)
-				return r;
-		}
-	}
-	if (o->kind->destroy) {
-		r = o->kind->destroy(c, o, err);
-		if (r < 0) {
-			o->failed = true;
-			return r;
-		}
-	}
+	o->deleting = true;
 	r = vn_persist_remove(c, o);
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not remove the state of %s '%s': %s",
 			       o->kind->type, o->name, strerror(-r));
-	vn_info("deleted %s %s (%s)", o->kind->type, o->name, o->id);
-	vn_obj_detach(c, o);
+	for (size_t i = 0; i < o->ncolls; i++) {
+		vn_coll_foreach(&o->colls[i], child)
+		{
+			r = vn_obj_unstore_tree(c, child, err);
+			if (r < 0)
+				return r;
+		}
+	}
 	return 0;
 }
 
+static void vn_obj_undelete_tree(struct vn_obj *o)
+{
+	struct vn_obj *child;
+
+	o->deleting = false;
+	for (size_t i = 0; i < o->ncolls; i++) {
+		vn_coll_foreach(&o->colls[i], child)
+		{
+			vn_obj_undelete_tree(child);
+		}
+	}
+}
+
+/* Tear down the kernel side, children first, later collections first
+ * (ports before subnets). Each object whose destroy ran is pushed on
+ * done[] so a failure can make it real again. */
+struct vn_done {
+	struct vn_obj **v;
+	size_t n, cap;
+};
+
+static int vn_obj_destroy_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_done *done,
+			       struct vn_err *err)
+{
+	struct vn_obj *child;
+	int r;
+
+	for (size_t i = o->ncolls; i-- > 0;) {
+		vn_coll_foreach(&o->colls[i], child)
+		{
+			r = vn_obj_destroy_tree(c, child, done, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (done->n == done->cap) {
+		size_t cap = done->cap ? done->cap * 2 : 16;
+		struct vn_obj **nv = realloc(done->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return vn_fail(err, -ENOMEM, "out of memory");
+		done->v = nv;
+		done->cap = cap;
+	}
+	if (o->kind->destroy) {
+		r = o->kind->destroy(c, o, err);
+		if (r < 0)
+			return r;
+	}
+	done->v[done->n++] = o;
+	return 0;
+}
+
+/* Make what was torn down real again (parents first). */
+static void vn_obj_redo(struct vn_ctx *c, struct vn_done *done)
+{
+	c->persist_off++;
+	for (size_t i = done->n; i-- > 0;) {
+		struct vn_obj *o = done->v[i];
+		struct vn_err e = {0};
+
+		if (o->kind->reconcile && o->kind->reconcile(c, o, &e) < 0) {
+			o->failed = true;
+			vn_obj_set_error(o, &e);
+		}
+	}
+	c->persist_off--;
+}
+
+static void vn_obj_detach_tree(struct vn_ctx *c, struct vn_obj *o)
+{
+	for (size_t i = o->ncolls; i-- > 0;) {
+		struct vn_coll *coll = &o->colls[i];
+
+		while (coll->by_name->head)
+			vn_obj_detach_tree(c, lh_entry_v(coll->by_name->head));
+	}
+	vn_info("deleted %s %s (%s)", o->kind->type, o->name, o->id);
+	vn_obj_detach(c, o);
+}
+
+/* The store first (one transaction with everything the delete touches),
+ * then the kernel; a failure after the kernel step makes it real again. */
 int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err *err)
 {
+	struct vn_done done = {0};
 	int r;
 
 	if (!force) {
@@ -396,7 +483,32 @@ int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err 
 		if (r < 0)
 			return r;
 	}
-	return vn_obj_delete_tree(c, o, err);
+	vn_txn_begin(c);
+	r = vn_obj_unstore_tree(c, o, err);
+	if (r < 0) {
+		vn_obj_undelete_tree(o);
+		vn_txn_end(c, false);
+		return r;
+	}
+	r = vn_obj_destroy_tree(c, o, &done, err);
+	if (r < 0) {
+		vn_obj_undelete_tree(o);
+		vn_txn_end(c, false);
+		vn_obj_redo(c, &done);
+		free(done.v);
+		return r;
+	}
+	r = vn_txn_end(c, true);
+	if (r < 0) {
+		vn_obj_undelete_tree(o);
+		vn_obj_redo(c, &done);
+		free(done.v);
+		return vn_fail(err, -EIO, "could not persist the removal of %s '%s': %s",
+			       o->kind->type, o->name, strerror(-r));
+	}
+	free(done.v);
+	vn_obj_detach_tree(c, o);
+	return 0;
 }
 
 void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err)
@@ -414,7 +526,7 @@ void vn_obj_clear_error(struct vn_obj *o)
 
 const char *vn_obj_status(struct vn_ctx *c, struct vn_obj *o)
 {
-	if (o->failed)
+	if (o->failed || o->damaged)
 		return "ERROR";
 	if (o->kind->status)
 		return o->kind->status(c, o);

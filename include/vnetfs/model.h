@@ -186,6 +186,8 @@ struct vn_obj {
 	struct json_object *props; /* explicit attribute values */
 	char *error;		   /* last failure sentence, NULL when fine */
 	bool failed;		   /* backend is not as the model says */
+	bool damaged;		   /* stored values were set aside on load */
+	bool deleting;		   /* its removal is staged: never saved again */
 	struct vn_coll *colls;	   /* one per kind->children entry */
 	size_t ncolls;
 	struct vn_scratch *scratch;
@@ -208,7 +210,12 @@ struct vn_ctx {
 	size_t nroots;
 	struct lh_table *by_id;	  /* id -> obj */
 	struct lh_table *globals; /* "type/name" -> obj, for global_names kinds */
-	int state_fd;		  /* the state directory, O_PATH|O_DIRECTORY */
+	int state_fd;		  /* the state directory */
+	struct vn_store *store;	  /* the transactional store (fs/persist.c) */
+	int txn_depth;		  /* nesting of the change being made */
+	bool txn_open;		  /* its transaction has staged rows */
+	bool txn_failed;	  /* a staged row failed: it will roll back */
+	int persist_off;	  /* undoing after a rollback: nothing to store */
 	bool loading;		  /* while loading: no persisting, no create hooks */
 	struct vn_ns *ns;	  /* where bridges live (--netns) */
 	/* Who asks for the change being made (set by the FUSE layer with the
@@ -253,8 +260,21 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 /* Delete an object with everything it owns: busy check (unless force),
  * children, destroy hook, state file. */
 int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err *err);
-/* Persist o's state file (atomically). */
+/* Stage o's record in the change's transaction (or commit it alone when
+ * no change is open). */
 int vn_obj_save(struct vn_ctx *c, struct vn_obj *o);
+/* One change = one transaction: the generic entry points nest these; the
+ * outermost end commits (ok) or rolls back. Returns the commit's error. */
+void vn_txn_begin(struct vn_ctx *c);
+int vn_txn_end(struct vn_ctx *c, bool ok);
+/* Kernel objects outside the daemon's namespace that it made (router
+ * namespaces): recorded durably before they are made, so the start-up
+ * sweep removes only its own. kind: "netns". */
+int vn_own_add(struct vn_ctx *c, const char *kind, const char *name);
+void vn_own_del(struct vn_ctx *c, const char *kind, const char *name);
+bool vn_own_has(struct vn_ctx *c, const char *kind, const char *name);
+/* NULL-terminated names (free with vn_strv_free); *out NULL when none. */
+int vn_own_list(struct vn_ctx *c, const char *kind, char ***out);
 /* Record / clear the object's error sentence (also logs). */
 void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err);
 void vn_obj_clear_error(struct vn_obj *o);

@@ -4,7 +4,7 @@
 # on start the daemon reconciles the kernel with the model (stray vnb-*
 # bridges deleted, missing ones recreated with their addresses, mtu and
 # admin state drift fixed, foreign links left alone); SIGTERM + start gives
-# the same tree; the state dir holds one JSON file per object.
+# the same tree; the store holds one record per object.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 vn_sandbox "$@"
@@ -62,17 +62,18 @@ nobj=$(($(find "$M/networks" -mindepth 1 -maxdepth 1 -type d | wc -l) +
 	$(find "$M/networks" -mindepth 3 -maxdepth 3 -path '*/subnets/*' -type d | wc -l) +
 	$(find "$M/flavors" -mindepth 1 -maxdepth 1 -type d | wc -l)))
 vn_eq 12 "$nobj" "objects in the tree (5 networks, 4 subnets, 3 flavors)"
-nfiles=$(find "$VN_STATE" -type f -name '*.json' | wc -l)
-vn_eq "$nobj" "$nfiles" "the state dir holds one JSON file per object"
-vn_eq "" "$(find "$VN_STATE" -type f -name '*.tmp*')" "no temporary files left in the state dir"
-bad_json=""
-while IFS= read -r -d '' f; do
-	jq -e . "$f" >/dev/null 2>&1 || bad_json+=" ${f#"$VN_STATE"/}"
-done < <(find "$VN_STATE" -type f -name '*.json' -print0)
-vn_eq "" "$bad_json" "every state file is valid JSON"
+# One SQLite store (WAL): one row per object, each a valid JSON record.
+vn_true "the store is STATE/vnetfs.db" test -f "$VN_STATE/vnetfs.db"
+vn_eq "$nobj" "$(sqlite3 "file:$VN_STATE/vnetfs.db?mode=ro" 'SELECT count(*) FROM objects')" \
+	"the store holds one record per object"
+vn_eq wal "$(sqlite3 "file:$VN_STATE/vnetfs.db?mode=ro" 'PRAGMA journal_mode')" "the store is in WAL mode"
+vn_eq "" "$(find "$VN_STATE" -name '*.json' -o -name '*.tmp*')" "no per-object files in the state dir"
+bad_json=$(sqlite3 "file:$VN_STATE/vnetfs.db?mode=ro" 'SELECT id FROM objects WHERE json_valid(doc) = 0')
+vn_eq "" "$bad_json" "every record is valid JSON"
 for n in r1 r2 r3 r4 public; do
 	id=$(vn_cat "$M/networks/$n/id")
-	vn_true "the state of $n mentions its id" grep -rqF -- "$id" "$VN_STATE"
+	vn_eq 1 "$(sqlite3 "file:$VN_STATE/vnetfs.db?mode=ro" "SELECT count(*) FROM objects WHERE id = '$id' AND name = '$n'")" \
+		"the store has $n under its id"
 done
 
 # ---- SIGKILL right after acknowledged writes ------------------------------------------

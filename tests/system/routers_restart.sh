@@ -15,6 +15,7 @@ vn_start
 M=$VN_MNT
 R=$M/routers/r
 STRAY_NS=qrouter-00000000-0000-4000-8000-000000000000
+OURS_NS=qrouter-11111111-0000-4000-8000-000000000000
 
 # peer_seen SERVER_NS CLIENT_NS ADDR: see routers.sh
 # bound_devices: the device of every bound port in the tree, sorted
@@ -112,13 +113,21 @@ vn_match '^vnp-' "$ha_dev" "host a's veth in $VN_NS is $ha_dev"
 vn_kill9
 ip netns exec "$NS" nft delete table ip vnetfs
 ip netns add "$STRAY_NS"
+# a namespace this daemon recorded as its own (a delete cut short after
+# the store committed) is removed on start
+ip netns add "$OURS_NS"
+sqlite3 "$VN_STATE/owned.db" "INSERT INTO owned VALUES('netns', '$OURS_NS')"
 ip -n "$VN_NS" link add vnp-0badc0ffee0 type veth peer name vnp-0badc0ffee1
 # host a's veth: deleting the host end takes eth0 in ha with it
 ip -n "$VN_NS" link del "$ha_dev"
 vn_eq "" "$(ip -n ha -j link show | jq -r '.[].ifname | select(. != "lo")')" "(setup) host a lost eth0"
 vn_eq "" "$(snat_rules "$NS")" "(setup) the nft table is gone"
 vn_start
-vn_true "the stray $STRAY_NS is gone" test ! -e "/run/netns/$STRAY_NS"
+vn_true "another's $STRAY_NS is left alone (not in our store)" test -e "/run/netns/$STRAY_NS"
+ip netns del "$STRAY_NS"
+vn_true "our own stray $OURS_NS is gone" test ! -e "/run/netns/$OURS_NS"
+vn_eq 0 "$(sqlite3 "file:$VN_STATE/owned.db?mode=ro" "SELECT count(*) FROM owned WHERE name = '$OURS_NS'")" \
+	"and its record too"
 vn_eq absent "$(vn_link_kind vnp-0badc0ffee0)" "the stray vnp- veth is gone"
 vn_eq absent "$(vn_link_kind vnp-0badc0ffee1)" "its vnp- peer is gone"
 vn_eq "$view0" "$(router_view)" "after SIGKILL: the router and its legs read the same"
@@ -156,7 +165,8 @@ ip -n "$NS" route del default || true
 ip netns exec "$NS" nft flush chain ip vnetfs postrouting || true
 ip netns add "$STRAY_NS"
 vn_start
-vn_true "the stray $STRAY_NS is gone after SIGTERM + start" test ! -e "/run/netns/$STRAY_NS"
+vn_true "another's $STRAY_NS is left alone after SIGTERM + start" test -e "/run/netns/$STRAY_NS"
+ip netns del "$STRAY_NS"
 vn_eq "$view0" "$(router_view)" "after SIGTERM: the router reads the same"
 check_all "after SIGTERM with drift"
 

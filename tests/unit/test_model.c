@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +78,7 @@ static const struct vn_attr t_attrs[] = {
 
 static const struct vn_kind t_kind = {
 	.dir = "things",
-	.type = "flavor", /* reuse a registered type name: never loaded here */
+	.type = "testthing", /* unknown to the loader: set aside on reload */
 	.attrs = t_attrs,
 	.check = t_check,
 	.apply = t_apply,
@@ -326,38 +328,62 @@ static void test_json(void **state)
 	json_object_put(j);
 }
 
+static int t_count_rows(const char *dir, const char *sql)
+{
+	char path[160];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/vnetfs.db", dir);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void t_reload(struct fixture *f, struct vn_ctx *c2)
+{
+	struct vn_opts opts = {.state_dir = f->dir};
+
+	assert_int_equal(vn_ctx_init(c2, &opts), 0);
+	assert_int_equal(vn_persist_open(c2), 0);
+	c2->loading = true;
+	assert_int_equal(vn_persist_load(c2), 0);
+	c2->loading = false;
+}
+
 /* Persistence: flavors are saved, a fresh context loads them back. */
 static void test_persist_roundtrip(void **state)
 {
 	struct fixture *f = *state;
-	struct vn_opts opts = {.state_dir = f->dir};
 	struct vn_coll *fl = vn_root_coll(&f->c, &vn_kind_flavor);
 	struct vn_err err = {0};
 	struct vn_obj *o, *back;
 	struct vn_ctx c2;
-	char path[128];
 
 	assert_int_equal(vn_obj_create(&f->c, fl, "big", 5, 6, NULL, &o, &err), 0);
 	assert_int_equal(vn_attr_write(&f->c, o, vn_attr_find(&vn_kind_flavor, "ram"), "4096", 4,
 				       false, &err),
 			 0);
-	/* a torn temp file and an orphan are cleaned up on load */
-	snprintf(path, sizeof(path), "%s/objects/.x.tmp", f->dir);
-	close(open(path, O_CREAT | O_WRONLY, 0600));
-	snprintf(path, sizeof(path), "%s/objects/11111111-2222-4333-8444-555555555555.json",
-		 f->dir);
-	FILE *fp = fopen(path, "w");
-	fputs("{\"type\":\"subnet\",\"name\":\"lost\",\"id\":\"11111111-2222-4333-8444-"
-	      "555555555555\","
-	      "\"parent\":\"99999999-2222-4333-8444-555555555555\",\"props\":{}}",
-	      fp);
-	fclose(fp);
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM objects WHERE name='big'"), 1);
 
-	assert_int_equal(vn_ctx_init(&c2, &opts), 0);
-	assert_int_equal(vn_persist_open(&c2), 0);
-	c2.loading = true;
-	assert_int_equal(vn_persist_load(&c2), 0);
-	c2.loading = false;
+	/* a second daemon on the same state directory is refused */
+	{
+		struct vn_opts opts = {.state_dir = f->dir};
+		struct vn_ctx c3;
+
+		assert_int_equal(vn_ctx_init(&c3, &opts), 0);
+		assert_int_equal(vn_persist_open(&c3), -EBUSY);
+		vn_ctx_fini(&c3);
+	}
+	vn_persist_close(&f->c); /* as a daemon that stopped */
+	t_reload(f, &c2);
 	back = vn_coll_find(vn_root_coll(&c2, &vn_kind_flavor), "big");
 	assert_non_null(back);
 	assert_string_equal(back->id, o->id);
@@ -365,16 +391,118 @@ static void test_persist_roundtrip(void **state)
 	assert_int_equal(vn_get_int(back, "vcpus"), 1);
 	assert_int_equal(back->uid, 5);
 	assert_int_equal(back->gid, 6);
-	assert_int_equal(access(path, F_OK), -1);
-	snprintf(path, sizeof(path), "%s/objects/.x.tmp", f->dir);
-	assert_int_equal(access(path, F_OK), -1);
-	vn_ctx_fini(&c2);
+	assert_false(back->damaged);
 
-	/* deleting removes the state file */
-	snprintf(path, sizeof(path), "%s/objects/%s.json", f->dir, o->id);
-	assert_int_equal(access(path, F_OK), 0);
-	assert_int_equal(vn_obj_delete(&f->c, o, false, &err), 0);
+	/* deleting removes the record */
+	assert_int_equal(vn_obj_delete(&c2, back, false, &err), 0);
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM objects WHERE name='big'"), 0);
+	vn_ctx_fini(&c2);
+	assert_int_equal(vn_persist_open(&f->c), 0); /* for teardown */
+}
+
+/* Bad records are set aside, bad values too, and nothing else is lost. */
+static void test_persist_quarantine(void **state)
+{
+	struct fixture *f = *state;
+	struct vn_coll *fl = vn_root_coll(&f->c, &vn_kind_flavor);
+	struct vn_err err = {0};
+	struct vn_obj *o, *back;
+	struct vn_ctx c2;
+	char path[160];
+	sqlite3 *db;
+
+	assert_int_equal(vn_obj_create(&f->c, fl, "good", 0, 0, NULL, &o, &err), 0);
+	vn_persist_close(&f->c);
+	snprintf(path, sizeof(path), "%s/vnetfs.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     /* truncated JSON */
+			     "INSERT INTO objects VALUES('11111111-2222-4333-8444-555555555555',"
+			     " 'flavor', NULL, 'torn', '{\"type\":\"fla');"
+			     /* a kind of a newer version, with a child */
+			     "INSERT INTO objects VALUES('21111111-2222-4333-8444-555555555555',"
+			     " 'gizmo', NULL, 'g', '{\"type\":\"gizmo\",\"name\":\"g\","
+			     "\"id\":\"21111111-2222-4333-8444-555555555555\",\"props\":{}}');"
+			     "INSERT INTO objects VALUES('31111111-2222-4333-8444-555555555555',"
+			     " 'flavor', '21111111-2222-4333-8444-555555555555', 'kid',"
+			     " '{\"type\":\"flavor\",\"name\":\"kid\","
+			     "\"id\":\"31111111-2222-4333-8444-555555555555\","
+			     "\"parent\":\"21111111-2222-4333-8444-555555555555\"}');"
+			     /* a value out of range */
+			     "INSERT INTO objects VALUES('41111111-2222-4333-8444-555555555555',"
+			     " 'flavor', NULL, 'huge', '{\"type\":\"flavor\",\"name\":\"huge\","
+			     "\"id\":\"41111111-2222-4333-8444-555555555555\","
+			     "\"props\":{\"ram\":-5,\"vcpus\":2}}');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	t_reload(f, &c2);
+	assert_non_null(vn_coll_find(vn_root_coll(&c2, &vn_kind_flavor), "good"));
+	assert_null(vn_coll_find(vn_root_coll(&c2, &vn_kind_flavor), "torn"));
+	back = vn_coll_find(vn_root_coll(&c2, &vn_kind_flavor), "huge");
+	assert_non_null(back);
+	assert_true(back->damaged);
+	assert_string_equal(vn_obj_status(&c2, back), "ERROR");
+	assert_non_null(strstr(back->error, "ram"));
+	assert_int_equal(vn_get_int(back, "vcpus"), 2);
+	assert_int_not_equal(vn_get_int(back, "ram"), -5);
+	vn_ctx_fini(&c2);
+	/* the torn record and the gizmo are in quarantine, the gizmo's child
+	 * is held back in place, and the good one is untouched */
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM quarantine WHERE id IN "
+					      "('11111111-2222-4333-8444-555555555555',"
+					      "'21111111-2222-4333-8444-555555555555')"),
+			 2);
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM objects WHERE id ="
+					      " '31111111-2222-4333-8444-555555555555'"),
+			 1);
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM objects WHERE name='good'"), 1);
+	assert_int_equal(t_count_rows(f->dir, "SELECT count(*) FROM objects WHERE name='huge'"), 1);
+	assert_int_equal(vn_persist_open(&f->c), 0); /* for teardown */
+}
+
+/* Earlier versions' per-object files are imported once. */
+static void test_persist_migrate(void **state)
+{
+	struct fixture *f = *state;
+	char path[200];
+	struct vn_ctx c2;
+	FILE *fp;
+
+	vn_persist_close(&f->c);
+	snprintf(path, sizeof(path), "%s/objects", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/objects/51111111-2222-4333-8444-555555555555.json",
+		 f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"type\":\"flavor\",\"name\":\"old\",\"id\":\"51111111-2222-4333-8444-"
+	      "555555555555\",\"parent\":null,\"uid\":7,\"gid\":7,\"props\":{\"ram\":"
+	      "1024}}",
+	      fp);
+	fclose(fp);
+	/* a FIFO among them must not block the import */
+	snprintf(path, sizeof(path), "%s/objects/61111111-2222-4333-8444-555555555555.json",
+		 f->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/objects/.initialized", f->dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+
+	t_reload(f, &c2);
+	struct vn_obj *old = vn_coll_find(vn_root_coll(&c2, &vn_kind_flavor), "old");
+
+	assert_non_null(old);
+	assert_int_equal(vn_get_int(old, "ram"), 1024);
+	assert_int_equal(old->uid, 7);
+	assert_true(vn_persist_initialized(&c2));
+	vn_ctx_fini(&c2);
+	snprintf(path, sizeof(path), "%s/objects", f->dir);
 	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/objects.migrated", f->dir);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(vn_persist_open(&f->c), 0); /* for teardown */
 }
 
 int main(void)
@@ -391,8 +519,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_quarantine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_migrate, setup, teardown),
 	};
 
-	vn_log_init(true, VN_LOG_ERR);
+	vn_log_init(true, getenv("VN_DEBUG") ? VN_LOG_DEBUG : VN_LOG_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
