@@ -90,8 +90,65 @@ const char *vn_list_at(struct json_object *list, size_t i)
 	return json_object_get_string(json_object_array_get_idx(list, i));
 }
 
+/* Inside a change, remember what a value was, for a rollback. */
+static void vn_undo_record(struct vn_obj *o, const char *name)
+{
+	struct vn_ctx *c = o->ctx;
+	struct vn_undo *u;
+
+	if (!c || c->txn_depth <= 0 || c->persist_off || c->loading)
+		return;
+	if (c->nundo == c->capundo) {
+		size_t cap = c->capundo ? c->capundo * 2 : 16;
+		struct vn_undo *nv = realloc(c->undo, cap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		c->undo = nv;
+		c->capundo = cap;
+	}
+	u = &c->undo[c->nundo];
+	u->name = strdup(name);
+	if (!u->name)
+		return;
+	u->o = o;
+	u->old = json_object_get(vn_prop(o, name));
+	c->nundo++;
+}
+
+void vn_undo_forget(struct vn_ctx *c, struct vn_obj *o)
+{
+	for (size_t i = 0; i < c->nundo; i++)
+		if (c->undo[i].o == o)
+			c->undo[i].o = NULL;
+}
+
+void vn_undo_finish(struct vn_ctx *c, bool replay)
+{
+	for (size_t i = c->nundo; i-- > 0;) {
+		struct vn_undo *u = &c->undo[i];
+
+		if (replay && u->o) {
+			if (u->old)
+				json_object_object_add(u->o->props, u->name,
+						       json_object_get(u->old));
+			else
+				json_object_object_del(u->o->props, u->name);
+		}
+		json_object_put(u->old);
+		free(u->name);
+	}
+	c->nundo = 0;
+	if (!replay && c->capundo > 64) {
+		free(c->undo);
+		c->undo = NULL;
+		c->capundo = 0;
+	}
+}
+
 void vn_set(struct vn_obj *o, const char *name, struct json_object *v)
 {
+	vn_undo_record(o, name);
 	if (v)
 		json_object_object_add(o->props, name, v);
 	else
@@ -508,9 +565,10 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	if (k->apply) {
 		r = k->apply(c, o, a, old, err);
 		if (r < 0) {
-			/* Assert the old model again, undoing partial work. */
-			vn_attr_undo(c, o, a, old);
+			/* Values changed on the way go back first, then the
+			 * old model is asserted again, undoing partial work. */
 			vn_txn_end(c, false);
+			vn_attr_undo(c, o, a, old);
 			goto restore;
 		}
 	}

@@ -12,6 +12,8 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 /* persist.c: the SQLite store STATE/vnetfs.db */
 int vn_persist_open(struct vn_ctx *c);
 void vn_persist_close(struct vn_ctx *c);
+/* Ids of records stored but not loaded (quarantined, held back). */
+size_t vn_persist_kept(struct vn_ctx *c, const char (**ids)[37]);
 int vn_persist_remove(struct vn_ctx *c, struct vn_obj *o);
 int vn_persist_load(struct vn_ctx *c);
 /* Set once the first start created the default objects. */
@@ -40,6 +42,10 @@ void vn_scratch_free_all(struct vn_obj *o);
 /* attr.c */
 /* Render an attribute's effective value as text. */
 int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out);
+/* The in-memory undo log of the open change: forget an object that goes
+ * away; at the end, drop the log (commit) or replay it backwards. */
+void vn_undo_forget(struct vn_ctx *c, struct vn_obj *o);
+void vn_undo_finish(struct vn_ctx *c, bool replay);
 /* A value loaded from the store, checked like a write of it. */
 int vn_attr_validate(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 		     struct json_object *v, struct vn_err *err);

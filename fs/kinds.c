@@ -116,6 +116,16 @@ int vn_sweep(struct vn_ctx *c, const struct vn_kind *k,
 {
 	struct vn_sweep_names keep = {.name = name};
 	int r = vn_foreach_kind(c, k, vn_sweep_collect, &keep);
+	const char(*kept)[37];
+	size_t nkept = vn_persist_kept(c, &kept);
+
+	/* what records set aside on load would name: theirs, not strays */
+	for (size_t i = 0; r == 0 && i < nkept; i++) {
+		struct vn_obj ghost = {.kind = k};
+
+		memcpy(ghost.id, kept[i], sizeof(ghost.id));
+		r = vn_sweep_collect(&ghost, &keep);
+	}
 
 	for (size_t i = 0; r == 0 && have && have[i]; i++) {
 		bool ours = false;

@@ -77,6 +77,8 @@ static void vn_obj_free(struct vn_obj *o)
 {
 	if (!o)
 		return;
+	if (o->ctx)
+		vn_undo_forget(o->ctx, o);
 	for (size_t i = 0; i < o->ncolls; i++)
 		if (o->colls[i].by_name)
 			lh_table_free(o->colls[i].by_name);
@@ -114,6 +116,8 @@ void vn_ctx_fini(struct vn_ctx *c)
 			lh_table_free(c->roots[i].by_name);
 	}
 	free(c->roots);
+	vn_undo_finish(c, false);
+	free(c->undo);
 	if (c->by_id)
 		lh_table_free(c->by_id);
 	if (c->globals)
@@ -226,6 +230,7 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
+	o->ctx = c;
 	o->kind = k;
 	o->coll = coll;
 	o->parent = coll->owner;

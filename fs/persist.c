@@ -63,7 +63,35 @@ struct vn_store {
 	sqlite3_stmt *put, *del;
 	int lock_fd;
 	struct lh_table *owned; /* "kind/name" -> (void *)1, mirror of owned.db */
+	/* ids of records that are stored but not loaded (quarantined, held
+	 * back): the sweep keeps their kernel objects */
+	char (*kept)[37];
+	size_t nkept;
 };
+
+static void vn_keep_id(struct vn_ctx *c, const char *id)
+{
+	struct vn_store *s = c->store;
+	char(*nv)[37];
+
+	if (!id || strlen(id) != 36)
+		return;
+	nv = realloc(s->kept, (s->nkept + 1) * sizeof(*nv));
+	if (!nv)
+		return;
+	s->kept = nv;
+	snprintf(s->kept[s->nkept++], 37, "%s", id);
+}
+
+size_t vn_persist_kept(struct vn_ctx *c, const char (**ids)[37])
+{
+	if (!c->store) {
+		*ids = NULL;
+		return 0;
+	}
+	*ids = (const char(*)[37])c->store->kept;
+	return c->store->nkept;
+}
 
 static void vn_finalizep(sqlite3_stmt **st)
 {
@@ -286,6 +314,7 @@ void vn_persist_close(struct vn_ctx *c)
 	sqlite3_close(s->own);
 	if (s->owned)
 		lh_table_free(s->owned);
+	free(s->kept);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s);
@@ -323,16 +352,24 @@ int vn_txn_end(struct vn_ctx *c, bool ok)
 
 	if (c->txn_depth <= 0)
 		return 0;
-	if (--c->txn_depth > 0 || !c->txn_open)
+	if (--c->txn_depth > 0)
 		return 0;
+	if (!c->txn_open) {
+		/* nothing staged: memory changes stand, or fall with !ok */
+		vn_undo_finish(c, !ok);
+		return 0;
+	}
 	c->txn_open = false;
 	if (ok && !c->txn_failed) {
 		r = vn_sql_exec(c->store->db, "COMMIT");
-		if (r == 0)
+		if (r == 0) {
+			vn_undo_finish(c, false);
 			return 0;
+		}
 	}
 	vn_sql_exec(c->store->db, "ROLLBACK");
 	c->txn_failed = false;
+	vn_undo_finish(c, true);
 	return ok ? (r ?: -EIO) : 0;
 }
 
@@ -999,10 +1036,22 @@ int vn_persist_load(struct vn_ctx *c)
 	for (size_t i = 0; i < l.n; i++) {
 		if (!l.pend[i].doc)
 			continue;
+		vn_keep_id(c, l.pend[i].id);
 		vn_warn(-ENOENT, "state record %s (%s %s) held back: its parent %s is not loaded",
 			l.pend[i].id, vn_doc_str(l.pend[i].doc, "type") ?: "?",
 			vn_doc_str(l.pend[i].doc, "name") ?: "?",
 			vn_doc_str(l.pend[i].doc, "parent") ?: "?");
+	}
+	/* Records set aside whole (now or by an earlier start) keep their
+	 * kernel objects too: nothing that depends on them is deleted. */
+	if (sqlite3_prepare_v2(c->store->db, "SELECT DISTINCT id FROM quarantine", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+
+			if (id && !vn_find_id(c, id))
+				vn_keep_id(c, id);
+		}
 	}
 out:
 	for (size_t i = 0; i < l.n; i++)

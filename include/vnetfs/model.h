@@ -175,6 +175,7 @@ struct vn_coll {
 struct vn_scratch; /* an editor's temp file, in memory until renamed */
 
 struct vn_obj {
+	struct vn_ctx *ctx; /* the model it belongs to */
 	const struct vn_kind *kind;
 	struct vn_obj *parent; /* NULL for top-level objects */
 	struct vn_coll *coll;  /* the collection holding it */
@@ -192,6 +193,12 @@ struct vn_obj {
 	size_t ncolls;
 	struct vn_scratch *scratch;
 	void *priv;
+};
+
+struct vn_undo {
+	struct vn_obj *o; /* NULL once the object is gone */
+	char *name;
+	struct json_object *old; /* NULL: it had no explicit value */
 };
 
 /* ---- the context: all mutable daemon state ---- */
@@ -216,8 +223,12 @@ struct vn_ctx {
 	bool txn_open;		  /* its transaction has staged rows */
 	bool txn_failed;	  /* a staged row failed: it will roll back */
 	int persist_off;	  /* undoing after a rollback: nothing to store */
-	bool loading;		  /* while loading: no persisting, no create hooks */
-	struct vn_ns *ns;	  /* where bridges live (--netns) */
+	/* Values changed in memory during the open change (vn_set), put back
+	 * if its transaction rolls back. */
+	struct vn_undo *undo;
+	size_t nundo, capundo;
+	bool loading;	  /* while loading: no persisting, no create hooks */
+	struct vn_ns *ns; /* where bridges live (--netns) */
 	/* Who asks for the change being made (set by the FUSE layer with the
 	 * lock held exclusive), for checks that depend on the caller. */
 	uid_t caller_uid;
