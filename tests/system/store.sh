@@ -187,5 +187,24 @@ vn_true "no public network: the first start had happened (.initialized)" test ! 
 vn_true "objects/ is kept as objects.migrated" test -d "$old/objects.migrated" -a ! -e "$old/objects"
 vn_restart
 vn_eq 1300 "$(vn_cat "$M/networks/legacy/mtu")" "still there after a restart"
+vn_stop
+
+# ---- hostile state files: refused at once, never opened --------------------------------
+bad=$VN_TMP/state-bad
+mkdir -p "$bad" "$VN_TMP/mnt-bad"
+for what in symlink fifo wal-fifo; do
+	rm -f "$bad"/vnetfs.db*
+	case $what in
+	symlink) ln -s /dev/zero "$bad/vnetfs.db" ;;
+	fifo) mkfifo "$bad/vnetfs.db" ;;
+	wal-fifo) mkfifo "$bad/vnetfs.db-wal" ;;
+	esac
+	st=0
+	out=$(timeout -k 2 10 "$VNETFS" -f --state "$bad" --netns vnt-bad --no-defaults "$VN_TMP/mnt-bad" 2>&1) || st=$?
+	vn_ne 0 "$st" "a $what as the store: the daemon does not start"
+	vn_ne 124 "$st" "a $what as the store: and does not hang"
+	vn_match 'not a regular file' "$out" "a $what as the store: it says why"
+done
+ip netns del vnt-bad 2>/dev/null || true
 
 vn_done
