@@ -12,6 +12,9 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 /* persist.c: the SQLite store STATE/vnetfs.db */
 int vn_persist_open(struct vn_ctx *c);
 void vn_persist_close(struct vn_ctx *c);
+/* Load records given as JSON text, as the store's loader does (for the
+ * fuzzer and tests: without a store nothing is written). */
+void vn_persist_load_texts(struct vn_ctx *c, const char *const *texts, size_t n);
 /* Ids of records stored but not loaded (quarantined, held back). */
 size_t vn_persist_kept(struct vn_ctx *c, const char (**ids)[37]);
 int vn_persist_remove(struct vn_ctx *c, struct vn_obj *o);

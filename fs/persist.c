@@ -74,7 +74,7 @@ static void vn_keep_id(struct vn_ctx *c, const char *id)
 	struct vn_store *s = c->store;
 	char(*nv)[37];
 
-	if (!id || strlen(id) != 36)
+	if (!s || !id || strlen(id) != 36)
 		return;
 	nv = realloc(s->kept, (s->nkept + 1) * sizeof(*nv));
 	if (!nv)
@@ -679,6 +679,8 @@ static void vn_quarantine(struct vn_ctx *c, const char *id, const char *doc, con
 	_cleanup_stmt_ sqlite3_stmt *del = NULL;
 
 	vn_warn(-EUCLEAN, "state record %s set aside: %s", id ? id : "?", reason);
+	if (!c->store || !c->store->db)
+		return;
 	if (sqlite3_prepare_v2(c->store->db,
 			       "INSERT INTO quarantine(id, doc, reason, at)"
 			       " VALUES(?, ?, ?, strftime('%s','now'))",
@@ -784,6 +786,8 @@ static int vn_persist_attach(struct vn_ctx *c, struct vn_pending *p, char *why, 
 		return snprintf(why, wlen, "bad name"), -EINVAL;
 	if (!vn_uuid_ok(id) || (parent_id && !vn_uuid_ok(parent_id)))
 		return snprintf(why, wlen, "bad id"), -EINVAL;
+	if (p->id[0] && strcmp(p->id, id))
+		return snprintf(why, wlen, "the record names id %s", id), -EINVAL;
 	if (!vn_doc_int(p->doc, "uid", 0, 0xfffffffeLL, &uid) ||
 	    !vn_doc_int(p->doc, "gid", 0, 0xfffffffeLL, &gid))
 		return snprintf(why, wlen, "bad owner"), -EINVAL;
@@ -962,42 +966,15 @@ static int vn_persist_migrate(struct vn_ctx *c)
 	return 0;
 }
 
-int vn_persist_load(struct vn_ctx *c)
+/* Attach what was read, parents first; set aside what cannot be read;
+ * hold back what has no parent. */
+static void vn_loader_run(struct vn_ctx *c, struct vn_loader *lp)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct vn_loader l = {.c = c};
+	struct vn_loader l = *lp;
 	size_t left;
 	bool progress;
-	int r, rc;
+	int r;
 
-	r = vn_persist_migrate(c);
-	if (r < 0)
-		return r;
-	/* Quarantine rows are written here, in one transaction (deferred:
-	 * a read-only store still loads). */
-	r = vn_sql_exec(c->store->db, "BEGIN");
-	if (r < 0)
-		return r;
-	rc = sqlite3_prepare_v2(c->store->db, "SELECT id, doc FROM objects", -1, &st, NULL);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		const char *doc = (const char *)sqlite3_column_text(st, 1);
-
-		if (doc && strlen(doc) > VN_RECORD_MAX)
-			doc = NULL;
-		r = vn_loader_add(&l, (const char *)sqlite3_column_text(st, 0), doc);
-		if (r < 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = vn_err(vn_sql_errno(rc) ?: -EIO, "cannot read the state store: %s",
-			   sqlite3_errmsg(c->store->db));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (r < 0)
-		goto out;
 	if (l.n)
 		qsort(l.pend, l.n, sizeof(*l.pend), vn_pending_cmp);
 	/* Parents first: repeat until a pass attaches nothing. */
@@ -1030,7 +1007,6 @@ int vn_persist_load(struct vn_ctx *c)
 			progress = true;
 		}
 	} while (progress && left);
-	r = 0;
 	/* What is left has no parent in the model (its parent was set aside):
 	 * held back, never deleted. */
 	for (size_t i = 0; i < l.n; i++) {
@@ -1042,6 +1018,58 @@ int vn_persist_load(struct vn_ctx *c)
 			vn_doc_str(l.pend[i].doc, "name") ?: "?",
 			vn_doc_str(l.pend[i].doc, "parent") ?: "?");
 	}
+}
+
+/* The loader on records given as text (the fuzzer's entry point; ids may
+ * be NULL). Nothing is stored without a store. */
+void vn_persist_load_texts(struct vn_ctx *c, const char *const *texts, size_t n)
+{
+	struct vn_loader l = {.c = c};
+
+	for (size_t i = 0; i < n; i++)
+		if (vn_loader_add(&l, NULL, texts[i]) < 0)
+			break;
+	vn_loader_run(c, &l);
+	for (size_t i = 0; i < l.n; i++)
+		json_object_put(l.pend[i].doc);
+	free(l.pend);
+}
+
+int vn_persist_load(struct vn_ctx *c)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct vn_loader l = {.c = c};
+	int r, rc;
+
+	r = vn_persist_migrate(c);
+	if (r < 0)
+		return r;
+	/* Quarantine rows are written here, in one transaction (deferred:
+	 * a read-only store still loads). */
+	r = vn_sql_exec(c->store->db, "BEGIN");
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(c->store->db, "SELECT id, doc FROM objects", -1, &st, NULL);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		const char *doc = (const char *)sqlite3_column_text(st, 1);
+
+		if (doc && strlen(doc) > VN_RECORD_MAX)
+			doc = NULL;
+		r = vn_loader_add(&l, (const char *)sqlite3_column_text(st, 0), doc);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = vn_err(vn_sql_errno(rc) ?: -EIO, "cannot read the state store: %s",
+			   sqlite3_errmsg(c->store->db));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r < 0)
+		goto out;
+	vn_loader_run(c, &l);
 	/* Records set aside whole (now or by an earlier start) keep their
 	 * kernel objects too: nothing that depends on them is deleted. */
 	if (sqlite3_prepare_v2(c->store->db, "SELECT DISTINCT id FROM quarantine", -1, &st, NULL) ==
