@@ -398,6 +398,12 @@ static int vn_json_text(struct json_object *v, struct vn_buf *out)
 		return 0;
 	case json_type_boolean:
 		return vn_buf_puts(out, json_object_get_boolean(v) ? "1\n" : "0\n");
+	case json_type_int:
+		/* not json_object_get_string: it prints into the object's own
+		 * buffer, and readers render under a shared lock */
+		return vn_buf_printf(out, "%lld\n", (long long)json_object_get_int64(v));
+	case json_type_double:
+		return vn_buf_printf(out, "%g\n", json_object_get_double(v));
 	case json_type_null:
 		return 0;
 	default: {
