@@ -121,6 +121,7 @@ void vn_ctx_fini(struct vn_ctx *c)
 	if (c->state_fd >= 0)
 		close(c->state_fd);
 	vn_ctx_backend_fini(c);
+	vn_quota_fini(c);
 	pthread_rwlock_destroy(&c->lock);
 }
 
@@ -250,6 +251,8 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 	}
 	for (size_t i = 0; i < n && r == 0; i++)
 		vn_coll_init_in_place(&o->colls[i], k->children[i], o, &r);
+	if (r == 0)
+		r = vn_quota_obj_attach(c, uid); /* -EDQUOT over the owner's limit */
 	if (r < 0) {
 		vn_obj_free(o);
 		return r;
@@ -270,6 +273,7 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 /* Take an object (without children) out of the tables and free it. */
 static void vn_obj_detach(struct vn_ctx *c, struct vn_obj *o)
 {
+	vn_quota_obj_detach(c, o);
 	lh_table_delete(o->coll->by_name, o->name);
 	lh_table_delete(c->by_id, o->id);
 	if (o->kind->global_names) {
@@ -310,7 +314,9 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	r = vn_obj_attach(c, coll, name, NULL, uid, gid, props, &o);
 	if (r < 0) {
 		json_object_put(props);
-		return vn_fail(err, r, "out of memory creating %s '%s'", k->type, name);
+		return r == -EDQUOT
+			       ? vn_quota_obj_fail(c, uid, err)
+			       : vn_fail(err, r, "out of memory creating %s '%s'", k->type, name);
 	}
 	if (k->create) {
 		r = k->create(c, o, err);
