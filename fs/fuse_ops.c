@@ -19,12 +19,15 @@
  *
  * Handles whose target went away: with hard_remove, libfuse passes a NULL
  * path for a handle whose file or directory (or an ancestor) was removed,
- * and a path can name a new object made under the old name since. So
- * every operation treats a NULL path as ENOENT, and a handle remembers
- * what it was opened on (object id, file name, scratch serial): a write,
- * flush, ftruncate or scratch read through a handle whose object or
- * scratch file is gone (even if a new one has the same name now) answers
- * ENOENT and changes nothing. A read of a rendered file is served from the
+ * and a path can name a new object made under the old name since (an
+ * object the daemon deleted and made again, a router's leg port). A
+ * handle remembers what it was opened on (object id, file name, scratch
+ * serial): a write, flush, ftruncate or scratch read through a handle
+ * whose object or scratch file is gone -- even if another one has the
+ * same name now -- answers ESTALE and changes nothing. ESTALE is what
+ * libfuse itself answers for such a handle in the operations that need a
+ * path (fstat, fchmod, readdir), so every handle op agrees; a NULL path
+ * anywhere is ESTALE too. A read of a rendered file is served from the
  * snapshot taken at open, whatever happened since.
  */
 #include <errno.h>
@@ -144,7 +147,7 @@ static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n)
 	memset(n, 0, sizeof(*n));
 	n->type = VN_N_ROOT;
 	if (!path)
-		return -ENOENT; /* hard_remove: the node was removed (see the top) */
+		return -ESTALE; /* hard_remove: the node was removed (see the top) */
 	while (*path) {
 		const char *end;
 		size_t l;
@@ -417,19 +420,17 @@ static void vn_fh_bind(struct vn_fh *fh, const struct vn_node *n)
 
 /* The node of an open handle: path must still name what it was opened on
  * (a NULL path, a deleted object, a new object of the same name, a scratch
- * file removed or renamed onto an attribute: ENOENT). */
+ * file removed or renamed onto an attribute: ESTALE). */
 static int vn_fh_node(struct vn_ctx *c, const char *path, const struct vn_fh *fh, struct vn_node *n)
 {
-	int r = vn_resolve(c, path, n);
-
-	if (r < 0)
-		return r;
+	if (vn_resolve(c, path, n) < 0)
+		return -ESTALE;
 	if (n->type != fh->type || strcmp(n->obj->id, fh->id))
-		return -ENOENT;
+		return -ESTALE;
 	if (n->type == VN_N_FILE && strcmp(n->name, fh->name))
-		return -ENOENT;
+		return -ESTALE;
 	if (n->type == VN_N_SCRATCH && n->scratch->serial != fh->serial)
-		return -ENOENT;
+		return -ESTALE;
 	return 0;
 }
 
@@ -924,10 +925,9 @@ out:
 static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
 {
 	struct vn_ctx *c = vn_fctx();
+	uid_t uid = fuse_get_context()->uid;
 	struct vn_node n;
 	int r;
-
-	uid_t uid = fuse_get_context()->uid;
 
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
