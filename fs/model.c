@@ -221,8 +221,10 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 	const struct vn_kind *k = coll->kind;
 	struct vn_obj *o;
 	size_t n = 0;
-	int r = 0;
+	int r = vn_quota_obj_attach(c, uid); /* first: -EDQUOT leaves props to the caller */
 
+	if (r < 0)
+		return r;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
@@ -251,8 +253,6 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 	}
 	for (size_t i = 0; i < n && r == 0; i++)
 		vn_coll_init_in_place(&o->colls[i], k->children[i], o, &r);
-	if (r == 0)
-		r = vn_quota_obj_attach(c, uid); /* -EDQUOT over the owner's limit */
 	if (r < 0) {
 		vn_obj_free(o);
 		return r;

@@ -364,6 +364,28 @@ vn_expect_fail EDQUOT as_nobody mkdir "$M/networks/q9"
 vn_ok as_nobody rmdir "$M/networks/q7"
 vn_ok as_nobody mkdir "$M/networks/q9"
 vn_ok chunk "$M/networks/q8/.g" 61440 # the scratch files did not survive
+
+# an object the daemon makes for a user (a router's leg port) counts to the
+# owner of the router, whoever writes the interface (q1 qs1 q2 q8 q9 now: 5)
+vn_restart -o allow_other --max-objects-per-user 6 --max-scratch-per-user 100K
+vn_ok as_nobody mkdir "$M/routers/qr"
+vn_ok as_nobody bash -c "echo 10.99.0.0/24 >'$M/networks/q1/subnets/qs1/cidr'"
+vn_expect_fail EDQUOT as_nobody bash -c "echo qs1 >'$M/routers/qr/interfaces'"
+vn_eq "user $NB owns 6 objects, the most this daemon allows one user (--max-objects-per-user 6): remove some first" \
+	"$(vn_cat "$M/routers/qr/error")" "the router's error says why"
+vn_eq "" "$(vn_ls "$M/networks/q1/ports")" "no leg port was made"
+vn_eq "" "$(vn_cat "$M/routers/qr/interfaces")" "the interface was not added"
+vn_expect_fail EDQUOT vn_w "$M/routers/qr/interfaces" qs1
+vn_ok as_nobody rmdir "$M/networks/q9"
+vn_ok as_nobody bash -c "echo qs1 >'$M/routers/qr/interfaces'"
+vn_match '^qr-' "$(vn_ls "$M/networks/q1/ports")" "with room for it, the leg port is made"
+vn_eq "$NB" "$(stat -c %u "$M/networks/q1/ports/$(vn_ls "$M/networks/q1/ports")")" "the leg is nobody's"
+vn_expect_fail EDQUOT as_nobody mkdir "$M/networks/q9"
+vn_ok as_nobody bash -c "echo >'$M/routers/qr/interfaces'"
+vn_ok as_nobody mkdir "$M/networks/q9" # the leg's removal counted down
+vn_ok as_nobody rmdir "$M/routers/qr"
+alive "limits on objects the daemon makes for a user"
+
 vn_restart -o allow_other --max-objects-per-user 0 --max-scratch-per-user 0
 for i in 10 11 12 13; do
 	vn_ok as_nobody mkdir "$M/networks/q$i"
