@@ -300,6 +300,15 @@ vn_ok as_nobody rmdir "$U"
 alive "scratch modes"
 
 # ---- per-user limits ---------------------------------------------------------------
+for bad in "--max-objects-per-user=-1" "--max-objects-per-user=5K" "--max-scratch-per-user=1X" \
+	"--max-scratch-per-user=" "--max-scratch-per-user=99999999999999999999"; do
+	st=0
+	out=$("$VNETFS" "$bad" "$VN_TMP/nomount" 2>&1) || st=$?
+	vn_eq 2 "$st" "vnetfs $bad: exit status 2"
+	vn_match "^vnetfs: --max-(objects|scratch)-per-user takes a number" "$out" "vnetfs $bad: says why"
+done
+vn_match "max-objects-per-user N" "$("$VNETFS" --help)" "--help lists --max-objects-per-user"
+vn_match "max-scratch-per-user BYTES" "$("$VNETFS" --help)" "--help lists --max-scratch-per-user"
 # Start over with small limits; nobody keeps 2 objects across the restart.
 vn_ok as_nobody mkdir "$M/networks/q1"
 vn_ok as_nobody mkdir "$M/networks/q1/subnets/qs1"
