@@ -680,7 +680,12 @@ int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a
 	return vn_parse_lines(c, o, a, val, (size_t)(nl - val), false, arr, err);
 }
 
-/* ---- scratch files ---- */
+/* ---- scratch files ----
+ * An editor's temp file, in memory until renamed onto an attribute. It has
+ * the mode it was created with (after the caller's umask) and belongs to
+ * the uid that created it: open() checks the mode against the caller like
+ * a disk file system would (root bypasses), and its bytes count to its
+ * owner's --max-scratch-per-user. */
 
 struct vn_scratch *vn_scratch_find(struct vn_obj *o, const char *name)
 {
@@ -693,8 +698,10 @@ struct vn_scratch *vn_scratch_find(struct vn_obj *o, const char *name)
 /* Bounds so a runaway editor can't grow the daemon without limit. */
 #define VN_SCRATCH_MAX 32
 
-int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, struct vn_scratch **out)
+int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, uid_t uid, gid_t gid,
+		      struct vn_scratch **out)
 {
+	static unsigned long long serial;
 	struct vn_scratch *s;
 	size_t n = 0;
 
@@ -711,6 +718,9 @@ int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, struct vn
 		return -ENOMEM;
 	}
 	s->mode = mode & 0777;
+	s->uid = uid;
+	s->gid = gid;
+	s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_REALTIME, &s->mtime);
 	s->next = o->scratch;
 	o->scratch = s;
@@ -718,7 +728,68 @@ int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, struct vn
 	return 0;
 }
 
-void vn_scratch_remove(struct vn_obj *o, struct vn_scratch *s)
+int vn_scratch_access(const struct vn_scratch *s, uid_t uid, gid_t gid, int want)
+{
+	mode_t bits;
+
+	if (uid == 0)
+		return 0;
+	if (uid == s->uid)
+		bits = (s->mode >> 6) & 7;
+	else if (gid == s->gid)
+		bits = (s->mode >> 3) & 7;
+	else
+		bits = s->mode & 7;
+	return ((mode_t)want & ~bits & 7) ? -EACCES : 0;
+}
+
+/* Grow or shrink s to len bytes, charged to its owner. */
+static int vn_scratch_size(struct vn_ctx *c, struct vn_scratch *s, size_t len, struct vn_err *err)
+{
+	int r;
+
+	if (len > VN_ATTR_MAX)
+		return vn_fail(err, -EFBIG, "a temporary file is at most %d bytes", VN_ATTR_MAX);
+	r = vn_quota_scratch_change(c, s->uid, s->data.len, len, err);
+	if (r < 0)
+		return r;
+	r = vn_buf_resize(&s->data, len); /* a hole reads as NULs; shrinking can't fail */
+	if (r < 0) {
+		vn_quota_scratch_change(c, s->uid, len, s->data.len, NULL);
+		return vn_fail(err, r, "out of memory");
+	}
+	return 0;
+}
+
+int vn_scratch_write(struct vn_ctx *c, struct vn_scratch *s, const char *data, size_t size,
+		     off_t off, struct vn_err *err)
+{
+	size_t end = (size_t)off + size;
+	int r;
+
+	if (off < 0 || end > VN_ATTR_MAX)
+		return vn_fail(err, -EFBIG, "a temporary file is at most %d bytes", VN_ATTR_MAX);
+	if (end > s->data.len) {
+		r = vn_scratch_size(c, s, end, err);
+		if (r < 0)
+			return r;
+	}
+	if (size)
+		memcpy(s->data.s + off, data, size);
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+	return 0;
+}
+
+int vn_scratch_truncate(struct vn_ctx *c, struct vn_scratch *s, size_t size, struct vn_err *err)
+{
+	int r = vn_scratch_size(c, s, size, err);
+
+	if (r == 0)
+		clock_gettime(CLOCK_REALTIME, &s->mtime);
+	return r;
+}
+
+static void vn_scratch_unlink(struct vn_obj *o, struct vn_scratch *s)
 {
 	for (struct vn_scratch **pp = &o->scratch; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -731,8 +802,14 @@ void vn_scratch_remove(struct vn_obj *o, struct vn_scratch *s)
 	free(s);
 }
 
+void vn_scratch_remove(struct vn_ctx *c, struct vn_obj *o, struct vn_scratch *s)
+{
+	vn_quota_scratch_change(c, s->uid, s->data.len, 0, NULL);
+	vn_scratch_unlink(o, s);
+}
+
 void vn_scratch_free_all(struct vn_obj *o)
 {
 	while (o->scratch)
-		vn_scratch_remove(o, o->scratch);
+		vn_scratch_unlink(o, o->scratch);
 }

@@ -16,6 +16,19 @@
  * write at offset 0 is applied inside write() so the shell sees the errno;
  * later writes at growing offsets are gathered and applied at flush
  * (close), whose error close() returns; O_APPEND writes add lines.
+ *
+ * Handles whose target went away: with hard_remove, libfuse passes a NULL
+ * path for a handle whose file or directory (or an ancestor) was removed,
+ * and a path can name a new object made under the old name since (an
+ * object the daemon deleted and made again, a router's leg port). A
+ * handle remembers what it was opened on (object id, file name, scratch
+ * serial): a write, flush, ftruncate or scratch read through a handle
+ * whose object or scratch file is gone -- even if another one has the
+ * same name now -- answers ESTALE and changes nothing. ESTALE is what
+ * libfuse itself answers for such a handle in the operations that need a
+ * path (fstat, fchmod, readdir), so every handle op agrees; a NULL path
+ * anywhere is ESTALE too. A read of a rendered file is served from the
+ * snapshot taken at open, whatever happened since.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,13 +55,18 @@ struct vn_node {
 
 /* An open file. */
 struct vn_fh {
-	struct vn_buf rd; /* the snapshot reads come from */
-	struct vn_buf wr; /* what this handle wrote */
-	bool append;	  /* O_APPEND: every write adds lines */
-	bool trunc;	  /* opened with O_TRUNC and nothing written yet */
-	bool wrote;	  /* a write happened */
-	bool pending;	  /* wr holds a value not applied yet */
-	bool failed;	  /* a write failed: the rest of the value is void */
+	/* What it was opened on; checked before every use. */
+	enum vn_node_type type;	   /* VN_N_FILE or VN_N_SCRATCH */
+	char id[37];		   /* the object's id */
+	const char *name;	   /* VN_N_FILE: the file (static table text) */
+	unsigned long long serial; /* VN_N_SCRATCH */
+	struct vn_buf rd;	   /* the snapshot reads come from */
+	struct vn_buf wr;	   /* what this handle wrote */
+	bool append;		   /* O_APPEND: every write adds lines */
+	bool trunc;		   /* opened with O_TRUNC and nothing written yet */
+	bool wrote;		   /* a write happened */
+	bool pending;		   /* wr holds a value not applied yet */
+	bool failed;		   /* a write failed: the rest of the value is void */
 	/* The value before this handle's first write, put back if a value
 	 * that came in pieces turns out bad (a partial value never stays). */
 	struct json_object *saved;
@@ -128,6 +146,8 @@ static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n)
 
 	memset(n, 0, sizeof(*n));
 	n->type = VN_N_ROOT;
+	if (!path)
+		return -ESTALE; /* hard_remove: the node was removed (see the top) */
 	while (*path) {
 		const char *end;
 		size_t l;
@@ -236,8 +256,8 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 	case VN_N_SCRATCH:
 		st->st_mode = S_IFREG | n->scratch->mode;
 		st->st_size = (off_t)n->scratch->data.len;
-		st->st_uid = o->uid;
-		st->st_gid = o->gid;
+		st->st_uid = n->scratch->uid;
+		st->st_gid = n->scratch->gid;
 		st->st_mtim = st->st_ctim = n->scratch->mtime;
 		return 0;
 	}
@@ -389,8 +409,34 @@ static void vn_fh_free(struct vn_fh *fh)
 	free(fh);
 }
 
+/* Remember what the handle is opened on. */
+static void vn_fh_bind(struct vn_fh *fh, const struct vn_node *n)
+{
+	fh->type = n->type;
+	memcpy(fh->id, n->obj->id, sizeof(fh->id));
+	fh->name = n->type == VN_N_FILE ? n->name : NULL;
+	fh->serial = n->type == VN_N_SCRATCH ? n->scratch->serial : 0;
+}
+
+/* The node of an open handle: path must still name what it was opened on
+ * (a NULL path, a deleted object, a new object of the same name, a scratch
+ * file removed or renamed onto an attribute: ESTALE). */
+static int vn_fh_node(struct vn_ctx *c, const char *path, const struct vn_fh *fh, struct vn_node *n)
+{
+	if (vn_resolve(c, path, n) < 0)
+		return -ESTALE;
+	if (n->type != fh->type || strcmp(n->obj->id, fh->id))
+		return -ESTALE;
+	if (n->type == VN_N_FILE && strcmp(n->name, fh->name))
+		return -ESTALE;
+	if (n->type == VN_N_SCRATCH && n->scratch->serial != fh->serial)
+		return -ESTALE;
+	return 0;
+}
+
 static int vn_op_open(const char *path, struct fuse_file_info *fi)
 {
+	struct fuse_context *fc = fuse_get_context();
 	struct vn_ctx *c = vn_fctx();
 	int acc = fi->flags & O_ACCMODE;
 	struct vn_fh *fh;
@@ -425,12 +471,20 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 		r = -EACCES; /* owner-only (0600) files */
 		goto out;
 	}
+	if (n.type == VN_N_SCRATCH) {
+		/* its own mode, as created under the creator's umask */
+		r = vn_scratch_access(n.scratch, fc->uid, fc->gid,
+				      (acc != O_WRONLY ? R_OK : 0) | (acc != O_RDONLY ? W_OK : 0));
+		if (r < 0)
+			goto out;
+	}
+	vn_fh_bind(fh, &n);
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	if (n.type == VN_N_FILE && acc != O_WRONLY)
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
-	if (n.type == VN_N_SCRATCH && fh->trunc && acc != O_RDONLY)
-		vn_buf_reset(&n.scratch->data);
+	if (n.type == VN_N_SCRATCH && fh->trunc)
+		r = vn_scratch_truncate(c, n.scratch, 0, NULL); /* shrinking: never fails */
 out:
 	vn_unlock(c);
 	if (r < 0) {
@@ -459,18 +513,25 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 	const struct vn_buf *src = &fh->rd;
 	struct vn_node n;
 	size_t len = 0;
+	int r = 0;
 
-	vn_rdlock(c);
-	if (vn_resolve(c, path, &n) == 0 && n.type == VN_N_SCRATCH)
-		src = &n.scratch->data; /* scratch files read what is there now */
-	if ((size_t)off < src->len) {
+	/* A rendered file reads the snapshot taken at open, even when its
+	 * object is gone since; a scratch file reads what is there now. */
+	if (fh->type == VN_N_SCRATCH) {
+		vn_rdlock(c);
+		r = vn_fh_node(c, path, fh, &n);
+		if (r == 0)
+			src = &n.scratch->data;
+	}
+	if (r == 0 && off >= 0 && (size_t)off < src->len) {
 		len = src->len - (size_t)off;
 		if (len > size)
 			len = size;
 		memcpy(buf, src->s + off, len);
 	}
-	vn_unlock(c);
-	return (int)len;
+	if (fh->type == VN_N_SCRATCH)
+		vn_unlock(c);
+	return r < 0 ? r : (int)len;
 }
 
 /* The node is an attribute that the caller may change. */
@@ -485,10 +546,10 @@ static int vn_node_writable(const struct vn_node *n)
 	return 0;
 }
 
-/* The attribute at path, with the caller allowed to change it. */
-static int vn_attr_at(struct vn_ctx *c, const char *path, struct vn_node *n)
+/* The attribute a handle is open on, with the caller allowed to change it. */
+static int vn_fh_attr(struct vn_ctx *c, const char *path, const struct vn_fh *fh, struct vn_node *n)
 {
-	int r = vn_resolve(c, path, n);
+	int r = vn_fh_node(c, path, fh, n);
 
 	return r < 0 ? r : vn_node_writable(n);
 }
@@ -502,15 +563,6 @@ static int vn_apply(struct vn_ctx *c, struct vn_node *n, const char *val, size_t
 	if (r < 0)
 		vn_obj_set_error(n->obj, &err);
 	return r;
-}
-
-static int vn_apply_path(struct vn_ctx *c, const char *path, const char *val, size_t len,
-			 bool append)
-{
-	struct vn_node n;
-	int r = vn_attr_at(c, path, &n);
-
-	return r < 0 ? r : vn_apply(c, &n, val, len, append);
 }
 
 /* A value that came in pieces failed: put back what was there before this
@@ -550,15 +602,16 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 	vn_wrlock(c);
 	fh->trunc = false; /* something was written, even if refused */
 	fh->wrote = true;
-	r = vn_resolve(c, path, &n);
-	if (r < 0)
+	r = vn_fh_node(c, path, fh, &n);
+	if (r < 0) {
+		fh->pending = false; /* nothing left to apply at close */
+		fh->failed = true;
 		goto out;
+	}
 	if (n.type == VN_N_SCRATCH) {
-		if ((size_t)off + size > VN_ATTR_MAX)
-			r = -EFBIG;
-		else
-			r = vn_buf_put_at(&n.scratch->data, buf, size, off);
-		clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
+		r = vn_scratch_write(c, n.scratch, buf, size, off, &err);
+		if (r == -EDQUOT)
+			vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
 	if (fh->failed) {
@@ -619,7 +672,7 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 	if (!fh->pending)
 		return 0;
 	vn_wrlock(c);
-	r = vn_attr_at(c, path, &n);
+	r = vn_fh_attr(c, path, fh, &n);
 	if (r == 0)
 		r = vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
 	if (r < 0) {
@@ -641,9 +694,13 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 	 * Not at flush: the shell closes a dup of the descriptor before
 	 * echo writes, and that close flushes too. The error, if any, is
 	 * in the object's error file. */
-	if (fh->trunc && !fh->wrote) {
+	if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
+		struct vn_node n;
+
 		vn_wrlock(c);
-		vn_apply_path(c, path, "", 0, false);
+		/* a handle whose object is gone applies nothing */
+		if (vn_fh_attr(c, path, fh, &n) == 0)
+			vn_apply(c, &n, "", 0, false);
 		vn_unlock(c);
 	}
 	vn_fh_free(fh);
@@ -653,11 +710,14 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
+	struct fuse_context *fc = fuse_get_context();
+	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
 	vn_wrlock(c);
-	r = vn_resolve(c, path, &n);
+	/* ftruncate: on what the handle was opened on (checked at open) */
+	r = fi ? vn_fh_node(c, path, vn_fh(fi), &n) : vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
 	if (!vn_may_modify(n.obj)) {
@@ -665,12 +725,14 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		goto out;
 	}
 	if (n.type == VN_N_SCRATCH) {
-		if ((size_t)size > VN_ATTR_MAX)
-			r = -EFBIG;
-		else if ((size_t)size <= n.scratch->data.len)
-			n.scratch->data.len = (size_t)size;
-		else
-			r = vn_buf_resize(&n.scratch->data, (size_t)size);
+		if (!fi)
+			r = vn_scratch_access(n.scratch, fc->uid, fc->gid, W_OK);
+		if (r == 0 && size < 0)
+			r = -EINVAL;
+		if (r == 0)
+			r = vn_scratch_truncate(c, n.scratch, (size_t)size, &err);
+		if (r == -EDQUOT)
+			vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
 	if (n.type != VN_N_FILE) {
@@ -689,7 +751,9 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		fh->trunc = !fh->wrote;
 		goto out;
 	}
-	r = vn_apply_path(c, path, "", 0, false); /* truncate -s0: empty value */
+	r = vn_node_writable(&n);
+	if (r == 0)
+		r = vn_apply(c, &n, "", 0, false); /* truncate -s0: empty value */
 out:
 	vn_unlock(c);
 	return r;
@@ -698,6 +762,7 @@ out:
 static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
+	struct fuse_context *fc = fuse_get_context();
 	struct vn_scratch *s;
 	struct vn_node n;
 	const char *name;
@@ -728,7 +793,12 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 		r = -EEXIST;
 		goto out;
 	}
-	r = vn_scratch_create(n.obj, name, mode, &s);
+	r = vn_scratch_create(n.obj, name, mode, fc->uid, fc->gid, &s);
+	if (r == 0) {
+		n.type = VN_N_SCRATCH;
+		n.scratch = s;
+		vn_fh_bind(fh, &n);
+	}
 out:
 	vn_unlock(c);
 	if (r < 0) {
@@ -759,7 +829,7 @@ static int vn_op_unlink(const char *path)
 		goto out;
 	}
 	if (n.type == VN_N_SCRATCH) {
-		vn_scratch_remove(n.obj, n.scratch);
+		vn_scratch_remove(c, n.obj, n.scratch);
 	} else if (n.attr) {
 		/* rm resets an attribute to its default */
 		r = vn_attr_reset(c, n.obj, n.attr, &err);
@@ -815,6 +885,12 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 			r = -EACCES;
 			goto out;
 		}
+		/* its content becomes readable to all: the caller must be able
+		 * to read it */
+		r = vn_scratch_access(src.scratch, fuse_get_context()->uid, fuse_get_context()->gid,
+				      R_OK);
+		if (r < 0)
+			goto out;
 		r = vn_attr_write(c, src.obj, dst.attr,
 				  src.scratch->data.s ? src.scratch->data.s : "",
 				  src.scratch->data.len, false, &err);
@@ -822,11 +898,11 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 			vn_obj_set_error(src.obj, &err);
 			goto out;
 		}
-		vn_scratch_remove(src.obj, src.scratch);
+		vn_scratch_remove(c, src.obj, src.scratch);
 		goto out;
 	}
 	if (r == 0 && dst.type == VN_N_SCRATCH) {
-		vn_scratch_remove(src.obj, dst.scratch);
+		vn_scratch_remove(c, src.obj, dst.scratch);
 	} else if (r == 0) {
 		r = -EISDIR;
 		goto out;
@@ -849,6 +925,7 @@ out:
 static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
 {
 	struct vn_ctx *c = vn_fctx();
+	uid_t uid = fuse_get_context()->uid;
 	struct vn_node n;
 	int r;
 
@@ -856,8 +933,13 @@ static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
 	r = vn_resolve(c, path, &n);
 	if (r == 0 && n.obj && !vn_may_modify(n.obj))
 		r = -EPERM;
-	else if (r == 0 && n.type == VN_N_SCRATCH && set_mode)
-		n.scratch->mode = mode & 0777;
+	else if (r == 0 && n.type == VN_N_SCRATCH && set_mode) {
+		/* like chmod(2): its owner or root */
+		if (uid != 0 && uid != n.scratch->uid)
+			r = -EPERM;
+		else
+			n.scratch->mode = mode & 0777;
+	}
 	vn_unlock(c);
 	return r;
 }

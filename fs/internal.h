@@ -35,12 +35,39 @@ struct vn_scratch {
 	char *name;
 	struct vn_buf data;
 	mode_t mode;
+	uid_t uid; /* who created it: its owner, charged for its bytes */
+	gid_t gid;
+	unsigned long long serial; /* unique for the daemon's life (open handles) */
 	struct timespec mtime;
 };
 struct vn_scratch *vn_scratch_find(struct vn_obj *o, const char *name);
-int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, struct vn_scratch **out);
-void vn_scratch_remove(struct vn_obj *o, struct vn_scratch *s);
+int vn_scratch_create(struct vn_obj *o, const char *name, mode_t mode, uid_t uid, gid_t gid,
+		      struct vn_scratch **out);
+/* 0 if uid/gid may access s as want (R_OK, W_OK), by its mode bits;
+ * root always may. */
+int vn_scratch_access(const struct vn_scratch *s, uid_t uid, gid_t gid, int want);
+/* Data changes, charged to the scratch owner (EFBIG, EDQUOT with err). */
+int vn_scratch_write(struct vn_ctx *c, struct vn_scratch *s, const char *data, size_t size,
+		     off_t off, struct vn_err *err);
+int vn_scratch_truncate(struct vn_ctx *c, struct vn_scratch *s, size_t size, struct vn_err *err);
+void vn_scratch_remove(struct vn_ctx *c, struct vn_obj *o, struct vn_scratch *s);
+/* Frees without accounting: the object's vn_quota_obj_detach did that. */
 void vn_scratch_free_all(struct vn_obj *o);
+
+/* quota.c: per-uid limits on objects and scratch bytes (uid 0 never
+ * counted). attach: -EDQUOT over the limit (never while loading). */
+int vn_quota_obj_attach(struct vn_ctx *c, uid_t uid);
+/* The object leaves the model: its count and its scratch bytes. */
+void vn_quota_obj_detach(struct vn_ctx *c, struct vn_obj *o);
+/* The sentence for an -EDQUOT from vn_quota_obj_attach; returns -EDQUOT. */
+int vn_quota_obj_fail(struct vn_ctx *c, uid_t uid, struct vn_err *err);
+/* A scratch file of uid goes from `from` to `to` bytes: -EDQUOT (with a
+ * sentence) if growing would pass the limit, nothing changed then. */
+int vn_quota_scratch_change(struct vn_ctx *c, uid_t uid, size_t from, size_t to,
+			    struct vn_err *err);
+size_t vn_quota_objects(struct vn_ctx *c, uid_t uid);
+size_t vn_quota_scratch(struct vn_ctx *c, uid_t uid);
+void vn_quota_fini(struct vn_ctx *c);
 
 /* attr.c */
 /* Render an attribute's effective value as text. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,26 @@ static void vn_usage(FILE *f)
 	      "  --libvirt URI       libvirt connection (default qemu:///system)\n"
 	      "  --virt-type TYPE    kvm or qemu\n"
 	      "  -o OPT[,OPT]        FUSE mount options (e.g. allow_other)\n"
+	      "  --max-objects-per-user N\n"
+	      "                      objects one non-root user may own (default 1000;\n"
+	      "                      0: no limit); more is EDQUOT\n"
+	      "  --max-scratch-per-user BYTES\n"
+	      "                      bytes of temporary files one non-root user may keep\n"
+	      "                      in memory (default 16M; K, M, G suffixes; 0: no limit)\n"
 	      "  --help, --version\n",
 	      f);
 }
 
-enum { OPT_STATE = 256, OPT_NETNS, OPT_NO_DEFAULTS, OPT_LIBVIRT, OPT_VIRT_TYPE, OPT_VERSION };
+enum {
+	OPT_STATE = 256,
+	OPT_NETNS,
+	OPT_NO_DEFAULTS,
+	OPT_LIBVIRT,
+	OPT_VIRT_TYPE,
+	OPT_VERSION,
+	OPT_MAX_OBJECTS,
+	OPT_MAX_SCRATCH,
+};
 
 static const struct option vn_longopts[] = {
 	{"state", required_argument, NULL, OPT_STATE},
@@ -39,8 +55,47 @@ static const struct option vn_longopts[] = {
 	{"debug", no_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"max-objects-per-user", required_argument, NULL, OPT_MAX_OBJECTS},
+	{"max-scratch-per-user", required_argument, NULL, OPT_MAX_SCRATCH},
 	{NULL, 0, NULL, 0},
 };
+
+/* A count for an option: decimal, with an optional K, M or G (powers of
+ * 1024) when suffixes is set. */
+static int vn_parse_size(const char *opt, const char *text, bool suffixes, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (suffixes && *end && !end[1]) {
+		switch (*end) {
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			end++;
+			break;
+		}
+	}
+	if (errno || end == text || *end || *text == '-' || v > SIZE_MAX / mul) {
+		fprintf(stderr, "vnetfs: --%s takes a number%s, not '%s'\n", opt,
+			suffixes ? " (with an optional K, M or G)" : "", text);
+		return -EINVAL;
+	}
+	*out = (size_t)(v * mul);
+	return 0;
+}
 
 /* A daemon killed with SIGKILL leaves its mount behind, dead ("Transport
  * endpoint is not connected"): detach it so the restart can mount again. */
@@ -56,7 +111,12 @@ static void vn_clear_dead_mount(const char *mnt)
 
 int main(int argc, char **argv)
 {
-	struct vn_opts opts = {.state_dir = "/var/lib/vnetfs", .libvirt_uri = "qemu:///system"};
+	struct vn_opts opts = {
+		.state_dir = "/var/lib/vnetfs",
+		.libvirt_uri = "qemu:///system",
+		.max_objects_per_user = 1000,
+		.max_scratch_per_user = 16 << 20,
+	};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
 	struct vn_ctx ctx;
@@ -94,6 +154,16 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vnetfs: --virt-type is kvm or qemu\n");
 				return 2;
 			}
+			break;
+		case OPT_MAX_OBJECTS:
+			if (vn_parse_size("max-objects-per-user", optarg, false,
+					  &opts.max_objects_per_user) < 0)
+				return 2;
+			break;
+		case OPT_MAX_SCRATCH:
+			if (vn_parse_size("max-scratch-per-user", optarg, true,
+					  &opts.max_scratch_per_user) < 0)
+				return 2;
 			break;
 		case 'h':
 			vn_usage(stdout);

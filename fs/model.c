@@ -126,6 +126,7 @@ void vn_ctx_fini(struct vn_ctx *c)
 	if (c->state_fd >= 0)
 		close(c->state_fd);
 	vn_ctx_backend_fini(c);
+	vn_quota_fini(c);
 	pthread_rwlock_destroy(&c->lock);
 }
 
@@ -218,18 +219,26 @@ int vn_foreach_kind(struct vn_ctx *c, const struct vn_kind *k,
 	return 0;
 }
 
-/* Put a new object into the model: tables only, no hooks, no I/O. */
+/* Put a new object into the model: tables only, no hooks, no I/O. props
+ * (may be NULL) is consumed, also on failure. */
 int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, const char *id,
 		  uid_t uid, gid_t gid, struct json_object *props, struct vn_obj **out)
 {
 	const struct vn_kind *k = coll->kind;
 	struct vn_obj *o;
 	size_t n = 0;
-	int r = 0;
+	int r = vn_quota_obj_attach(c, uid);
 
+	/* props is ours from here on, whatever happens */
+	if (r < 0) {
+		json_object_put(props);
+		return r;
+	}
 	o = calloc(1, sizeof(*o));
-	if (!o)
+	if (!o) {
+		json_object_put(props);
 		return -ENOMEM;
+	}
 	o->ctx = c;
 	o->kind = k;
 	o->coll = coll;
@@ -276,6 +285,7 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 /* Take an object (without children) out of the tables and free it. */
 static void vn_obj_detach(struct vn_ctx *c, struct vn_obj *o)
 {
+	vn_quota_obj_detach(c, o);
 	lh_table_delete(o->coll->by_name, o->name);
 	lh_table_delete(c->by_id, o->id);
 	if (o->kind->global_names) {
@@ -315,8 +325,9 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	}
 	r = vn_obj_attach(c, coll, name, NULL, uid, gid, props, &o);
 	if (r < 0) {
-		json_object_put(props);
-		return vn_fail(err, r, "out of memory creating %s '%s'", k->type, name);
+		return r == -EDQUOT
+			       ? vn_quota_obj_fail(c, uid, err)
+			       : vn_fail(err, r, "out of memory creating %s '%s'", k->type, name);
 	}
 	vn_txn_begin(c);
 	if (k->create) {

@@ -431,6 +431,8 @@ vn__strerror() {
 	ENOTDIR) echo "Not a directory" ;;
 	EISDIR) echo "Is a directory" ;;
 	EROFS) echo "Read-only file system" ;;
+	EDQUOT) echo "Disk quota exceeded" ;;
+	ESTALE) echo "Stale file handle" ;;
 	ENAMETOOLONG) echo "File name too long" ;;
 	ANY) echo "" ;;
 	*) echo "vn_expect_fail: unknown errno name $1" >&2; return 1 ;;

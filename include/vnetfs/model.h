@@ -33,6 +33,7 @@ struct vn_ctx;
 struct vn_obj;
 struct vn_kind;
 struct vn_ns;
+struct vn_quota;
 
 /* ---- growable text buffer ---- */
 struct vn_buf {
@@ -208,6 +209,9 @@ struct vn_opts {
 	const char *libvirt_uri;
 	bool no_defaults;
 	bool foreground;
+	/* Per-uid limits (fs/quota.c); 0: none. Root is never limited. */
+	size_t max_objects_per_user;
+	size_t max_scratch_per_user; /* bytes of scratch (temp) files */
 };
 
 struct vn_ctx {
@@ -233,6 +237,7 @@ struct vn_ctx {
 	 * lock held exclusive), for checks that depend on the caller. */
 	uid_t caller_uid;
 	struct timespec start;
+	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every
