@@ -39,6 +39,10 @@ void vn_scratch_free_all(struct vn_obj *o);
 /* attr.c */
 /* Render an attribute's effective value as text. */
 int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out);
+/* The write path's parser alone (for the fuzz targets): the explicit JSON
+ * value in *out, NULL for "back to the default". */
+int vn_attr_parse(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		  size_t len, bool append, struct json_object **out, struct vn_err *err);
 /* The common file (id status error json) called name, or NULL. */
 const char *vn_common_file(const char *name);
 
