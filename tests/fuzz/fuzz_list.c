@@ -6,14 +6,19 @@
  * not external (so no hook reaches the backend), and the context has no
  * state directory (nothing is persisted).
  *
- * Input: byte 0 picks the attribute (low 3 bits), `>>` (bit 3), the
- * subnet's cidr before the write (bits 4-5: none, 10.0.0.0/24, fd00::/64,
- * 10.0.0.0/30) and a non-root caller (bit 6); byte 1 where a first,
- * partial write ends (for vn_attr_precheck); the rest is the value.
+ * Input: byte 0 sets the subnet's cidr before the first write (bits 0-1:
+ * none, 10.0.0.0/24, fd00::/64, 10.0.0.0/30); then up to 8 writes, each
+ * [op][len][len bytes of value] (len 0: the rest of the input). op picks
+ * the attribute (low 3 bits), `>>` (bit 3), a non-root caller (bit 6) and
+ * where a first, partial write ends for vn_attr_precheck (bits 4-5, 7).
+ * The writes see each other's effects (cidr, then pools, then gateway...).
  * Properties checked besides "no crash, no sanitizer report":
+ *   - every refusal carries its errno and a sentence;
  *   - a value whose complete lines precheck refuses is refused by the write;
+ *   - a refused write leaves the attribute's text as it was;
  *   - what an attribute reads back can be written back unchanged (0, same
- *     text): the canonical forms parse.
+ *     text): the canonical forms parse;
+ *   - the json document renders.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -68,34 +73,20 @@ static char *render(const struct vn_attr *a, size_t *len)
 	return b.s ? vn_buf_steal(&b) : strdup("");
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void one_write(uint8_t op, const char *val, size_t len)
 {
-	const struct vn_attr *a;
-	struct json_object *parsed = NULL, *j;
+	const struct vn_attr *a = vn_attr_find(&vn_kind_subnet, attrs[op & 7]);
+	bool append = op & 8;
+	struct json_object *parsed = NULL;
 	struct vn_err err = {0};
-	const char *val;
-	size_t len, cut, l1, l2;
-	char *t1, *t2;
-	bool append;
+	size_t cut, l0, l1, l2;
+	char *t0, *t1, *t2;
 	int r, pre;
 
-	if (!net)
-		setup();
-	if (size < 2)
-		return 0;
-	a = vn_attr_find(&vn_kind_subnet, attrs[data[0] & 7]);
 	CHECK(a);
-	append = data[0] & 8;
-	json_object_put(sub->props);
-	sub->props = json_object_new_object();
-	if (cidrs[(data[0] >> 4) & 3])
-		json_object_object_add(sub->props, "cidr",
-				       json_object_new_string(cidrs[(data[0] >> 4) & 3]));
-	vn_obj_clear_error(sub);
-	ctx.caller_uid = (data[0] & 64) ? 1000 : 0;
-	val = (const char *)data + 2;
-	len = size - 2;
-	cut = len * data[1] / 255;
+	ctx.caller_uid = (op & 64) ? 1000 : 0;
+	cut = len * (((op >> 4) & 3) | ((op >> 5) & 4)) / 7;
+	t0 = render(a, &l0);
 
 	/* a value arriving in two writes: the first part is prechecked */
 	(void)vn_attr_precheck(&ctx, sub, a, val, cut, &err);
@@ -107,10 +98,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = (struct vn_err){0};
 	r = vn_attr_write(&ctx, sub, a, val, len, append, &err);
 	CHECK(r <= 0);
-	if (r < 0)
+	if (r < 0) {
 		CHECK(err.code == r && err.msg[0]); /* every refusal has a sentence */
+		t1 = render(a, &l1);
+		CHECK(l0 == l1 && !memcmp(t0, t1, l0)); /* and changed nothing */
+		free(t1);
+	}
 	if (pre < 0 && !append)
 		CHECK(r < 0);
+	free(t0);
 
 	/* what reads back writes back, unchanged */
 	t1 = render(a, &l1);
@@ -125,7 +121,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(l1 == l2 && !memcmp(t1, t2, l1));
 	free(t1);
 	free(t2);
+}
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct json_object *j;
+	size_t off = 1;
+
+	if (!net)
+		setup();
+	if (size < 1)
+		return 0;
+	json_object_put(sub->props);
+	sub->props = json_object_new_object();
+	if (cidrs[data[0] & 3])
+		json_object_object_add(sub->props, "cidr",
+				       json_object_new_string(cidrs[data[0] & 3]));
+	vn_obj_clear_error(sub);
+	for (int i = 0; i < 8 && off + 2 <= size; i++) {
+		uint8_t op = data[off];
+		size_t len = data[off + 1];
+
+		off += 2;
+		if (len == 0 || len > size - off)
+			len = size - off;
+		one_write(op, (const char *)data + off, len);
+		off += len;
+	}
 	j = vn_obj_json(&ctx, sub);
 	CHECK(j);
 	json_object_put(j);
