@@ -361,6 +361,11 @@ T=$M/networks/nbt
 vn_expect_fail EACCES nobody_w "$T/external" 1
 vn_eq 0 "$(vn_cat "$T/external")" "nobody's network stays internal"
 vn_match "only root" "$(vn_cat "$T/error")" "error says external is root's"
+vn_expect_fail EACCES as_nobody sed -i s/0/1/ "$T/external"
+vn_eq 0 "$(vn_cat "$T/external")" "nobody's editor cannot make it external either"
+vn_eq "" "$(ls -A "$T" | grep '^\.' || true)" "sed left no temp file behind"
+vn_expect_fail EACCES as_nobody bash -c 'printf "1\n" >>"$1"' x "$T/external"
+vn_eq 0 "$(vn_cat "$T/external")" "nor an append"
 vn_ok nobody_w "$T/external" 0
 vn_ok as_nobody rm "$T/external"
 vn_eq "" "$(vn_cat "$T/error")" "writing the current value is fine"
