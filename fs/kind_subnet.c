@@ -39,7 +39,7 @@ static int vn_parse_cidr(struct vn_ctx *c, struct vn_obj *o, const char *text,
 	sp = vn_cidr_special(&cidr);
 	if (sp)
 		return vn_fail(err, -EINVAL,
-			       "cidr '%s' overlaps %s (%s addresses), which no subnet may use",
+			       "cidr '%s' overlaps %s (%s): no subnet may use those addresses",
 			       text, sp->range, sp->what);
 	if (cidr.prefix > vn_af_bits(cidr.net.af) - 2 && cidr.net.af == AF_INET)
 		return vn_fail(err, -EINVAL, "cidr '%s' is too small for a subnet (at most /30)",
