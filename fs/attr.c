@@ -382,6 +382,12 @@ int vn_attr_validate(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a
 	return 0;
 }
 
+int vn_attr_parse(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		  size_t len, bool append, struct json_object **out, struct vn_err *err)
+{
+	return vn_parse_value(c, o, a, val, len, append && a->type == VN_T_LIST, out, err);
+}
+
 /* ---- rendering ---- */
 
 static int vn_json_text(struct json_object *v, struct vn_buf *out)

@@ -79,6 +79,10 @@ void vn_undo_finish(struct vn_ctx *c, bool replay);
 /* A value loaded from the store, checked like a write of it. */
 int vn_attr_validate(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 		     struct json_object *v, struct vn_err *err);
+/* The write path's parser alone (for the fuzz targets): the explicit JSON
+ * value in *out, NULL for "back to the default". */
+int vn_attr_parse(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
+		  size_t len, bool append, struct json_object **out, struct vn_err *err);
 /* The common file (id status error json) called name, or NULL. */
 const char *vn_common_file(const char *name);
 

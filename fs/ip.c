@@ -563,6 +563,50 @@ int vn_ipam_check_fixed(const struct vn_subnet_ipam *s, const struct vn_addr *a,
 	return 0;
 }
 
+/* ---- special ranges ---------------------------------------------------- */
+
+/* Most specific first, so an address gets the name of its own range. */
+static const struct {
+	int af;
+	vn_u128 net;
+	int prefix;
+	struct vn_special s;
+} special[] = {
+	{AF_INET, 0x00000000u, 8, {"0.0.0.0/8", "\"this network\"", false}},
+	{AF_INET, 0x7f000000u, 8, {"127.0.0.0/8", "loopback", false}},
+	{AF_INET, 0xa9fe0000u, 16, {"169.254.0.0/16", "link-local", true}},
+	{AF_INET, 0xe0000000u, 4, {"224.0.0.0/4", "multicast", false}},
+	{AF_INET, 0xf0000000u, 4, {"240.0.0.0/4", "reserved, with the broadcast address", false}},
+	{AF_INET6, 0, 128, {"::/128", "unspecified", false}},
+	{AF_INET6, 1, 128, {"::1/128", "loopback", false}},
+	{AF_INET6, (vn_u128)0xffff << 32, 96, {"::ffff:0:0/96", "IPv4-mapped", false}},
+	{AF_INET6, 0, 96, {"::/96", "IPv4-compatible, deprecated", false}},
+	{AF_INET6, (vn_u128)0xfe80 << 112, 10, {"fe80::/10", "link-local", true}},
+	{AF_INET6, (vn_u128)0xff << 120, 8, {"ff00::/8", "multicast", false}},
+};
+
+const struct vn_special *vn_addr_special(const struct vn_addr *a)
+{
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		struct vn_cidr r = {{special[i].af, special[i].net}, special[i].prefix};
+
+		if (vn_cidr_contains(&r, a))
+			return &special[i].s;
+	}
+	return NULL;
+}
+
+const struct vn_special *vn_cidr_special(const struct vn_cidr *c)
+{
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		struct vn_cidr r = {{special[i].af, special[i].net}, special[i].prefix};
+
+		if (valid_prefix(c->net.af, c->prefix) && vn_cidr_overlaps(&r, c))
+			return &special[i].s;
+	}
+	return NULL;
+}
+
 /* ---- names and MACs ---------------------------------------------------- */
 
 static bool name_char(char c)

@@ -118,6 +118,27 @@ static int vn_network_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 {
 	struct vn_obj *sub, *router;
 
+	/* Neutron's router:external is admin-only: an external network's
+	 * subnets are addresses and routes of the host itself. The check
+	 * runs on a change only, so writing the current value is fine. */
+	if (!strcmp(a->name, "external") && c->caller_uid != 0)
+		return vn_fail(err, -EACCES,
+			       "only root may change external: an external network's subnets "
+			       "become addresses and routes of the host");
+	if (!strcmp(a->name, "external") && vn_get_bool(o, "external")) {
+		vn_coll_foreach(vn_child_coll(o, &vn_kind_subnet), sub)
+		{
+			struct vn_pool pools[VN_MAX_POOLS];
+			struct vn_subnet_ipam ip;
+			int r;
+
+			if (vn_subnet_ipam(sub, &ip, pools) == -ENOENT)
+				continue;
+			r = vn_subnet_overlaps(c, sub, &ip.cidr, err);
+			if (r < 0)
+				return r;
+		}
+	}
 	if (!strcmp(a->name, "external") && !vn_get_bool(o, "external") &&
 	    (router = vn_router_using_network(c, o)))
 		return vn_fail(err, -EBUSY, "router '%s' uses network '%s'", router->name, o->name);

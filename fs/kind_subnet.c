@@ -22,6 +22,7 @@
 static int vn_parse_cidr(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			 struct json_object **out, struct vn_err *err)
 {
+	const struct vn_special *sp;
 	char buf[VN_CIDR_STRLEN];
 	struct vn_cidr cidr;
 
@@ -35,6 +36,11 @@ static int vn_parse_cidr(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			       "cidr '%s' is not a network prefix like 10.0.0.0/24 or fd00::/64",
 			       text);
 	}
+	sp = vn_cidr_special(&cidr);
+	if (sp)
+		return vn_fail(err, -EINVAL,
+			       "cidr '%s' overlaps %s (%s): no subnet may use those addresses",
+			       text, sp->range, sp->what);
 	if (cidr.prefix > vn_af_bits(cidr.net.af) - 2 && cidr.net.af == AF_INET)
 		return vn_fail(err, -EINVAL, "cidr '%s' is too small for a subnet (at most /30)",
 			       text);
@@ -49,11 +55,16 @@ static int vn_parse_cidr(struct vn_ctx *c, struct vn_obj *o, const char *text,
 static int vn_parse_addr(const char *what, const char *text, struct json_object **out,
 			 struct vn_err *err)
 {
+	const struct vn_special *sp;
 	char buf[VN_ADDR_STRLEN];
 	struct vn_addr a;
 
 	if (vn_addr_parse(text, &a) < 0)
 		return vn_fail(err, -EINVAL, "%s '%s' is not an IP address", what, text);
+	sp = vn_addr_special(&a);
+	if (sp)
+		return vn_fail(err, -EINVAL, "%s '%s' is in %s (%s), not a unicast address", what,
+			       text, sp->range, sp->what);
 	vn_addr_format(&a, buf, sizeof(buf));
 	*out = json_object_new_string(buf);
 	return 0;
@@ -79,11 +90,16 @@ static int vn_parse_pool(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			 struct json_object **out, struct vn_err *err)
 {
 	char buf[2 * VN_ADDR_STRLEN + 2];
+	const struct vn_special *sp;
 	struct vn_pool p;
 
 	if (vn_pool_parse(text, &p) < 0)
 		return vn_fail(err, -EINVAL,
 			       "allocation pool '%s' is not START-END with START <= END", text);
+	if ((sp = vn_addr_special(&p.start)) || (sp = vn_addr_special(&p.end)))
+		return vn_fail(err, -EINVAL,
+			       "allocation pool '%s' reaches into %s (%s), not unicast addresses",
+			       text, sp->range, sp->what);
 	vn_pool_format(&p, buf, sizeof(buf));
 	*out = json_object_new_string(buf);
 	return 0;
@@ -92,12 +108,18 @@ static int vn_parse_pool(struct vn_ctx *c, struct vn_obj *o, const char *text,
 int vn_route_line(const char *text, int af, struct json_object **out, struct vn_err *err)
 {
 	char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN], buf[VN_CIDR_STRLEN + VN_ADDR_STRLEN + 1];
+	const struct vn_special *sp;
 	struct vn_cidr dest;
 	struct vn_addr hop;
 
 	if (vn_route_parse(text, &dest, &hop) < 0 || (af && dest.net.af != af))
 		return vn_fail(err, -EINVAL, "route '%s' is not 'DESTINATION_CIDR NEXTHOP'%s", text,
 			       af == AF_INET ? " (IPv4)" : "");
+	/* A link-local next hop is an ordinary one (IPv6 routers use them). */
+	sp = vn_addr_special(&hop);
+	if (sp && !sp->link_local)
+		return vn_fail(err, -EINVAL, "route '%s': next hop is in %s (%s), not unicast",
+			       text, sp->range, sp->what);
 	vn_cidr_format(&dest, d, sizeof(d));
 	vn_addr_format(&hop, h, sizeof(h));
 	snprintf(buf, sizeof(buf), "%s %s", d, h);
@@ -176,9 +198,19 @@ static int vn_show_pools(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 	struct vn_pool pools[VN_MAX_POOLS];
 	struct vn_subnet_ipam ip;
 	char buf[2 * VN_ADDR_STRLEN + 2];
-	int r = 0;
+	int r = 0, q = vn_subnet_ipam(o, &ip, pools);
 
-	if (vn_subnet_ipam(o, &ip, pools) < 0)
+	if (q == -ENOENT) {
+		/* No cidr: show an explicit list as it is, so that a write
+		 * of one is seen as a change (and refused by the check)
+		 * instead of vanishing as "the same empty text". */
+		struct json_object *list = vn_get_list(o, "allocation_pools");
+
+		for (size_t i = 0; i < vn_list_len(list) && r == 0; i++)
+			r = vn_buf_printf(out, "%s\n", vn_list_at(list, i));
+		return r;
+	}
+	if (q < 0)
 		return 0;
 	for (size_t i = 0; i < ip.npools && r == 0; i++) {
 		vn_pool_format(&ip.pools[i], buf, sizeof(buf));
@@ -233,19 +265,67 @@ static int vn_subnet_check_use(struct vn_ctx *c, struct vn_obj *o, const struct 
 	return 0;
 }
 
+/* Would cidr on sub overlap a subnet it must not? Subnets of one network
+ * never overlap; a subnet of an external network is the host's address and
+ * route, so no subnet anywhere may overlap one (in either direction). The
+ * walk visits every network (a flag each) but the subnets of external ones
+ * (and sub's own network) only, unless sub itself is external: then every
+ * subnet, which only root can cause. */
+int vn_subnet_overlaps(struct vn_ctx *c, struct vn_obj *sub, const struct vn_cidr *cidr,
+		       struct vn_err *err)
+{
+	bool external = vn_get_bool(sub->parent, "external");
+	char buf[VN_CIDR_STRLEN];
+	struct vn_obj *net, *other;
+
+	vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
+	{
+		bool ext = vn_get_bool(net, "external");
+
+		if (!external && !ext && net != sub->parent)
+			continue;
+		vn_coll_foreach(vn_child_coll(net, &vn_kind_subnet), other)
+		{
+			struct vn_cidr oc;
+
+			if (other == sub || vn_subnet_cidr(other, &oc) < 0 ||
+			    !vn_cidr_overlaps(&oc, cidr))
+				continue;
+			vn_cidr_format(cidr, buf, sizeof(buf));
+			if (net == sub->parent)
+				return vn_fail(err, -EINVAL,
+					       "cidr %s overlaps subnet '%s' (%s) on network '%s'",
+					       buf, other->name, vn_get_str(other, "cidr"),
+					       net->name);
+			return vn_fail(err, -EINVAL,
+				       "cidr %s overlaps subnet '%s' (%s) on %snetwork '%s': no "
+				       "subnet may overlap a subnet of an external network",
+				       buf, other->name, vn_get_str(other, "cidr"),
+				       ext ? "external " : "", net->name);
+		}
+	}
+	return 0;
+}
+
 static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			   struct vn_err *err)
 {
 	struct vn_pool pools[VN_MAX_POOLS];
 	struct json_object *list;
 	struct vn_subnet_ipam ip;
-	struct vn_obj *net = o->parent, *other;
-	char why[256], buf[VN_CIDR_STRLEN];
+	struct vn_obj *net = o->parent;
+	char why[256];
 	int r;
 
 	r = vn_subnet_check_use(c, o, a, err);
 	if (r < 0)
 		return r;
+	if (c->caller_uid != 0 && vn_get_bool(net, "external") &&
+	    (!strcmp(a->name, "cidr") || !strcmp(a->name, "gateway_ip")))
+		return vn_fail(err, -EACCES,
+			       "only root sets the %s of a subnet on external network '%s': its "
+			       "addresses and routes are the host's",
+			       a->name, net->name);
 	r = vn_subnet_ipam(o, &ip, pools);
 	if (r == -ENOENT) {
 		/* No cidr: clearing values is fine (rm -r removes cidr first),
@@ -253,7 +333,9 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 		if (!strcmp(a->name, "cidr") || !strcmp(a->name, "enable_dhcp") ||
 		    !json_object_object_get_ex(o->props, a->name, NULL))
 			return 0;
-		return vn_fail(err, -EINVAL, "write cidr before %s", a->name);
+		return vn_fail(err, -EINVAL,
+			       "subnet '%s' has no cidr yet: set the cidr first, then %s", o->name,
+			       a->name);
 	}
 	if (vn_list_len(vn_get_list(o, "allocation_pools")) > VN_MAX_POOLS)
 		return vn_fail(err, -EINVAL, "at most %d allocation pools", VN_MAX_POOLS);
@@ -274,20 +356,9 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 		return vn_fail(err, -EINVAL,
 			       "network '%s' has mtu %ld, below the IPv6 minimum 1280", net->name,
 			       vn_get_int(net, "mtu"));
-	vn_coll_foreach(o->coll, other)
-	{
-		struct vn_cidr oc;
-
-		if (other == o || vn_subnet_cidr(other, &oc) < 0)
-			continue;
-		if (vn_cidr_overlaps(&oc, &ip.cidr)) {
-			vn_cidr_format(&ip.cidr, buf, sizeof(buf));
-			return vn_fail(err, -EINVAL,
-				       "cidr %s overlaps subnet '%s' (%s) on network '%s'", buf,
-				       other->name, vn_get_str(other, "cidr"), net->name);
-		}
-	}
-	return 0;
+	if (strcmp(a->name, "cidr"))
+		return 0;
+	return vn_subnet_overlaps(c, o, &ip.cidr, err);
 }
 
 static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,

@@ -41,6 +41,11 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
  * pools[] must hold VN_MAX_POOLS. */
 int vn_subnet_ipam(struct vn_obj *sub, struct vn_subnet_ipam *out, struct vn_pool *pools);
 
+/* -EINVAL with a sentence if cidr on sub overlaps a subnet of its own
+ * network, or (either of them being on an external network) any other. */
+int vn_subnet_overlaps(struct vn_ctx *c, struct vn_obj *sub, const struct vn_cidr *cidr,
+		       struct vn_err *err);
+
 /* A `DEST NEXTHOP` line in canonical form (af 0: either family). */
 int vn_route_line(const char *text, int af, struct json_object **out, struct vn_err *err);
 

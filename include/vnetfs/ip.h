@@ -105,6 +105,20 @@ int vn_ipam_alloc(const struct vn_subnet_ipam *s, const struct vn_addr *used, si
 int vn_ipam_check_fixed(const struct vn_subnet_ipam *s, const struct vn_addr *a, char *why,
 			size_t whylen);
 
+/* Address ranges that are not ordinary unicast: "this network" (0/8, ::),
+ * loopback, link-local, multicast, reserved (240/4 and the broadcast
+ * address), IPv4-mapped and IPv4-compatible IPv6. No subnet may use them;
+ * see docs/design-notes.md ("Addresses the daemon refuses"). */
+struct vn_special {
+	const char *range; /* "127.0.0.0/8" */
+	const char *what;  /* "loopback" */
+	bool link_local;   /* fine where a link-local address is (a next hop) */
+};
+/* The first special range that holds a, or NULL for ordinary unicast. */
+const struct vn_special *vn_addr_special(const struct vn_addr *a);
+/* The first special range that overlaps c, or NULL. */
+const struct vn_special *vn_cidr_special(const struct vn_cidr *c);
+
 /* Object names: [A-Za-z0-9._-], 1..63 bytes, not starting with '.'.
  * 0 or -EINVAL. */
 int vn_name_check(const char *name);

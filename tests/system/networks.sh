@@ -139,6 +139,21 @@ vn_eq 0 "$(vn_cat "$N/external")" "external reads 0"
 vn_eq "" "$(vn_link_addrs "$br1")" "external=0 removes the gateway ip"
 vn_expect_fail EINVAL vn_w "$N/external" 2
 vn_eq 0 "$(vn_cat "$N/external")" "external unchanged by a bad write"
+# an external subnet is the host's: it may overlap no other subnet (issue 6)
+vn_ok mkdir "$M/networks/net2"
+vn_ok mkdir "$M/networks/net2/subnets/net2-sub"
+vn_ok vn_w "$M/networks/net2/subnets/net2-sub/cidr" 192.168.50.128/25
+vn_expect_fail EINVAL vn_w "$N/external" 1
+vn_eq 0 "$(vn_cat "$N/external")" "net1 stays internal: its subnet overlaps net2-sub"
+vn_match "net2-sub" "$(vn_cat "$N/error")" "error names the overlapping subnet"
+vn_eq "" "$(vn_link_addrs "$br1")" "and the host got no address"
+vn_ok vn_w "$M/networks/net2/subnets/net2-sub/cidr" 192.168.60.0/24
+vn_ok vn_w "$N/external" 1
+vn_eq 192.168.50.1/24 "$(vn_link_addrs "$br1")" "once disjoint, net1 becomes external"
+vn_expect_fail EINVAL vn_w "$M/networks/net2/subnets/net2-sub/cidr" 192.168.50.0/26
+vn_eq 192.168.60.0/24 "$(vn_cat "$M/networks/net2/subnets/net2-sub/cidr")" "a tenant cidr over net1's external subnet is refused"
+vn_ok vn_w "$N/external" 0
+vn_ok rm -r "$M/networks/net2"
 
 # ---- json --------------------------------------------------------------------
 vn_ok vn_w "$N/mtu" 1400

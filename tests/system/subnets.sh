@@ -154,6 +154,110 @@ vn_expect_fail EINVAL vn_w "$M/networks/b/subnets/v6b/cidr" fd00:1::/48
 vn_ok vn_w "$M/networks/b/subnets/v6b/cidr" fd00:2::/64
 vn_eq fd00:2::/64 "$(vn_cat "$M/networks/b/subnets/v6b/cidr")" "a second, disjoint IPv6 subnet"
 
+# ---- a value that needs the cidr is refused, never dropped (issue 6) ---------------
+NC=$M/networks/b/subnets/nocidr
+vn_ok mkdir "$NC"
+for f in allocation_pools gateway_ip host_routes dns_nameservers; do
+	case $f in
+	allocation_pools) v=10.0.0.50-10.0.0.60 ;;
+	gateway_ip) v=10.0.0.1 ;;
+	host_routes) v="10.9.0.0/16 10.0.0.9" ;;
+	dns_nameservers) v=10.0.0.53 ;;
+	esac
+	vn_expect_fail EINVAL vn_w "$NC/$f" "$v"
+	vn_eq "" "$(vn_cat "$NC/$f")" "$f stays empty on a subnet without cidr"
+	vn_match "set the cidr first" "$(vn_cat "$NC/error")" "error says to set the cidr first ($f)"
+	vn_expect_fail EINVAL vn_a "$NC/$f" "$v"
+done
+vn_ok vn_w "$NC/cidr" 10.70.0.0/24
+vn_eq 10.70.0.2-10.70.0.254 "$(vn_cat "$NC/allocation_pools")" "the refused pool did not come back with the cidr"
+vn_ok vn_w "$NC/allocation_pools" 10.70.0.50-10.70.0.60
+vn_eq 10.70.0.50-10.70.0.60 "$(vn_cat "$NC/allocation_pools")" "with a cidr the pool is taken"
+vn_ok rmdir "$NC"
+
+# ---- addresses no subnet may use (issue 6) ------------------------------------------
+AS=$M/networks/b/subnets/addr
+vn_ok mkdir "$AS"
+while IFS='|' read -r cidr range; do
+	[ -n "$cidr" ] || continue
+	vn_expect_fail EINVAL vn_w "$AS/cidr" "$cidr"
+	vn_eq "" "$(vn_cat "$AS/cidr")" "cidr $cidr refused"
+	vn_match "overlaps $range" "$(vn_cat "$AS/error")" "error for $cidr names $range"
+done <<'EOF2'
+0.0.0.0/0|0.0.0.0/8
+0.0.0.0/8|0.0.0.0/8
+0.0.0.0/1|0.0.0.0/8
+127.0.0.0/8|127.0.0.0/8
+127.0.0.0/24|127.0.0.0/8
+126.0.0.0/7|127.0.0.0/8
+169.254.0.0/16|169.254.0.0/16
+128.0.0.0/1|169.254.0.0/16
+224.0.0.0/4|224.0.0.0/4
+239.1.0.0/16|224.0.0.0/4
+240.0.0.0/4|240.0.0.0/4
+255.255.255.252/30|240.0.0.0/4
+::/0|::/128
+::ffff:0:0/96|::ffff:0:0/96
+::/96|::/128
+fe80::/64|fe80::/10
+ff00::/8|ff00::/8
+ff02::/64|ff00::/8
+8000::/1|fe80::/10
+EOF2
+vn_ok vn_w "$AS/cidr" 10.71.0.0/24
+for bad in 224.0.0.1 127.0.0.53 0.0.0.0 255.255.255.255 ::1 ff02::1 169.254.169.254; do
+	vn_expect_fail EINVAL vn_a "$AS/dns_nameservers" "$bad"
+done
+vn_eq "" "$(vn_cat "$AS/dns_nameservers")" "no non-unicast dns nameserver was taken"
+vn_match "not a unicast address" "$(vn_cat "$AS/error")" "error says why the nameserver was refused"
+for bad in "10.9.0.0/16 127.0.0.1" "10.9.0.0/16 0.0.0.0" "10.9.0.0/16 224.0.0.9" "10.9.0.0/16 255.255.255.255"; do
+	vn_expect_fail EINVAL vn_a "$AS/host_routes" "$bad"
+done
+vn_eq "" "$(vn_cat "$AS/host_routes")" "no route via a non-unicast next hop was taken"
+vn_match "next hop is in" "$(vn_cat "$AS/error")" "error names the next hop's range"
+for bad in 127.0.0.1 224.0.0.1 0.0.0.1; do
+	vn_expect_fail EINVAL vn_w "$AS/gateway_ip" "$bad"
+done
+vn_eq 10.71.0.1 "$(vn_cat "$AS/gateway_ip")" "gateway_ip unchanged"
+vn_expect_fail EINVAL vn_w "$AS/allocation_pools" 127.0.0.2-127.0.0.9
+vn_match "127.0.0.0/8" "$(vn_cat "$AS/error")" "error names loopback for the pool"
+
+# no subnet may overlap a subnet of an external network
+pub_br=$(vn_cat "$M/networks/public/bridge")
+for bad in 172.24.4.0/25 172.24.4.128/25 172.24.0.0/16 172.0.0.0/8 172.24.4.0/30; do
+	vn_expect_fail EINVAL vn_w "$AS/cidr" "$bad"
+	vn_eq 10.71.0.0/24 "$(vn_cat "$AS/cidr")" "tenant cidr $bad over public-subnet refused"
+done
+vn_match "external network 'public'" "$(vn_cat "$AS/error")" "error names the external network"
+vn_eq 172.24.4.1/24 "$(vn_link_addrs "$pub_br")" "the host still has 172.24.4.1/24 only"
+# tenant networks may overlap each other (different networks), as in Neutron
+vn_ok vn_w "$AS/cidr" 1.0.0.0/8
+vn_ok mkdir "$M/networks/a/subnets/twin"
+vn_ok vn_w "$M/networks/a/subnets/twin/cidr" 1.2.0.0/16
+vn_eq 1.2.0.0/16 "$(vn_cat "$M/networks/a/subnets/twin/cidr")" "tenant subnets of two networks may overlap"
+# an external network's subnet may not overlap any other subnet
+vn_ok mkdir "$M/networks/ext2"
+vn_ok vn_w "$M/networks/ext2/external" 1
+ext2_br=$(vn_cat "$M/networks/ext2/bridge")
+vn_ok mkdir "$M/networks/ext2/subnets/e2"
+for bad in 172.24.4.128/25 1.0.0.0/16 1.2.3.0/24 0.0.0.0/0 128.0.0.0/1; do
+	vn_expect_fail EINVAL vn_w "$M/networks/ext2/subnets/e2/cidr" "$bad"
+done
+vn_eq "" "$(vn_cat "$M/networks/ext2/subnets/e2/cidr")" "external subnet cidr refused"
+vn_eq "" "$(vn_link_addrs "$ext2_br")" "and no address reached the host"
+vn_ok vn_w "$M/networks/ext2/subnets/e2/cidr" 198.51.100.0/24
+vn_eq 198.51.100.1/24 "$(vn_link_addrs "$ext2_br")" "a disjoint external subnet works"
+vn_expect_fail EINVAL vn_w "$AS/cidr" 198.51.100.0/28
+vn_eq 1.0.0.0/8 "$(vn_cat "$AS/cidr")" "tenant cidr over the new external subnet refused"
+# a network with subnets overlapping others cannot become external
+vn_expect_fail EINVAL vn_w "$M/networks/a/external" 1
+vn_eq 0 "$(vn_cat "$M/networks/a/external")" "network a stays internal"
+vn_eq "" "$(vn_link_addrs "$(vn_cat "$M/networks/a/bridge")")" "its bridge has no address"
+vn_match "overlaps subnet" "$(vn_cat "$M/networks/a/error")" "error says which subnet overlaps"
+vn_ok rmdir "$M/networks/a/subnets/twin"
+vn_ok rmdir "$AS"
+vn_ok rm -r "$M/networks/ext2"
+
 # ---- rmdir -----------------------------------------------------------------------
 vn_ok rmdir "$S"
 vn_true "s1 is gone" test ! -e "$S"

@@ -903,6 +903,111 @@ static void test_mac_invalid(void **state)
 	assert_memory_equal(m, ((uint8_t[]){1, 2, 3, 4, 5, 6}), 6);
 }
 
+/* ---- special ranges ----------------------------------------------------- */
+
+static void expect_addr_special(const char *addr, const char *range)
+{
+	struct vn_addr a = A(addr);
+	const struct vn_special *sp = vn_addr_special(&a);
+
+	if (!range) {
+		if (sp)
+			fail_msg("%s: unexpected special range %s", addr, sp->range);
+		return;
+	}
+	if (!sp)
+		fail_msg("%s: expected special range %s, got none", addr, range);
+	assert_string_equal(sp->range, range);
+	assert_non_null(sp->what);
+}
+
+static void expect_cidr_special(const char *cidr, const char *range)
+{
+	struct vn_cidr c = C(cidr);
+	const struct vn_special *sp = vn_cidr_special(&c);
+
+	if (!range) {
+		if (sp)
+			fail_msg("%s: unexpected special range %s", cidr, sp->range);
+		return;
+	}
+	if (!sp)
+		fail_msg("%s: expected special range %s, got none", cidr, range);
+	assert_string_equal(sp->range, range);
+}
+
+static void test_addr_special(void **state)
+{
+	expect_addr_special("0.0.0.0", "0.0.0.0/8");
+	expect_addr_special("0.255.255.255", "0.0.0.0/8");
+	expect_addr_special("127.0.0.1", "127.0.0.0/8");
+	expect_addr_special("127.255.255.254", "127.0.0.0/8");
+	expect_addr_special("169.254.169.254", "169.254.0.0/16");
+	expect_addr_special("224.0.0.1", "224.0.0.0/4");
+	expect_addr_special("239.255.255.255", "224.0.0.0/4");
+	expect_addr_special("240.0.0.1", "240.0.0.0/4");
+	expect_addr_special("255.255.255.255", "240.0.0.0/4");
+	expect_addr_special("::", "::/128");
+	expect_addr_special("::1", "::1/128");
+	expect_addr_special("::ffff:10.0.0.1", "::ffff:0:0/96");
+	expect_addr_special("::10.0.0.1", "::/96");
+	expect_addr_special("fe80::1", "fe80::/10");
+	expect_addr_special("febf::1", "fe80::/10");
+	expect_addr_special("ff02::1", "ff00::/8");
+	/* ordinary unicast, including the edges of the ranges */
+	expect_addr_special("1.0.0.0", NULL);
+	expect_addr_special("126.255.255.255", NULL);
+	expect_addr_special("128.0.0.0", NULL);
+	expect_addr_special("169.253.255.255", NULL);
+	expect_addr_special("169.255.0.0", NULL);
+	expect_addr_special("223.255.255.255", NULL);
+	expect_addr_special("10.0.0.1", NULL);
+	expect_addr_special("172.24.4.1", NULL);
+	expect_addr_special("2001:db8::1", NULL);
+	expect_addr_special("fd00::1", NULL);
+	expect_addr_special("fec0::1", NULL);
+	expect_addr_special("::1:0:0:0", NULL);
+	expect_addr_special("64:ff9b::1", NULL);
+	assert_true(vn_addr_special(&(struct vn_addr){.af = AF_INET6, .v = 1})->link_local ==
+		    false);
+	assert_true(vn_addr_special(&(struct vn_addr){.af = AF_INET6, .v = A("fe80::1").v})
+			    ->link_local);
+}
+
+static void test_cidr_special(void **state)
+{
+	expect_cidr_special("0.0.0.0/0", "0.0.0.0/8");
+	expect_cidr_special("0.0.0.0/8", "0.0.0.0/8");
+	expect_cidr_special("0.0.0.0/1", "0.0.0.0/8");
+	expect_cidr_special("128.0.0.0/1", "169.254.0.0/16");
+	expect_cidr_special("192.0.0.0/2", "224.0.0.0/4");
+	expect_cidr_special("127.0.0.0/8", "127.0.0.0/8");
+	expect_cidr_special("126.0.0.0/7", "127.0.0.0/8");
+	expect_cidr_special("127.1.2.0/24", "127.0.0.0/8");
+	expect_cidr_special("169.254.0.0/24", "169.254.0.0/16");
+	expect_cidr_special("169.0.0.0/8", "169.254.0.0/16");
+	expect_cidr_special("224.0.0.0/24", "224.0.0.0/4");
+	expect_cidr_special("255.255.255.252/30", "240.0.0.0/4");
+	expect_cidr_special("::/0", "::/128");
+	expect_cidr_special("::/64", "::/128");
+	expect_cidr_special("::ffff:0:0/104", "::ffff:0:0/96");
+	expect_cidr_special("8000::/1", "fe80::/10");
+	expect_cidr_special("fe80::/64", "fe80::/10");
+	expect_cidr_special("ff00::/8", "ff00::/8");
+	expect_cidr_special("ff02::/16", "ff00::/8");
+	expect_cidr_special("1.0.0.0/8", NULL);
+	expect_cidr_special("64.0.0.0/3", NULL);
+	expect_cidr_special("128.0.0.0/2", "169.254.0.0/16");
+	expect_cidr_special("170.0.0.0/7", NULL);
+	expect_cidr_special("10.0.0.0/8", NULL);
+	expect_cidr_special("172.24.4.0/24", NULL);
+	expect_cidr_special("2000::/3", NULL);
+	expect_cidr_special("fd00::/8", NULL);
+	expect_cidr_special("fc00::/7", NULL);
+	expect_cidr_special("fec0::/10", NULL);
+	expect_cidr_special("::1:0:0:0/80", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -941,6 +1046,8 @@ int main(void)
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_mac_invalid),
+		cmocka_unit_test(test_addr_special),
+		cmocka_unit_test(test_cidr_special),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
