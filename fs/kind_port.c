@@ -671,8 +671,8 @@ static int vn_show_device(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out
 {
 	char host[16];
 
-	if (!vn_port_bound(c, o))
-		return 0;
+	if (!vn_port_bound(c, o) || vn_port_priv(o)->down)
+		return 0; /* nothing plugged */
 	vn_port_device(o, host);
 	return vn_buf_printf(out, "%s\n", host);
 }
