@@ -176,8 +176,12 @@ static int open_nofollow(int dfd, const char *path, int flags)
 			errno = ELOOP;
 		}
 		if (nfd < 0) {
-			int e = errno == ENOTDIR && next ? ELOOP : errno;
+			int e = errno;
 
+			/* O_NOFOLLOW|O_DIRECTORY on a symlink: ENOTDIR */
+			if (e == ENOTDIR && fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;
 			if (cur != dfd)
 				close(cur);
 			return -e;

@@ -27,7 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -657,6 +663,84 @@ static void test_ns_open_path(void **state)
 	assert_int_equal(fd, -1);
 }
 
+/* The same refusals on kernels without openat2 (before 5.6), where each
+ * component is opened O_NOFOLLOW: a child process that sees openat2 fail
+ * with ENOSYS (seccomp), in a mount namespace of its own with a fresh
+ * /run. Returns the number of the first check that failed, 0 if none. */
+static int nofollow_fallback_child(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	struct open_how how = {.flags = O_PATH};
+	struct vn_ns *ns = NULL;
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/%d/ns/net", (int)getpid());
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 || mkdir("/run/netns", 0755) < 0)
+		return 1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return 2;
+	if (syscall(__NR_openat2, AT_FDCWD, "/", &how, sizeof(how)) != -1 || errno != ENOSYS)
+		return 3;
+	fd = open("/run/netns/x", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	if (mount(self, "/run/netns/x", NULL, MS_BIND, NULL) < 0)
+		return 5;
+	if (vn_ns_open_path("/run/netns/x", &ns) != 0)
+		return 6;
+	vn_ns_close(ns);
+	if (vn_ns_open_path(self, &ns) != 0)
+		return 7;
+	vn_ns_close(ns);
+	if (mkfifo("/run/netns/fifo", 0644) < 0 ||
+	    vn_ns_open_path("/run/netns/fifo", &ns) != -EINVAL)
+		return 8;
+	if (symlink("/run/netns/x", "/run/netns/link") < 0 ||
+	    vn_ns_open_path("/run/netns/link", &ns) != -ELOOP)
+		return 9;
+	if (vn_ns_open_path("/run/netns/missing", &ns) != -ENOENT)
+		return 10;
+	/* /run/netns a symlink to a directory holding a namespace */
+	if (mount("/run/netns", "/run/netns", NULL, MS_BIND, NULL) < 0 ||
+	    mkdir("/run/alt", 0755) < 0 ||
+	    mount("/run/netns", "/run/alt", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    umount2("/run/netns", MNT_DETACH) < 0 || rename("/run/netns", "/run/old") < 0 ||
+	    symlink("/run/alt", "/run/netns") < 0)
+		return 11;
+	if (vn_ns_open_path("/run/alt/x", &ns) != -EINVAL) /* sanity: the layout is there */
+		return 12;
+	if (vn_ns_open_path("/run/netns/x", &ns) != -ELOOP)
+		return 13;
+	if (vn_ns_open("vnq-new", true, &ns) != -ELOOP || access("/run/alt/vnq-new", F_OK) == 0)
+		return 14;
+	return 0;
+}
+
+static void test_ns_open_nofollow_fallback(void **state)
+{
+	int st = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(nofollow_fallback_child());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Identity follows the namespace, not the path; the owner is the user
  * namespace's. */
 static void test_ns_identity(void **state)
@@ -1176,15 +1260,24 @@ static int lo_up(void)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ifname),		cmocka_unit_test(test_bridge),
-		cmocka_unit_test(test_link_list),	cmocka_unit_test(test_netns),
-		cmocka_unit_test(test_netns_fresh_run), cmocka_unit_test(test_ns_open_path),
-		cmocka_unit_test(test_ns_identity),	cmocka_unit_test(test_veth),
-		cmocka_unit_test(test_addr_sync),	cmocka_unit_test(test_route_sync),
-		cmocka_unit_test(test_route_foreign),	cmocka_unit_test(test_sysctl),
+		cmocka_unit_test(test_ifname),
+		cmocka_unit_test(test_bridge),
+		cmocka_unit_test(test_link_list),
+		cmocka_unit_test(test_netns),
+		cmocka_unit_test(test_netns_fresh_run),
+		cmocka_unit_test(test_ns_open_path),
+		cmocka_unit_test(test_ns_open_nofollow_fallback),
+		cmocka_unit_test(test_ns_identity),
+		cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_addr_sync),
+		cmocka_unit_test(test_route_sync),
+		cmocka_unit_test(test_route_foreign),
+		cmocka_unit_test(test_sysctl),
 		cmocka_unit_test(test_bridge_ipv6),
 	};
+	/* clang-format on */
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_backend: needs root, skipped\n");
