@@ -382,11 +382,7 @@ static int vn_port_open_bound(struct vn_ctx *c, struct vn_obj *port, struct vn_n
 			vn_ns_close(ns);
 			return r;
 		}
-		vn_port_record(port, path, text, true);
-		r = c->loading ? 0 : vn_obj_save(c, port);
-		if (r < 0)
-			vn_warn(r, "port %s: could not persist the identity of %s", port->name,
-				path);
+		vn_port_record(port, path, text, true); /* persisted by reconcile */
 		*out = ns;
 		return 0;
 	}
@@ -951,7 +947,19 @@ static int vn_port_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 
 static int vn_port_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	return vn_port_realise(c, o, err);
+	bool had = json_object_object_get(o->props, VN_NETNS_ID) != NULL;
+	int r = vn_port_realise(c, o, err);
+	int s;
+
+	/* A port bound by an older daemon got its identity recorded: keep it
+	 * (a write's save persists it otherwise, but props are clean here). */
+	if (!had && json_object_object_get(o->props, VN_NETNS_ID)) {
+		s = vn_obj_save(c, o);
+		if (s < 0)
+			vn_warn(s, "port %s: could not persist the identity of its namespace",
+				o->name);
+	}
+	return r;
 }
 
 static int vn_port_sweep(struct vn_ctx *c)

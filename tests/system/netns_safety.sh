@@ -310,4 +310,41 @@ vn_eq "" "$(vn_cat "$RP/error")" "unbound: no error"
 rm -f /run/netns/b /run/netns/fifo /run/netns/file /run/netns/link /run/netns/intomount /run/netns/intomountdir
 rmdir /run/netns/dir
 
+# ---- ports bound by a daemon that recorded no identity --------------------------
+# (state as an older daemon left it: per-object JSON files without the
+# private _netns_id key). On start the namespace the path names now is
+# taken if the port's owner may bind there under today's rule: root's port
+# yes; nobody's port that root had bound into the test's namespace, no.
+rid=$(vn_cat "$RP/id")
+nid=$(vn_cat "$NP/id")
+if [ -f "$VN_STATE/objects/$rid.json" ] && [ -f "$VN_STATE/objects/$nid.json" ]; then
+	vn_host c
+	setpriv --reuid=$NB --regid=$NB --clear-groups sleep 60 &
+	nb_old=$!
+	vn_ok vn_w "$RP/netns" /run/netns/c
+	vn_ok vn_w "$NP/netns" "/proc/$nb_old/ns/net"
+	vn_eq eth0 "$(pid_ifnames "$nb_old" | grep -x eth0 || true)" "root bound nobody's port into the test's namespace"
+	vn_stop
+	for id in "$rid" "$nid"; do
+		jq 'del(.props._netns_id)' "$VN_STATE/objects/$id.json" >"$VN_TMP/old.json"
+		mv "$VN_TMP/old.json" "$VN_STATE/objects/$id.json"
+	done
+	vn_eq null "$(jq -r '.props._netns_id' "$VN_STATE/objects/$rid.json")" "the identity is gone from the state"
+	vn_start -o allow_other
+	vn_eq ACTIVE "$(vn_cat "$RP/status")" "root's old binding is taken"
+	vn_eq eth0 "$(ifnames c)" "and plugged into c"
+	vn_match '^[0-9]+:[0-9]+:[0-9]+$' "$(jq -r '.props._netns_id["/run/netns/c"]' "$VN_STATE/objects/$rid.json")" \
+		"its identity is recorded in the state"
+	vn_eq DOWN "$(vn_cat "$NP/status")" "nobody's old binding into the test's namespace is refused"
+	vn_match "^only root may bind a port to /proc/$nb_old/ns/net" "$(vn_cat "$NP/error")" "error says why"
+	vn_eq absent "$(vn_link_kind "$nb_host")" "nobody's port is unplugged"
+	vn_eq "" "$(pid_ifnames "$nb_old" | grep -x eth0 || true)" "nothing of it left in the test's namespace"
+	kill "$nb_old"
+	wait "$nb_old" 2>/dev/null || true
+	vn_ok vn_w "$NP/netns" ""
+	vn_ok vn_w "$RP/netns" ""
+else
+	echo "# (state is not per-object JSON files: the old-state case is not run)"
+fi
+
 vn_done
