@@ -868,8 +868,11 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 
 	if (!strcmp(a->name, "netns"))
 		return vn_port_check_netns(c, o, err);
-	/* Every other change but security groups reopens the namespace. */
-	if (strcmp(a->name, "security_groups")) {
+	/* Every other change but security groups reopens the namespace: a
+	 * value written fails while it is not the port's (the port goes
+	 * DOWN). A reset (unlink, rm -r) goes through: the port is unplugged
+	 * and DOWN all the same (vn_port_realise), and rm -r still works. */
+	if (strcmp(a->name, "security_groups") && json_object_object_get(o->props, a->name)) {
 		r = vn_port_verify(c, o, err);
 		if (r < 0)
 			return r;

@@ -217,6 +217,22 @@ vn_eq ACTIVE "$(vn_cat "$RP/status")" "rebound, restarted: ACTIVE"
 vn_eq eth0 "$(ifnames a)" "rebound, restarted: eth0 in a"
 vn_ok vn_w "$RP/netns" ""
 
+# rm -r of a port whose path names another namespace now works (resets go
+# through, the port is unplugged), and leaves nothing in the new namespace
+vn_ok mkdir "$M/networks/n/ports/gone"
+gone_host=$(host_link "$M/networks/n/ports/gone")
+vn_ok vn_w "$M/networks/n/ports/gone/ipconfig" static
+vn_ok vn_w "$M/networks/n/ports/gone/ifname" eth7
+vn_ok vn_w "$M/networks/n/ports/gone/netns" /run/netns/a
+vn_eq eth7 "$(ifnames a)" "port gone is plugged into a as eth7"
+ip netns del a
+ip netns add a
+ip -n a link set lo up
+vn_ok timeout 10 rm -r "$M/networks/n/ports/gone"
+vn_true "rm -r removed the port" test ! -e "$M/networks/n/ports/gone"
+vn_eq "" "$(ifnames a)" "nothing was plugged into the new a on the way"
+vn_eq absent "$(vn_link_kind "$gone_host")" "its host veth is gone"
+
 # ---- routes: root's own static routes stay --------------------------------------
 vn_host h
 ip -n h link add d0 type veth peer name d1
