@@ -5,8 +5,8 @@
  *
  * Single objects are looked up with one RTM_GETLINK by name (there may be
  * thousands of links, so no link cache is filled on the hot path). Address
- * and route dumps ask the kernel to filter (by ifindex; by table and
- * protocol) when it can, and everything is filtered again here.
+ * and route dumps ask the kernel to filter (by ifindex; by table) when it
+ * can, and everything is filtered again here.
  *
  * Every libnl result is turned into 0 or a negative errno at this edge.
  */
@@ -669,6 +669,7 @@ struct want_route {
 	const struct vn_route *r;
 	int oif; /* 0: any */
 	bool present;
+	bool adopt; /* an equal proto static route is there: take it over */
 };
 
 static bool route_is(struct rtnl_route *r, const struct want_route *w)
@@ -695,7 +696,7 @@ static bool route_is(struct rtnl_route *r, const struct want_route *w)
 	return vn_eq(&dst, &w->r->gateway);
 }
 
-static int route_add(struct vn_ns *ns, const struct want_route *w)
+static int route_add(struct vn_ns *ns, const struct want_route *w, int flags)
 {
 	_cleanup_route_ struct rtnl_route *r = rtnl_route_alloc();
 	_cleanup_nladdr_ struct nl_addr *dst = NULL;
@@ -716,7 +717,7 @@ static int route_add(struct vn_ns *ns, const struct want_route *w)
 	}
 	rtnl_route_set_family(r, (uint8_t)af);
 	rtnl_route_set_table(r, RT_TABLE_MAIN);
-	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_protocol(r, VN_RTPROT);
 	rtnl_route_set_type(r, RTN_UNICAST);
 	rtnl_route_set_scope(r, gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	err = vn_be_nlerr(rtnl_route_set_dst(r, dst));
@@ -730,15 +731,22 @@ static int route_add(struct vn_ns *ns, const struct want_route *w)
 	if (w->oif)
 		rtnl_route_nh_set_ifindex(nh, w->oif);
 	rtnl_route_add_nexthop(r, nh); /* r owns nh now */
-	return vn_be_nlerr(rtnl_route_add(ns->sk, r, NLM_F_EXCL));
+	return vn_be_nlerr(rtnl_route_add(ns->sk, r, flags));
 }
 
+/*
+ * Only routes of protocol VN_RTPROT are the daemon's: those it deletes when
+ * not wanted. Everything else in the table (connected routes, routes that
+ * root or a container made, proto static included) is left alone. A proto
+ * static route equal to a wanted one is what a daemon before VN_RTPROT
+ * made (or someone made the very route we want, through our interface):
+ * it is replaced by ours rather than failing the add with EEXIST.
+ */
 static int route_sync_af(struct vn_ns *ns, int af, struct want_route *want, size_t n)
 {
 	struct rtmsg hdr = {
 		.rtm_family = (uint8_t)af,
 		.rtm_table = RT_TABLE_MAIN,
-		.rtm_protocol = RTPROT_STATIC,
 	};
 	_cleanup_cache_ struct nl_cache *c = NULL;
 	int err;
@@ -750,18 +758,24 @@ static int route_sync_af(struct vn_ns *ns, int af, struct want_route *want, size
 	 * changed gateway for the same destination can be added after. */
 	for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
 		struct rtnl_route *r = (struct rtnl_route *)o;
+		int proto = rtnl_route_get_protocol(r);
 		bool keep = false;
 
 		if (rtnl_route_get_family(r) != af || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
-		    rtnl_route_get_protocol(r) != RTPROT_STATIC)
+		    (proto != VN_RTPROT && proto != RTPROT_STATIC))
 			continue;
 		for (size_t i = 0; i < n && !keep; i++) {
 			if (want[i].r->dst.net.af != af || want[i].present)
 				continue;
-			if (route_is(r, &want[i]))
-				keep = want[i].present = true;
+			if (!route_is(r, &want[i]))
+				continue;
+			keep = true;
+			if (proto == VN_RTPROT)
+				want[i].present = true;
+			else
+				want[i].adopt = true;
 		}
-		if (keep)
+		if (keep || proto != VN_RTPROT)
 			continue;
 		err = vn_be_nlerr(rtnl_route_delete(ns->sk, r, 0));
 		if (err && err != -ESRCH && err != -ENOENT)
@@ -780,7 +794,7 @@ static int route_sync_af(struct vn_ns *ns, int af, struct want_route *want, size
 			      vn_eq(&want[j].r->gateway, &want[i].r->gateway);
 		if (dup)
 			continue;
-		err = route_add(ns, &want[i]);
+		err = route_add(ns, &want[i], want[i].adopt ? NLM_F_REPLACE : NLM_F_EXCL);
 		if (err)
 			return err;
 		want[i].present = true;

@@ -23,6 +23,7 @@
 #include <linux/magic.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -30,8 +31,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
@@ -39,6 +42,10 @@
 
 #define NETNS_RUN_DIR "/run/netns"
 #define SELF_NETNS "/proc/thread-self/ns/net"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 static void closep(int *fd)
 {
@@ -89,6 +96,18 @@ static int strv_cmp(const void *a, const void *b)
 
 /* ---- namespace fds ----------------------------------------------------- */
 
+/*
+ * Every namespace path is hostile: /run/netns/NAME may be a FIFO (an open
+ * would block the daemon, which holds its model lock), a device, a
+ * regular file, or a symlink, possibly into the daemon's own FUSE mount
+ * (an open there re-enters the mount and deadlocks). So no symlink is
+ * ever followed (openat2 RESOLVE_NO_SYMLINKS), every step is an O_PATH
+ * open (which opens nothing: no FIFO wait, no driver open), the
+ * directories walked must not be FUSE (and /proc/PID/ns must be procfs),
+ * and the last step must land on nsfs before the O_PATH handle is turned
+ * into a real one through /proc/self/fd. Only then is it a namespace fd.
+ */
+
 static int open_self_netns(void)
 {
 	int fd = open(SELF_NETNS, O_RDONLY | O_CLOEXEC);
@@ -96,7 +115,8 @@ static int open_self_netns(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* 0 if fd is a network namespace, -EINVAL if it is anything else. */
+/* 0 if fd (a real fd, not O_PATH) is a network namespace, -EINVAL if it
+ * is anything else. */
 static int check_netns_fd(int fd)
 {
 	struct statfs sfs;
@@ -110,6 +130,149 @@ static int check_netns_fd(int fd)
 	if (type < 0)
 		return errno == ENOTTY ? 0 : -errno; /* kernel < 4.11: trust nsfs */
 	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
+/* openat(dfd, path, flags) following no symlink on the way, the last
+ * component included (-ELOOP). Beneath dfd unless it is AT_FDCWD. */
+static int open_nofollow(int dfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_NO_SYMLINKS | (dfd == AT_FDCWD ? 0 : RESOLVE_BENEATH),
+	};
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
+	int cur = dfd;
+	long fd;
+
+	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS)
+		return -errno;
+	/* Kernels before 5.6: one component at a time, O_NOFOLLOW each. */
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	if (*path == '/') {
+		cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cur < 0)
+			return -errno;
+	}
+	for (char *c = strtok_r(copy, "/", &save); c;) {
+		char *next = strtok_r(NULL, "/", &save);
+		struct stat st;
+		int nfd;
+
+		nfd = -1;
+		errno = EXDEV; /* ".." never: nothing here climbs */
+		if (strcmp(c, ".."))
+			nfd = openat(cur, c,
+				     (next ? O_PATH | O_DIRECTORY | O_CLOEXEC : flags) |
+					     O_NOFOLLOW);
+		if (nfd >= 0 && fstat(nfd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(nfd);
+			nfd = -1;
+			errno = ELOOP;
+		}
+		if (nfd < 0) {
+			int e = errno;
+
+			/* O_NOFOLLOW|O_DIRECTORY on a symlink: ENOTDIR */
+			if (e == ENOTDIR && fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;
+			if (cur != dfd)
+				close(cur);
+			return -e;
+		}
+		if (cur != dfd)
+			close(cur);
+		cur = nfd;
+		c = next;
+	}
+	return cur == dfd ? -EINVAL : cur;
+}
+
+/* An O_PATH handle on the directory path, reached without a symlink, not
+ * on FUSE, and on file system `magic` if non-zero. */
+static int open_dir_safe(const char *path, long magic)
+{
+	int fd = open_nofollow(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sfs;
+
+	if (fd < 0)
+		return fd == -ENOTDIR ? -EINVAL : fd;
+	if (fstatfs(fd, &sfs) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (sfs.f_type == FUSE_SUPER_MAGIC || (magic && sfs.f_type != magic)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Turn the O_PATH handle pfd (closed here) into an O_RDONLY namespace fd,
+ * if it is on nsfs and a network namespace; -EINVAL if it is not. */
+static int ns_from_path_fd(int pfd)
+{
+	_cleanup_close_ int p = pfd;
+	char link[64];
+	struct statfs sfs;
+	int fd, err;
+
+	if (fstatfs(p, &sfs) < 0)
+		return -errno;
+	if (sfs.f_type != NSFS_MAGIC)
+		return -EINVAL; /* a FIFO, file, directory...: never opened */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", p);
+	fd = open(link, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	err = check_netns_fd(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* /run/netns/NAME as a namespace fd (name already checked). */
+static int open_run_netns(const char *name)
+{
+	_cleanup_close_ int dfd = open_dir_safe(NETNS_RUN_DIR, 0);
+	int pfd;
+
+	if (dfd < 0)
+		return dfd;
+	pfd = open_nofollow(dfd, name, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return pfd;
+	return ns_from_path_fd(pfd);
+}
+
+/* /proc/PID/ns/net as a namespace fd (pid: digits). */
+static int open_proc_netns(const char *pid, size_t len)
+{
+	_cleanup_close_ int dfd = -1;
+	char dir[64];
+	int pfd;
+
+	if (len == 0 || len > 10)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "/proc/%.*s/ns", (int)len, pid);
+	dfd = open_dir_safe(dir, PROC_SUPER_MAGIC);
+	if (dfd < 0)
+		return dfd;
+	/* "net" is a magic link into nsfs: the one link that is followed. */
+	pfd = openat(dfd, "net", O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	return ns_from_path_fd(pfd);
 }
 
 /*
@@ -205,22 +368,86 @@ int vn_ns_fd(const struct vn_ns *ns)
 	return ns ? ns->fd : -EBADF;
 }
 
+static int check_ns_name(const char *name);
+
 int vn_ns_open_path(const char *path, struct vn_ns **out)
 {
+	const char *rest;
+	size_t n;
 	int fd;
-	int err;
 
-	if (!path || !*path || !out)
+	if (!path || !out)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = check_netns_fd(fd);
-	if (err) {
-		close(fd);
-		return err;
+	if (!strncmp(path, NETNS_RUN_DIR "/", sizeof(NETNS_RUN_DIR))) {
+		rest = path + sizeof(NETNS_RUN_DIR);
+		if (check_ns_name(rest))
+			return -EINVAL;
+		fd = open_run_netns(rest);
+	} else if (!strncmp(path, "/proc/", 6)) {
+		rest = path + 6;
+		n = strspn(rest, "0123456789");
+		if (n == 0 || rest[0] == '0' || strcmp(rest + n, "/ns/net"))
+			return -EINVAL;
+		fd = open_proc_netns(rest, n);
+	} else {
+		return -EINVAL;
 	}
+	if (fd < 0)
+		return fd;
 	return ns_new(fd, path, false, out);
+}
+
+int vn_ns_id(const struct vn_ns *ns, struct vn_ns_id *id)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	struct stat st;
+
+	if (!ns || !id)
+		return -EINVAL;
+	if (fstat(ns->fd, &st) < 0)
+		return -errno;
+	if (getsockopt(nl_socket_get_fd(ns->sk), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0) {
+		if (errno != ENOPROTOOPT)
+			return -errno;
+		cookie = 0; /* kernel < 5.14 */
+	}
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	id->cookie = cookie;
+	return 0;
+}
+
+bool vn_ns_id_eq(const struct vn_ns_id *a, const struct vn_ns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->cookie == b->cookie;
+}
+
+int vn_ns_owner(const struct vn_ns *ns, uid_t *uid)
+{
+	_cleanup_close_ int user = -1;
+	_cleanup_close_ int self = -1;
+	struct stat a, b;
+	uid_t owner;
+
+	if (!ns || !uid)
+		return -EINVAL;
+	/* EPERM: owned by a user namespace above ours (the host's when we
+	 * run in a container). */
+	user = ioctl(ns->fd, NS_GET_USERNS);
+	if (user < 0)
+		return errno == ENOTTY ? -EOPNOTSUPP : -errno;
+	self = open("/proc/thread-self/ns/user", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (fstat(user, &a) < 0 || fstat(self, &b) < 0)
+		return -errno;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return -EPERM; /* our own user namespace: root's */
+	if (ioctl(user, NS_GET_OWNER_UID, &owner) < 0)
+		return -errno;
+	*uid = owner;
+	return 0;
 }
 
 /* ---- /run/netns -------------------------------------------------------- */
@@ -252,24 +479,39 @@ static int netns_path(char *buf, size_t len, const char *name)
  * Make /run/netns exist and be a shared mount point, as iproute2's
  * ip/ipnetns.c does, so that unmounting a namespace file propagates to
  * every mount namespace that has a copy and the namespace can die.
+ * Returns an O_PATH handle on it (checked like open_dir_safe).
  */
 static int prepare_run_dir(void)
 {
 	bool made_mount = false;
+	int dfd, err;
 
 	if (mkdir("/run", 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	/* Not a symlink (into the mount, say), not FUSE: only then mount. */
+	dfd = open_dir_safe(NETNS_RUN_DIR, 0);
+	if (dfd < 0)
+		return dfd;
 	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
 		/* EINVAL: not a mount point yet; make it one, once. */
 		if (errno != EINVAL || made_mount)
-			return -errno;
+			goto fail;
 		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
-			return -errno;
+			goto fail;
 		made_mount = true;
 	}
-	return 0;
+	if (made_mount) {
+		/* the handle is on what is under the new mount: take it again */
+		close(dfd);
+		dfd = open_dir_safe(NETNS_RUN_DIR, 0);
+	}
+	return dfd;
+fail:
+	err = -errno;
+	close(dfd);
+	return err;
 }
 
 struct mkns_arg {
@@ -291,25 +533,30 @@ static void *mkns_thread(void *p)
 	return NULL;
 }
 
-/* Mount a fresh namespace on path (an existing non-namespace file there,
- * left over by a crash, is mounted over). */
-static int netns_create(const char *path)
+/* Mount a fresh namespace on /run/netns/NAME (an existing non-namespace
+ * file there, left over by a crash, is mounted over; a symlink is not). */
+static int netns_create(const char *name, const char *path)
 {
 	struct mkns_arg arg = {.path = path, .err = -EIO};
+	_cleanup_close_ int dfd = prepare_run_dir();
 	bool made_file = false;
+	struct stat st;
 	pthread_t t;
 	int fd;
 	int err;
 
-	err = prepare_run_dir();
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd >= 0) {
 		made_file = true;
 		close(fd);
 	} else if (errno != EEXIST) {
 		return -errno;
+	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	} else if (S_ISLNK(st.st_mode)) {
+		return -ELOOP;
 	}
 	err = -pthread_create(&t, NULL, mkns_thread, &arg);
 	if (!err) {
@@ -317,7 +564,7 @@ static int netns_create(const char *path)
 		err = arg.err;
 	}
 	if (err && made_file)
-		unlink(path);
+		unlinkat(dfd, name, 0);
 	return err;
 }
 
@@ -341,31 +588,18 @@ int vn_ns_open(const char *name, bool create, struct vn_ns **out)
 	if (err)
 		return err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		err = check_netns_fd(fd);
-		if (err) {
-			close(fd);
-			fd = -1;
-			if (!create || err != -EINVAL)
-				return err;
-		}
-	} else if (errno != ENOENT || !create) {
-		return -errno;
-	}
+	fd = open_run_netns(name);
 	if (fd < 0) {
-		err = netns_create(path);
+		/* ENOENT: not there; EINVAL: a leftover that is no namespace */
+		if (!create || (fd != -ENOENT && fd != -EINVAL))
+			return fd;
+		err = netns_create(name, path);
 		if (err)
 			return err;
 		created = true;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_run_netns(name);
 		if (fd < 0) {
-			err = -errno;
-			goto undo;
-		}
-		err = check_netns_fd(fd);
-		if (err) {
-			close(fd);
+			err = fd;
 			goto undo;
 		}
 	}
@@ -390,14 +624,20 @@ undo:
 int vn_netns_delete(const char *name)
 {
 	char path[sizeof(NETNS_RUN_DIR) + 256];
+	_cleanup_close_ int dfd = -1;
 	int err = netns_path(path, sizeof(path), name);
 
 	if (err)
 		return err;
+	dfd = open_dir_safe(NETNS_RUN_DIR, 0);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
 	/* EINVAL: not mounted (a leftover plain file); ENOENT: gone. */
-	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		return -errno;
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
@@ -408,14 +648,28 @@ int vn_netns_list(const char *prefix, char ***names)
 	char **v = NULL;
 	size_t n = 0;
 	struct dirent *de;
-	DIR *d;
+	DIR *d = NULL;
+	int dfd;
 	int err = 0;
 
 	if (!names)
 		return -EINVAL;
-	d = opendir(NETNS_RUN_DIR);
-	if (!d && errno != ENOENT)
-		return -errno;
+	dfd = open_dir_safe(NETNS_RUN_DIR, 0);
+	if (dfd >= 0) {
+		int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		close(dfd);
+		if (rfd < 0)
+			return -errno;
+		d = fdopendir(rfd);
+		if (!d) {
+			err = -errno;
+			close(rfd);
+			return err;
+		}
+	} else if (dfd != -ENOENT) {
+		return dfd;
+	}
 	while (d && (errno = 0, de = readdir(d))) {
 		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
 			continue;

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
@@ -245,6 +244,174 @@ static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_e
 
 /* ---- binding ---- */
 
+/*
+ * A port bound by the user names its namespace by a path, and a path is
+ * not a namespace: /proc/PID/ns/net names whatever process has that PID
+ * now, /run/netns/NAME whatever was mounted there last. So the namespace
+ * itself (its nsfs inode and netns cookie, vn_ns_id) is recorded when the
+ * path is bound (written to netns, after the binding rule allowed it),
+ * in the port's private props key "_netns_id" (path -> "DEV:INO:COOKIE"),
+ * and every later open of the path compares it: a path that now names
+ * another namespace is never used. The port is unplugged and shows DOWN
+ * with the reason in `error` until netns is written again (the same path
+ * too: that binds to what it names now, checked again) or emptied.
+ */
+
+#define VN_NETNS_ID "_netns_id"
+
+/* Runtime-only state of a port (o->priv). */
+struct vn_port_priv {
+	/* Bound, but its namespace cannot be used now: nothing plugged. */
+	bool down;
+	/* The value a netns write of the same path is parsing into, while
+	 * the port is down (see vn_parse_netns). Compared by address only. */
+	const struct json_object *rebind;
+};
+
+static struct vn_port_priv *vn_port_priv(struct vn_obj *port)
+{
+	static struct vn_port_priv none;
+
+	return port->priv ? port->priv : &none;
+}
+
+static void vn_nsid_text(const struct vn_ns_id *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu:%llu:%llu", (unsigned long long)id->dev,
+		 (unsigned long long)id->ino, (unsigned long long)id->cookie);
+}
+
+/* Record id as path's identity; with prune, forget every other path's. */
+static void vn_port_record(struct vn_obj *port, const char *path, const char *id, bool prune)
+{
+	struct json_object *old = json_object_object_get(port->props, VN_NETNS_ID);
+	struct json_object *m = json_object_new_object();
+
+	if (!m)
+		return;
+	if (!prune && json_object_is_type(old, json_type_object)) {
+		json_object_object_foreach(old, k, v)
+		{
+			if (strcmp(k, path))
+				json_object_object_add(m, k, json_object_get(v));
+		}
+	}
+	json_object_object_add(m, path, json_object_new_string(id));
+	vn_set(port, VN_NETNS_ID, m);
+}
+
+/* netns could not be opened: say why. */
+static int vn_port_ns_error(struct vn_err *err, const char *path, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return vn_fail(err, -ENOENT, "network namespace %s does not exist", path);
+	case -ELOOP:
+		return vn_fail(err, -ELOOP,
+			       "%s is not a network namespace: a symbolic link is on the way there "
+			       "(name the namespace itself)",
+			       path);
+	case -EINVAL:
+	case -ENOTDIR:
+		return vn_fail(err, -EINVAL, "%s is not a network namespace", path);
+	case -EACCES:
+	case -EPERM:
+		return vn_fail(err, -EACCES, "%s cannot be opened: %s", path, strerror(-r));
+	default:
+		return vn_fail(err, -EIO, "%s cannot be opened: %s", path, strerror(-r));
+	}
+}
+
+/* The daemon is root: it must not plug a user's port into a namespace the
+ * user has no hold on. Root binds anywhere; anyone else only into a
+ * network namespace owned by a user namespace of their own (one they made,
+ * `unshare -U -n`, as rootless containers do): never the host's, never one
+ * root made, whatever processes of theirs run in it. */
+static int vn_port_may_bind(struct vn_ns *ns, const char *path, uid_t uid, struct vn_err *err)
+{
+	uid_t owner;
+	int r;
+
+	if (uid == 0)
+		return 0;
+	r = vn_ns_owner(ns, &owner);
+	if (r == -EPERM)
+		return vn_fail(err, -EACCES,
+			       "only root may bind a port to %s: it is not in a user namespace of "
+			       "yours (bind to a namespace you made, e.g. with unshare -U -n)",
+			       path);
+	if (r < 0)
+		return vn_fail(err, -EACCES,
+			       "only root may bind a port to %s: its owner cannot be checked: %s",
+			       path, strerror(-r));
+	if (owner != uid)
+		return vn_fail(err, -EACCES,
+			       "only root may bind a port to %s: its user namespace belongs to "
+			       "uid %u",
+			       path, (unsigned)owner);
+	return 0;
+}
+
+/* Open the namespace of a port bound by path, and make sure it is the one
+ * the port was bound to. */
+static int vn_port_open_bound(struct vn_ctx *c, struct vn_obj *port, struct vn_ns **out,
+			      struct vn_err *err)
+{
+	const char *path = vn_get_str(port, "netns");
+	struct json_object *map = json_object_object_get(port->props, VN_NETNS_ID);
+	struct json_object *rec = NULL;
+	struct vn_ns *ns = NULL;
+	struct vn_ns_id id;
+	char text[80];
+	int r;
+
+	r = vn_ns_open_path(path, &ns);
+	if (r < 0)
+		return vn_port_ns_error(err, path, r);
+	r = vn_ns_id(ns, &id);
+	if (r < 0) {
+		vn_ns_close(ns);
+		return vn_fail(err, -EIO, "%s cannot be identified: %s", path, strerror(-r));
+	}
+	vn_nsid_text(&id, text, sizeof(text));
+	if (!map) {
+		/* Bound by a daemon that recorded no identity: take what the
+		 * path names now, if the port's owner may bind there. */
+		r = vn_port_may_bind(ns, path, port->uid, err);
+		if (r < 0) {
+			vn_ns_close(ns);
+			return r;
+		}
+		vn_port_record(port, path, text, true); /* persisted by reconcile */
+		*out = ns;
+		return 0;
+	}
+	if (!json_object_object_get_ex(map, path, &rec) ||
+	    strcmp(json_object_get_string(rec), text)) {
+		vn_ns_close(ns);
+		return vn_fail(err, -ESTALE,
+			       "%s is no longer the namespace the port was bound to; write netns "
+			       "again to bind the port to the namespace it names now",
+			       path);
+	}
+	*out = ns;
+	return 0;
+}
+
+/* The port is in place in path's namespace: forget other paths' records
+ * (kept until now for an undo going back to the previous binding). */
+static void vn_port_prune(struct vn_ctx *c, struct vn_obj *port)
+{
+	const char *path = vn_get_str(port, "netns");
+	struct json_object *map = json_object_object_get(port->props, VN_NETNS_ID);
+	struct json_object *rec = NULL;
+
+	if (!path || vn_port_router(c, port, NULL) || !json_object_is_type(map, json_type_object) ||
+	    json_object_object_length(map) < 2 || !json_object_object_get_ex(map, path, &rec))
+		return;
+	vn_port_record(port, path, json_object_get_string(rec), true);
+}
+
 struct vn_target {
 	struct vn_ns *ns;
 	char ifname[16];
@@ -262,7 +429,6 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 			       struct vn_err *err)
 {
 	struct vn_obj *router = vn_port_router(c, port, NULL);
-	const char *path = vn_get_str(port, "netns");
 	const char *ipc = vn_get_str(port, "ipconfig");
 	int r;
 
@@ -280,12 +446,36 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 		return 0;
 	}
 	t->static_ip = ipc && !strcmp(ipc, "static");
-	r = vn_ns_open_path(path, &t->ns);
-	if (r == -ENOENT)
-		return vn_fail(err, -ENOENT, "network namespace %s does not exist", path);
-	if (r < 0)
-		return vn_fail(err, r == -EINVAL ? -EINVAL : -EIO,
-			       "%s is not a network namespace: %s", path, strerror(-r));
+	return vn_port_open_bound(c, port, &t->ns, err);
+}
+
+/* The port's namespace cannot be used: unplug it (its veth may still be
+ * in the namespace it was bound to) and show it DOWN, err saying why. */
+static void vn_port_go_down(struct vn_ctx *c, struct vn_obj *port, const struct vn_err *err)
+{
+	char host[16];
+
+	vn_port_device(port, host);
+	vn_link_delete(c->ns, host);
+	if (port->priv)
+		vn_port_priv(port)->down = true;
+	vn_obj_set_error(port, err);
+}
+
+/* Before a write changes a bound port: is its namespace still its own? */
+static int vn_port_verify(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
+{
+	struct vn_ns *ns = NULL;
+	int r;
+
+	if (!vn_get_str(port, "netns") || vn_port_router(c, port, NULL))
+		return 0;
+	r = vn_port_open_bound(c, port, &ns, err);
+	if (r < 0) {
+		vn_port_go_down(c, port, err);
+		return r;
+	}
+	vn_ns_close(ns);
 	return 0;
 }
 
@@ -328,13 +518,22 @@ int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 
 	vn_port_device(port, host);
 	if (!vn_port_bound(c, port)) {
+		vn_port_priv(port)->down = false;
 		r = vn_link_delete(c->ns, host);
 		return r < 0 ? vn_fail(err, -EIO, "could not remove %s: %s", host, strerror(-r))
 			     : 0;
 	}
 	r = vn_port_open_target(c, port, &t, err);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		if (vn_port_router(c, port, NULL))
+			return r;
+		/* Not a failure of the caller's change (a network's mtu, a
+		 * restart): this port is down, and says why. */
+		vn_port_go_down(c, port, err);
+		memset(err, 0, sizeof(*err));
+		return 0;
+	}
+	vn_port_priv(port)->down = false;
 	/* Never take over an interface somebody else made. */
 	if (vn_link_get(c->ns, host, &st) < 0 || !st.exists) {
 		if (vn_link_get(t.ns, t.ifname, &st) == 0 && st.exists)
@@ -349,8 +548,10 @@ int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not plug %s into %s: %s", t.ifname, br,
 			       strerror(-r));
-	if (!t.static_ip)
+	if (!t.static_ip) {
+		vn_port_prune(c, port);
 		return 0; /* addressing is DHCP's */
+	}
 	vn_port_addressing(port, addrs, &n, &def);
 	r = vn_addr_sync(t.ns, t.ifname, AF_UNSPEC, addrs, n);
 	if (r < 0)
@@ -362,6 +563,7 @@ int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not set the default route in the namespace: %s",
 			       strerror(-r));
+	vn_port_prune(c, port);
 	return 0;
 }
 
@@ -401,23 +603,36 @@ static int vn_parse_fixed(struct vn_ctx *c, struct vn_obj *o, const char *text,
 	return 0;
 }
 
+/* A port that is down because its path names another namespace now is
+ * bound again by writing the same path. The generic write path skips a
+ * value equal to the one shown, so while that value is parsed the old one
+ * shows as unbound (vn_show_netns): the write is a change, and goes
+ * through the binding check and records what the path names now. */
+static int vn_netns_value(struct vn_obj *o, const char *text, struct json_object **out)
+{
+	const char *cur = vn_get_str(o, "netns");
+
+	*out = json_object_new_string(text);
+	if (!*out)
+		return -ENOMEM;
+	if (o->priv && vn_port_priv(o)->down && cur && !strcmp(cur, text))
+		vn_port_priv(o)->rebind = *out;
+	return 0;
+}
+
 static int vn_parse_netns(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			  struct json_object **out, struct vn_err *err)
 {
 	const char *p;
 
-	if (!strncmp(text, "/run/netns/", 11) && vn_name_check(text + 11) == 0) {
-		*out = json_object_new_string(text);
-		return 0;
-	}
+	if (!strncmp(text, "/run/netns/", 11) && vn_name_check(text + 11) == 0)
+		return vn_netns_value(o, text, out);
 	if (!strncmp(text, "/proc/", 6)) {
 		p = text + 6;
 		if (*p >= '1' && *p <= '9') {
 			p += strspn(p, "0123456789");
-			if (!strcmp(p, "/ns/net")) {
-				*out = json_object_new_string(text);
-				return 0;
-			}
+			if (!strcmp(p, "/ns/net") && p - (text + 6) <= 10)
+				return vn_netns_value(o, text, out);
 		}
 	}
 	return vn_fail(err, -EINVAL, "netns '%s' is not /run/netns/NAME or /proc/PID/ns/net", text);
@@ -452,8 +667,8 @@ static int vn_show_device(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out
 {
 	char host[16];
 
-	if (!vn_port_bound(c, o))
-		return 0;
+	if (!vn_port_bound(c, o) || vn_port_priv(o)->down)
+		return 0; /* nothing plugged */
 	vn_port_device(o, host);
 	return vn_buf_printf(out, "%s\n", host);
 }
@@ -468,6 +683,9 @@ static int vn_show_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 		vn_router_namespace(router, name);
 		return vn_buf_printf(out, "/run/netns/%s\n", name);
 	}
+	if (o->priv && vn_port_priv(o)->rebind &&
+	    json_object_object_get(o->props, "netns") != vn_port_priv(o)->rebind)
+		return 0; /* the value before a rebind, see vn_netns_value */
 	return s ? vn_buf_printf(out, "%s\n", s) : 0;
 }
 
@@ -609,38 +827,56 @@ static int vn_port_writable(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	return 0;
 }
 
-/* The daemon is root: it must not plug a user's port into a namespace the
- * user has no hold on. Root binds anywhere; others only into the network
- * namespace of a process of their own (/proc/PID/ns/net). */
+/* netns written: may the caller bind there? Record what it names. */
 static int vn_port_check_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	const char *path = vn_get_str(o, "netns");
-	char proc[64];
-	struct stat st;
+	struct vn_ns *ns = NULL;
+	struct vn_ns_id id;
+	char text[80];
+	int r;
 
-	if (!path || c->caller_uid == 0)
+	vn_port_priv(o)->rebind = NULL;
+	if (!path)
 		return 0;
-	if (strncmp(path, "/proc/", 6))
-		return vn_fail(err, -EACCES,
-			       "only root may bind a port to %s; bind to /proc/PID/ns/net of a "
-			       "process of yours",
+	r = vn_ns_open_path(path, &ns);
+	if ((r == -EACCES || r == -EPERM) && c->caller_uid != 0)
+		return vn_fail(err, -EACCES, "only root may bind a port to %s: it cannot be opened",
 			       path);
-	/* the parser took "/proc/DIGITS/ns/net": the process is what's owned */
-	snprintf(proc, sizeof(proc), "%.*s", (int)(strlen(path) - strlen("/ns/net")), path);
-	if (stat(proc, &st) < 0)
-		return vn_fail(err, errno == ENOENT ? -ENOENT : -EACCES,
-			       "process %s cannot be checked: %s", proc + 6, strerror(errno));
-	if (st.st_uid != c->caller_uid)
-		return vn_fail(err, -EACCES,
-			       "only root may bind a port to %s: process %s is "
-			       "another user's",
-			       path, proc + 6);
+	if (r < 0)
+		return vn_port_ns_error(err, path, r);
+	r = vn_port_may_bind(ns, path, c->caller_uid, err);
+	if (r == 0) {
+		r = vn_ns_id(ns, &id);
+		if (r < 0)
+			r = vn_fail(err, -EIO, "%s cannot be identified: %s", path, strerror(-r));
+	}
+	vn_ns_close(ns);
+	if (r < 0)
+		return r;
+	/* The previous binding's record stays until the new one is in place
+	 * (an undo goes back to it). */
+	vn_nsid_text(&id, text, sizeof(text));
+	vn_port_record(o, path, text, false);
 	return 0;
 }
 
 static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			 struct vn_err *err)
 {
+	int r;
+
+	if (!strcmp(a->name, "netns"))
+		return vn_port_check_netns(c, o, err);
+	/* Every other change but security groups reopens the namespace: a
+	 * value written fails while it is not the port's (the port goes
+	 * DOWN). A reset (unlink, rm -r) goes through: the port is unplugged
+	 * and DOWN all the same (vn_port_realise), and rm -r still works. */
+	if (strcmp(a->name, "security_groups") && json_object_object_get(o->props, a->name)) {
+		r = vn_port_verify(c, o, err);
+		if (r < 0)
+			return r;
+	}
 	if (!strcmp(a->name, "mac_address")) {
 		char host[16];
 		struct vn_link_state st;
@@ -654,8 +890,6 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 	}
 	if (!strcmp(a->name, "fixed_ips"))
 		return vn_port_settle_ips(c, o, err);
-	if (!strcmp(a->name, "netns"))
-		return vn_port_check_netns(c, o, err);
 	return 0;
 }
 
@@ -716,7 +950,19 @@ static int vn_port_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 
 static int vn_port_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	return vn_port_realise(c, o, err);
+	bool had = json_object_object_get(o->props, VN_NETNS_ID) != NULL;
+	int r = vn_port_realise(c, o, err);
+	int s;
+
+	/* A port bound by an older daemon got its identity recorded: keep it
+	 * (a write's save persists it otherwise, but props are clean here). */
+	if (!had && json_object_object_get(o->props, VN_NETNS_ID)) {
+		s = vn_obj_save(c, o);
+		if (s < 0)
+			vn_warn(s, "port %s: could not persist the identity of its namespace",
+				o->name);
+	}
+	return r;
 }
 
 static int vn_port_sweep(struct vn_ctx *c)
@@ -732,7 +978,7 @@ static int vn_port_sweep(struct vn_ctx *c)
 
 static const char *vn_port_status(struct vn_ctx *c, struct vn_obj *o)
 {
-	return vn_port_bound(c, o) ? "ACTIVE" : "DOWN";
+	return vn_port_bound(c, o) && !vn_port_priv(o)->down ? "ACTIVE" : "DOWN";
 }
 
 static const char *const vn_ipconfigs[] = {"dhcp", "static", NULL};
@@ -773,6 +1019,7 @@ const struct vn_kind vn_kind_port = {
 	.dir = "ports",
 	.type = "port",
 	.attrs = vn_port_attrs,
+	.priv_size = sizeof(struct vn_port_priv),
 	.create = vn_port_create,
 	.writable = vn_port_writable,
 	.check = vn_port_check,

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vnetfs/ip.h"
 
@@ -38,9 +39,27 @@ struct vn_ns;
  * /run/netns/NAME, /run/netns made a shared mount point). name NULL: the
  * calling thread's current namespace. lo is brought up in a new one. */
 int vn_ns_open(const char *name, bool create, struct vn_ns **out);
-/* Open a namespace by path (/run/netns/NAME or /proc/PID/ns/net); never
- * creates. -ENOENT if it does not exist, -EINVAL if not a netns. */
+/* Open a namespace by path (/run/netns/NAME or /proc/PID/ns/net, nothing
+ * else); never creates. -ENOENT if it does not exist, -EINVAL if not a
+ * netns, -ELOOP if a symlink is on the way. Paths are hostile: no symlink
+ * is followed, nothing is opened before it is known to be on nsfs (a FIFO,
+ * device or file fails at once, never blocks), no FUSE directory is
+ * walked. vn_ns_open checks /run/netns/NAME the same way. */
 int vn_ns_open_path(const char *path, struct vn_ns **out);
+
+/* What a namespace is, independent of the path that named it: the nsfs
+ * inode (st_dev, st_ino) and the kernel's netns cookie (never reused while
+ * the system runs; 0 on kernels before 5.14, which lack it). */
+struct vn_ns_id {
+	uint64_t dev, ino, cookie;
+};
+int vn_ns_id(const struct vn_ns *ns, struct vn_ns_id *id);
+bool vn_ns_id_eq(const struct vn_ns_id *a, const struct vn_ns_id *b);
+/* The uid owning the user namespace that owns ns, as the daemon sees it:
+ * who created it (`unshare -U -n` by a user: that user). -EPERM if ns
+ * belongs to the daemon's own user namespace (the host's: root's) or one
+ * above it. */
+int vn_ns_owner(const struct vn_ns *ns, uid_t *uid);
 void vn_ns_close(struct vn_ns *ns);
 /* The namespace's fd (for setns or moving links into it). */
 int vn_ns_fd(const struct vn_ns *ns);
@@ -107,9 +126,15 @@ struct vn_route {
 	struct vn_addr gateway;	  /* af 0: directly connected via ifname */
 	char ifname[VN_IFNAMSIZ]; /* "" : let the kernel pick by gateway */
 };
+/* The rtnetlink protocol of every route the daemon adds (`ip route` shows
+ * "proto 118"; unused in iproute2's rt_protos). It is how the daemon knows
+ * its own routes: vn_route_sync deletes only routes with this protocol. */
+#define VN_RTPROT 0x76
 /* Make the routes of family af in the main table that we put there (proto
- * static, RTPROT_STATIC) exactly routes[]. Kernel (connected) routes are
- * left alone. */
+ * VN_RTPROT) exactly routes[]. Every other route (the kernel's connected
+ * ones, anybody's static ones) is left alone, except that a proto static
+ * route exactly equal to a wanted one (made by a daemon before VN_RTPROT)
+ * is taken over. */
 int vn_route_sync(struct vn_ns *ns, int af, const struct vn_route *routes, size_t n);
 
 /* ---- helpers for names built from ids ---- */

@@ -122,7 +122,7 @@ vn_eq fa:16:3e:00:00:01 "$(link_mac eth0 h1)" "h1 eth0 has the port's MAC"
 vn_eq 1450 "$(vn_link_mtu eth0 h1)" "h1 eth0 has the network's mtu"
 vn_eq up "$(vn_link_admin eth0 h1)" "h1 eth0 is up"
 vn_eq 10.0.1.2/24 "$(vn_link_addrs eth0 h1)" "static: h1 eth0 carries the fixed IP/prefix"
-vn_eq "10.0.1.1 eth0 static" "$(default_route h1)" "static: default route via the subnet gateway, proto static"
+vn_eq "10.0.1.1 eth0 118" "$(default_route h1)" "static: default route via the subnet gateway, proto 118 (the daemon's own)"
 vn_ok vn_w "$N/mtu" 1400
 vn_eq 1400 "$(vn_link_mtu eth0 h1)" "the bound interface follows a network mtu change"
 vn_eq 1400 "$(vn_link_mtu "$dev1")" "so does the host veth"
@@ -148,7 +148,7 @@ vn_ok vn_w "$P1/netns" /run/netns/h2
 vn_eq "" "$(ifnames h1)" "rebinding removed eth0 from h1"
 vn_eq eth0 "$(ifnames h2)" "h2 has eth0"
 vn_eq 10.0.1.2/24 "$(vn_link_addrs eth0 h2)" "h2 eth0 carries the fixed IP"
-vn_eq "10.0.1.1 eth0 static" "$(default_route h2)" "h2 default route via the gateway"
+vn_eq "10.0.1.1 eth0 118" "$(default_route h2)" "h2 default route via the gateway"
 vn_eq fa:16:3e:00:00:01 "$(link_mac eth0 h2)" "h2 eth0 has the port's MAC"
 dev1b=$(vn_cat "$P1/device")
 vn_eq "$dev1b" "$(core_vnp)" "exactly one vnp- link in $VN_NS after the rebind"
@@ -159,7 +159,7 @@ vn_ok vn_w "$P1/ifname" net1
 vn_eq net1 "$(vn_cat "$P1/ifname")" "ifname reads back"
 vn_eq net1 "$(ifnames h2)" "h2's interface renamed to net1"
 vn_eq 10.0.1.2/24 "$(vn_link_addrs net1 h2)" "net1 keeps the address"
-vn_eq "10.0.1.1 net1 static" "$(default_route h2)" "the default route follows the rename"
+vn_eq "10.0.1.1 net1 118" "$(default_route h2)" "the default route follows the rename"
 vn_t_bad EINVAL "$P1/ifname" "this-name-is-too-long" 'this-name-is-too-long|15|long'
 vn_t_bad EINVAL "$P1/ifname" "a/b" 'a/b'
 
@@ -206,7 +206,7 @@ vn_eq ACTIVE "$(vn_cat "$P1/status")" "bound by /proc path: ACTIVE"
 vn_eq "eth0 10.0.1.77/24" \
 	"$(nsenter -t "$nspid" -n ip -j addr show dev eth0 | jq -r '.[0] | "\(.ifname) \(.addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)")"')" \
 	"the process's namespace has eth0 with the fixed IP"
-vn_eq "10.0.1.1 eth0 static" "$(nsenter -t "$nspid" -n ip -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
+vn_eq "10.0.1.1 eth0 118" "$(nsenter -t "$nspid" -n ip -j route show default | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
 	"the process's namespace has the default route"
 vn_eq "$(vn_cat "$P1/device")" "$(core_vnp)" "one host veth for the /proc binding"
 vn_ok vn_w "$P1/netns" ""

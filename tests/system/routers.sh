@@ -91,7 +91,7 @@ qg=$(links "$NS" qg-)
 vn_match '^qg-[0-9a-f]{12}$' "$qg" "one qg- veth in $NS"
 vn_eq "$gw/24" "$(vn_link_addrs "$qg" "$NS")" "$qg carries gateway_ip/24"
 vn_eq "$(vn_cat "$QG/mac_address")" "$(vn_link_json "$qg" "$NS" | jq -r '.[0].address')" "$qg has the qg port's MAC"
-vn_eq "172.24.4.1 $qg static" "$(default_route "$NS")" "default route of $NS via the public gateway"
+vn_eq "172.24.4.1 $qg 118" "$(default_route "$NS")" "default route of $NS via the public gateway"
 vn_eq "$(vn_cat "$M/networks/public/bridge")" "$(vn_link_json "$(vn_cat "$QG/device")" | jq -r '.[0].master')" \
 	"the qg leg's host end is on public's bridge"
 vn_ok vn_w "$R/external_gateway" public
@@ -138,7 +138,7 @@ ipo=$(port_ip public ho)
 vn_eq 10.0.1.2 "$ipa" "host a's address"
 vn_eq 10.0.2.2 "$ipb" "host b's address"
 vn_eq 172.24.4.3 "$ipo" "outside host's address (after the router's gateway)"
-vn_eq "10.0.1.1 eth0 static" "$(default_route ha)" "host a's default route via the router"
+vn_eq "10.0.1.1 eth0 118" "$(default_route ha)" "host a's default route via the router"
 
 # ---- data plane -------------------------------------------------------------------------
 vn_true "a pings b through the router" can_ping ha "$ipb"
@@ -178,8 +178,8 @@ vn_true "before the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.5
 vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
 vn_eq "192.168.50.0/24 $ipa" "$(vn_cat "$R/routes")" "routes reads back"
 qr_a_dev=$(ip -n "$NS" -j route get 10.0.1.2 | jq -r '.[0].dev')
-vn_eq "$ipa $qr_a_dev static" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
-	"the route is in $NS, via a, proto static"
+vn_eq "$ipa $qr_a_dev 118" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
+	"the route is in $NS, via a, proto 118 (the daemon's own)"
 vn_true "with the route: b reaches 192.168.50.1 behind a" can_ping hb 192.168.50.1
 # an interface a route depends on cannot go
 vn_t_bad EBUSY "$R/interfaces" sb 'route|192\.168\.50|sa'

@@ -74,7 +74,7 @@ check_all() {
 	qg=$(links "$NS" qg-)
 	vn_match '^qg-[0-9a-f]{12}$' "$qg" "$l: one qg- leg in $NS"
 	vn_eq "$gw/24" "$(vn_link_addrs "$qg" "$NS" 2>&1)" "$l: qg- leg carries $gw/24"
-	vn_eq "172.24.4.1 $qg static" "$(default_route "$NS")" "$l: default route via the public gateway"
+	vn_eq "172.24.4.1 $qg 118" "$(default_route "$NS")" "$l: default route via the public gateway"
 	qrs=$(links "$NS" qr-)
 	addrs=$(for q in $qrs; do vn_link_addrs "$q" "$NS"; done | LC_ALL=C sort | xargs)
 	want=""
@@ -90,7 +90,7 @@ check_all() {
 	vn_eq "$want" "$(snat_rules "$NS")" "$l: SNAT rules (enable_snat=$snat)"
 	vn_eq "$(bound_devices)" "$(links "$VN_NS" vnp-)" "$l: the vnp- links in $VN_NS are exactly the bound ports' devices"
 	vn_eq "$ipa/24" "$(vn_link_addrs eth0 ha 2>&1)" "$l: host a has eth0 with its address"
-	vn_eq "10.0.1.1 eth0 static" "$(default_route ha)" "$l: host a's default route"
+	vn_eq "10.0.1.1 eth0 118" "$(default_route ha)" "$l: host a's default route"
 	vn_eq "$ipb/24" "$(vn_link_addrs eth0 hb 2>&1)" "$l: host b has eth0 with its address"
 	vn_true "$l: a pings b" can_ping ha "$ipb"
 	vn_true "$l: b pings a" can_ping hb "$ipa"

@@ -27,10 +27,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
@@ -554,26 +561,217 @@ static void test_netns_fresh_run(void **state)
 	assert_int_equal(umount2("/run", MNT_DETACH), 0);
 }
 
+static void make_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* Hostile paths fail at once, with the errno that says why, and never
+ * block: a FIFO (nobody writes to it), a file, a directory, symlinks (to
+ * a real namespace too), a /run/netns that is a symlink, a uts namespace. */
 static void test_ns_open_path(void **state)
 {
 	struct vn_ns *ns = NULL;
 	struct vn_link_state st;
+	char self[64];
 	int fd;
 
 	(void)state;
-	assert_int_equal(vn_ns_open_path("/proc/self/ns/net", &ns), 0);
+	snprintf(self, sizeof(self), "/proc/%d/ns/net", (int)getpid());
+	assert_int_equal(vn_ns_open_path(self, &ns), 0);
 	assert_int_equal(ino_of_fd(vn_ns_fd(ns)), ino_of_path("/proc/self/ns/net"));
 	assert_int_equal(vn_link_get(ns, "lo", &st), 0);
 	assert_true(st.exists);
 	vn_ns_close(ns);
 
-	fd = open("/run/netns/plain-file", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	/* Only the two forms, spelt exactly. */
+	assert_int_equal(vn_ns_open_path("/proc/self/ns/net", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/proc/thread-self/ns/net", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/proc/1/ns/mnt", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/proc/01/ns/net", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/proc/1/../1/ns/net", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/run/netns/../netns/x", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/run/netns/", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/run/netns/..", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/tmp/x", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open_path("/proc/999999999/ns/net", &ns), -ENOENT);
+	assert_int_equal(vn_ns_open_path("/run/netns/missing", &ns), -ENOENT);
+
+	make_file("/run/netns/plain-file");
 	assert_int_equal(vn_ns_open_path("/run/netns/plain-file", &ns), -EINVAL);
 	unlink("/run/netns/plain-file");
-	assert_int_equal(vn_ns_open_path("/proc/self/ns/mnt", &ns), -EINVAL); /* not a netns */
-	assert_int_equal(vn_ns_open_path("/run/netns/missing", &ns), -ENOENT);
+
+	/* A FIFO: an open without O_NONBLOCK would wait for a writer forever. */
+	assert_int_equal(mkfifo("/run/netns/fifo", 0644), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/fifo", &ns), -EINVAL);
+	assert_int_equal(vn_ns_open("fifo", false, &ns), -EINVAL);
+	unlink("/run/netns/fifo");
+
+	assert_int_equal(mkdir("/run/netns/dir", 0755), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/dir", &ns), -EINVAL);
+	rmdir("/run/netns/dir");
+
+	/* A namespace, but not a network one. */
+	make_file("/run/netns/uts");
+	assert_int_equal(mount("/proc/self/ns/uts", "/run/netns/uts", NULL, MS_BIND, NULL), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/uts", &ns), -EINVAL);
+	assert_int_equal(umount2("/run/netns/uts", MNT_DETACH), 0);
+	unlink("/run/netns/uts");
+
+	/* Symlinks: to a namespace, to a FIFO, to the daemon's mount... */
+	ns = ns_new("vnq-real");
+	vn_ns_close(ns);
+	ns = NULL;
+	assert_int_equal(symlink("/run/netns/vnq-real", "/run/netns/link"), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/link", &ns), -ELOOP);
+	assert_int_equal(vn_ns_open("link", false, &ns), -ELOOP);
+	assert_int_equal(vn_ns_open("link", true, &ns), -ELOOP); /* not mounted over */
+	assert_int_equal(lstat("/run/netns/link", &(struct stat){0}), 0);
+	unlink("/run/netns/link");
+	assert_int_equal(symlink(self, "/run/netns/link"), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/link", &ns), -ELOOP);
+	unlink("/run/netns/link");
+	assert_int_equal(vn_ns_open_path("/run/netns/vnq-real", &ns), 0);
+	vn_ns_close(ns);
+	assert_int_equal(vn_netns_delete("vnq-real"), 0);
+
+	/* ...and /run/netns itself a symlink (to a directory that holds a
+	 * namespace): nothing under it is used, made or removed. Built on a
+	 * fresh tmpfs /run of our own mount namespace. */
+	assert_int_equal(mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), 0);
+	assert_int_equal(mkdir("/run/alt", 0755), 0);
+	make_file("/run/alt/x");
+	assert_int_equal(mount(self, "/run/alt/x", NULL, MS_BIND, NULL), 0);
+	assert_int_equal(symlink("/run/alt", "/run/netns"), 0);
+	assert_int_equal(vn_ns_open_path("/run/netns/x", &ns), -ELOOP);
+	assert_int_equal(vn_ns_open("x", false, &ns), -ELOOP);
+	assert_int_equal(vn_ns_open("vnq-new", true, &ns), -ELOOP);
+	assert_int_equal(access("/run/alt/vnq-new", F_OK), -1);
+	{
+		char **names = NULL;
+
+		assert_int_equal(vn_netns_list(NULL, &names), -ELOOP);
+	}
+	assert_int_equal(vn_netns_delete("x"), -ELOOP);
+	assert_int_equal(vn_ns_open_path("/run/alt/x", &ns), -EINVAL); /* not a form we take */
+	assert_int_equal(umount2("/run", MNT_DETACH), 0);
+	fd = open("/run/netns/vnq-real", O_PATH);
+	assert_int_equal(fd, -1);
+}
+
+/* The same refusals on kernels without openat2 (before 5.6), where each
+ * component is opened O_NOFOLLOW: a child process that sees openat2 fail
+ * with ENOSYS (seccomp), in a mount namespace of its own with a fresh
+ * /run. Returns the number of the first check that failed, 0 if none. */
+static int nofollow_fallback_child(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	struct open_how how = {.flags = O_PATH};
+	struct vn_ns *ns = NULL;
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/%d/ns/net", (int)getpid());
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 || mkdir("/run/netns", 0755) < 0)
+		return 1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return 2;
+	if (syscall(__NR_openat2, AT_FDCWD, "/", &how, sizeof(how)) != -1 || errno != ENOSYS)
+		return 3;
+	fd = open("/run/netns/x", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	if (mount(self, "/run/netns/x", NULL, MS_BIND, NULL) < 0)
+		return 5;
+	if (vn_ns_open_path("/run/netns/x", &ns) != 0)
+		return 6;
+	vn_ns_close(ns);
+	if (vn_ns_open_path(self, &ns) != 0)
+		return 7;
+	vn_ns_close(ns);
+	if (mkfifo("/run/netns/fifo", 0644) < 0 ||
+	    vn_ns_open_path("/run/netns/fifo", &ns) != -EINVAL)
+		return 8;
+	if (symlink("/run/netns/x", "/run/netns/link") < 0 ||
+	    vn_ns_open_path("/run/netns/link", &ns) != -ELOOP)
+		return 9;
+	if (vn_ns_open_path("/run/netns/missing", &ns) != -ENOENT)
+		return 10;
+	/* /run/netns a symlink to a directory holding a namespace */
+	if (mount("/run/netns", "/run/netns", NULL, MS_BIND, NULL) < 0 ||
+	    mkdir("/run/alt", 0755) < 0 ||
+	    mount("/run/netns", "/run/alt", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    umount2("/run/netns", MNT_DETACH) < 0 || rename("/run/netns", "/run/old") < 0 ||
+	    symlink("/run/alt", "/run/netns") < 0)
+		return 11;
+	if (vn_ns_open_path("/run/alt/x", &ns) != -EINVAL) /* sanity: the layout is there */
+		return 12;
+	if (vn_ns_open_path("/run/netns/x", &ns) != -ELOOP)
+		return 13;
+	if (vn_ns_open("vnq-new", true, &ns) != -ELOOP || access("/run/alt/vnq-new", F_OK) == 0)
+		return 14;
+	return 0;
+}
+
+static void test_ns_open_nofollow_fallback(void **state)
+{
+	int st = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(nofollow_fallback_child());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* Identity follows the namespace, not the path; the owner is the user
+ * namespace's. */
+static void test_ns_identity(void **state)
+{
+	struct vn_ns *a = ns_new("vnq-id"), *again = NULL, *self = NULL;
+	struct vn_ns_id ia, ib, is;
+	uid_t owner = 12345;
+
+	(void)state;
+	assert_int_equal(vn_ns_id(a, &ia), 0);
+	assert_int_equal(ia.ino, ino_of_path("/run/netns/vnq-id"));
+	assert_int_equal(vn_ns_open_path("/run/netns/vnq-id", &again), 0);
+	assert_int_equal(vn_ns_id(again, &ib), 0);
+	assert_true(vn_ns_id_eq(&ia, &ib));
+	vn_ns_close(again);
+	assert_int_equal(vn_ns_open(NULL, false, &self), 0);
+	assert_int_equal(vn_ns_id(self, &is), 0);
+	assert_false(vn_ns_id_eq(&ia, &is));
+	/* Made by us (root, in our own user namespace): no user's. */
+	assert_int_equal(vn_ns_owner(a, &owner), -EPERM);
+	assert_int_equal(vn_ns_owner(self, &owner), -EPERM);
+	assert_int_equal(owner, 12345);
+	vn_ns_close(self);
+
+	/* The path deleted and made again: another namespace. */
+	vn_ns_close(a);
+	assert_int_equal(vn_netns_delete("vnq-id"), 0);
+	a = ns_new("vnq-id");
+	assert_int_equal(vn_ns_id(a, &ib), 0);
+	assert_false(vn_ns_id_eq(&ia, &ib));
+	ns_done(a, "vnq-id");
 }
 
 static const uint8_t port_mac[6] = {0xfa, 0x16, 0x3e, 0x01, 0x02, 0x03};
@@ -815,8 +1013,8 @@ static void test_route_sync(void **state)
 
 		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 2), 0);
 		s = routes_in(ns, AF_INET, &r);
-		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.1 4]"));
-		assert_non_null(strstr(s, "[192.168.7.0/24 - 4]"));
+		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.1 118]"));
+		assert_non_null(strstr(s, "[192.168.7.0/24 - 118]"));
 		assert_non_null(strstr(s, "[10.3.0.0/24 - 2]")); /* connected, proto kernel */
 
 		/* Idempotent. */
@@ -833,7 +1031,7 @@ static void test_route_sync(void **state)
 
 		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 1), 0);
 		s = routes_in(ns, AF_INET, &r);
-		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.254 4]"));
+		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.254 118]"));
 		assert_null(strstr(s, "10.3.0.1 "));
 		assert_null(strstr(s, "192.168.7.0"));
 	}
@@ -846,12 +1044,12 @@ static void test_route_sync(void **state)
 		assert_int_equal(vn_route_sync(ns, AF_INET6, v6, 2), 0);
 		assert_int_equal(vn_route_sync(ns, AF_INET6, v6, 2), 0);
 		s = routes_in(ns, AF_INET6, &r);
-		assert_non_null(strstr(s, "[::/0 fd01::1 4]"));
-		assert_non_null(strstr(s, "[fd02::/64 fd01::9 4]"));
+		assert_non_null(strstr(s, "[::/0 fd01::1 118]"));
+		assert_non_null(strstr(s, "[fd02::/64 fd01::9 118]"));
 		assert_int_equal(count_words(s, "[::/0 "), 1);
 		/* The IPv4 routes were left alone by an IPv6 sync. */
 		s = routes_in(ns, AF_INET, &r);
-		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.254 4]"));
+		assert_non_null(strstr(s, "[0.0.0.0/0 10.3.0.254 118]"));
 	}
 	/* Bad requests. */
 	{
@@ -874,6 +1072,33 @@ static void test_route_sync(void **state)
 	assert_non_null(strstr(s, "[fd01::/64 "));
 
 	ns_done(ns, "vnt-route");
+}
+
+/* A route of protocol proto added behind our back, through a socket of
+ * our own made inside ns. */
+static void foreign_route(struct vn_ns *ns, const char *dst_s, const char *gw_s, int proto)
+{
+	struct rtnl_route *rt = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = NULL, *gw = NULL;
+	struct nl_sock *sk;
+
+	assert_int_equal(nl_addr_parse(dst_s, AF_INET, &dst), 0);
+	assert_int_equal(nl_addr_parse(gw_s, AF_INET, &gw), 0);
+	rtnl_route_set_family(rt, AF_INET);
+	rtnl_route_set_table(rt, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(rt, (uint8_t)proto);
+	rtnl_route_set_dst(rt, dst);
+	rtnl_route_nh_set_gateway(nh, gw);
+	rtnl_route_add_nexthop(rt, nh);
+	sk = nl_socket_alloc();
+	assert_non_null(sk);
+	assert_int_equal(vn_ns_run(ns, connect_fn, sk), 0);
+	assert_int_equal(rtnl_route_add(sk, rt, NLM_F_EXCL), 0);
+	nl_socket_free(sk);
+	rtnl_route_put(rt);
+	nl_addr_put(dst);
+	nl_addr_put(gw);
 }
 
 static void test_route_foreign(void **state)
@@ -916,6 +1141,34 @@ static void test_route_foreign(void **state)
 	}
 	assert_int_equal(vn_route_sync(ns, AF_INET, NULL, 0), 0);
 	s = routes_in(ns, AF_INET, &r);
+	assert_non_null(strstr(s, "[10.44.0.0/16 10.4.0.1 3]"));
+	/* A proto static route is not ours either (root's, a container's). */
+	foreign_route(ns, "10.45.0.0/16", "10.4.0.1", RTPROT_STATIC);
+	{
+		struct vn_route v4[] = {{.dst = c4("10.46.0.0", 16), .gateway = a4("10.4.0.1")}};
+
+		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 1), 0);
+		s = routes_in(ns, AF_INET, &r);
+		assert_non_null(strstr(s, "[10.46.0.0/16 10.4.0.1 118]"));
+		assert_int_equal(vn_route_sync(ns, AF_INET, NULL, 0), 0);
+	}
+	s = routes_in(ns, AF_INET, &r);
+	assert_non_null(strstr(s, "[10.45.0.0/16 10.4.0.1 4]"));
+	assert_null(strstr(s, "10.46.0.0"));
+	/* One exactly like a wanted one (an older daemon's) is taken over. */
+	foreign_route(ns, "10.47.0.0/16", "10.4.0.1", RTPROT_STATIC);
+	{
+		struct vn_route v4[] = {{.dst = c4("10.47.0.0", 16), .gateway = a4("10.4.0.1")}};
+
+		assert_int_equal(vn_route_sync(ns, AF_INET, v4, 1), 0);
+		s = routes_in(ns, AF_INET, &r);
+		assert_non_null(strstr(s, "[10.47.0.0/16 10.4.0.1 118]"));
+		assert_int_equal(count_words(s, "[10.47.0.0/16 "), 1);
+		assert_int_equal(vn_route_sync(ns, AF_INET, NULL, 0), 0);
+	}
+	s = routes_in(ns, AF_INET, &r);
+	assert_null(strstr(s, "10.47.0.0"));
+	assert_non_null(strstr(s, "[10.45.0.0/16 10.4.0.1 4]"));
 	assert_non_null(strstr(s, "[10.44.0.0/16 10.4.0.1 3]"));
 
 	ns_done(ns, "vnt-rforeign");
@@ -1007,6 +1260,7 @@ static int lo_up(void)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ifname),
 		cmocka_unit_test(test_bridge),
@@ -1014,6 +1268,8 @@ int main(void)
 		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_netns_fresh_run),
 		cmocka_unit_test(test_ns_open_path),
+		cmocka_unit_test(test_ns_open_nofollow_fallback),
+		cmocka_unit_test(test_ns_identity),
 		cmocka_unit_test(test_veth),
 		cmocka_unit_test(test_addr_sync),
 		cmocka_unit_test(test_route_sync),
@@ -1021,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(test_sysctl),
 		cmocka_unit_test(test_bridge_ipv6),
 	};
+	/* clang-format on */
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_backend: needs root, skipped\n");
