@@ -333,7 +333,8 @@ rmdir /run/netns/dir
 # yes; nobody's port that root had bound into the test's namespace, no.
 rid=$(vn_cat "$RP/id")
 nid=$(vn_cat "$NP/id")
-if [ -f "$VN_STATE/objects/$rid.json" ] && [ -f "$VN_STATE/objects/$nid.json" ]; then
+sdb() { sqlite3 "$VN_STATE/vnetfs.db" "$@"; }
+if command -v sqlite3 >/dev/null; then
 	vn_host c
 	setpriv --reuid=$NB --regid=$NB --clear-groups sleep 60 &
 	nb_old=$!
@@ -342,14 +343,14 @@ if [ -f "$VN_STATE/objects/$rid.json" ] && [ -f "$VN_STATE/objects/$nid.json" ];
 	vn_eq eth0 "$(pid_ifnames "$nb_old" | grep -x eth0 || true)" "root bound nobody's port into the test's namespace"
 	vn_stop
 	for id in "$rid" "$nid"; do
-		jq 'del(.props._netns_id)' "$VN_STATE/objects/$id.json" >"$VN_TMP/old.json"
-		mv "$VN_TMP/old.json" "$VN_STATE/objects/$id.json"
+		sdb "UPDATE objects SET doc = json_remove(doc, '\$.props._netns_id') WHERE id = '$id'"
 	done
-	vn_eq null "$(jq -r '.props._netns_id' "$VN_STATE/objects/$rid.json")" "the identity is gone from the state"
+	vn_eq "" "$(sdb "SELECT json_extract(doc, '\$.props._netns_id') FROM objects WHERE id = '$rid'")" \
+		"the identity is gone from the state"
 	vn_start -o allow_other
 	vn_eq ACTIVE "$(vn_cat "$RP/status")" "root's old binding is taken"
 	vn_eq eth0 "$(ifnames c)" "and plugged into c"
-	vn_match '^[0-9]+:[0-9]+:[0-9]+$' "$(jq -r '.props._netns_id["/run/netns/c"]' "$VN_STATE/objects/$rid.json")" \
+	vn_match '^[0-9]+:[0-9]+:[0-9]+$' "$(sdb "SELECT json_extract(doc, '\$.props._netns_id') FROM objects WHERE id = '$rid'" | jq -r '.["/run/netns/c"]')" \
 		"its identity is recorded in the state"
 	vn_eq DOWN "$(vn_cat "$NP/status")" "nobody's old binding into the test's namespace is refused"
 	vn_match "^only root may bind a port to /proc/$nb_old/ns/net" "$(vn_cat "$NP/error")" "error says why"
@@ -360,7 +361,7 @@ if [ -f "$VN_STATE/objects/$rid.json" ] && [ -f "$VN_STATE/objects/$nid.json" ];
 	vn_ok vn_w "$NP/netns" ""
 	vn_ok vn_w "$RP/netns" ""
 else
-	echo "# (state is not per-object JSON files: the old-state case is not run)"
+	echo "# (no sqlite3 CLI: the old-state case is not run)"
 fi
 
 vn_done
