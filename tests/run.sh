@@ -58,6 +58,28 @@ echo "==> meson test -C $BUILD --print-errorlogs $*"
 meson test -C "$BUILD" --print-errorlogs "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
+# The fuzz targets' smoke runs (10 s each over their seed corpora), in a
+# second build with clang's libFuzzer, when clang is there and no suite
+# was picked. VN_NO_FUZZ=1 skips them.
+if [ $# = 0 ] && [ -z "${VN_NO_FUZZ:-}" ] && command -v clang >/dev/null; then
+	FUZZ_BUILD=${VN_FUZZ_BUILD_DIR:-build-fuzz}
+	if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
+		echo "==> meson setup $FUZZ_BUILD (clang, libFuzzer, ASan + UBSan)"
+		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dsystem_tests=false \
+			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	echo "==> meson test -C $FUZZ_BUILD --suite fuzz"
+	if ninja -C "$FUZZ_BUILD" >/dev/null; then
+		meson test -C "$FUZZ_BUILD" --print-errorlogs --suite fuzz 2>&1 | tee -a "$log"
+		frc=${PIPESTATUS[0]}
+		[ "$frc" = 0 ] || rc=$frc
+	else
+		echo "tests/run.sh: the fuzz build failed" >&2
+		echo "Fail: 1" >>"$log"
+		rc=1
+	fi
+fi
+
 # Meson's summary block:
 #   Ok:                 9
 #   Expected Fail:      0
@@ -68,8 +90,8 @@ rc=${PIPESTATUS[0]}
 count() {
 	awk -v key="$1" '
 		{ line = $0; sub(/^[ \t]+/, "", line) }
-		index(line, key ":") == 1 { v = substr(line, length(key) + 2); gsub(/[^0-9]/, "", v); n = v }
-		END { print (n == "" ? 0 : n) }' "$log"
+		index(line, key ":") == 1 { v = substr(line, length(key) + 2); gsub(/[^0-9]/, "", v); n += v }
+		END { print n + 0 }' "$log"
 }
 ok=$(count "Ok")
 xfail=$(count "Expected Fail")
