@@ -149,6 +149,7 @@ void vn_undo_finish(struct vn_ctx *c, bool replay)
 void vn_set(struct vn_obj *o, const char *name, struct json_object *v)
 {
 	vn_undo_record(o, name);
+	vn_changed(o->ctx, o, NULL); /* derived values of o may follow */
 	if (v)
 		json_object_object_add(o->props, name, v);
 	else
@@ -538,8 +539,10 @@ static void vn_attr_undo(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 
 	vn_set(o, a->name, json_object_get(old));
 	c->persist_off++;
-	if (o->kind->apply && o->kind->apply(c, o, a, now, &undo) < 0)
+	if (o->kind->apply && o->kind->apply(c, o, a, now, &undo) < 0) {
 		o->failed = true;
+		vn_changed(c, o, "status");
+	}
 	c->persist_off--;
 }
 

@@ -355,6 +355,8 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 		return vn_fail(err, -EIO, "could not persist %s '%s': %s", k->type, name,
 			       strerror(-r));
 	}
+	vn_changed(c, o, NULL);
+	vn_changed(c, o->parent, NULL); /* its listing, its json */
 	vn_info("created %s %s (%s)", k->type, name, o->id);
 	if (out)
 		*out = o;
@@ -483,6 +485,8 @@ static void vn_obj_detach_tree(struct vn_ctx *c, struct vn_obj *o)
 		while (coll->by_name->head)
 			vn_obj_detach_tree(c, lh_entry_v(coll->by_name->head));
 	}
+	vn_changed(c, o, NULL);
+	vn_changed(c, o->parent, NULL);
 	vn_info("deleted %s %s (%s)", o->kind->type, o->name, o->id);
 	vn_obj_detach(c, o);
 }
@@ -527,8 +531,15 @@ int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err 
 	return 0;
 }
 
+void vn_changed(struct vn_ctx *c, struct vn_obj *o, const char *name)
+{
+	if (c && c->on_change && !c->loading)
+		c->on_change(c->on_change_arg, o, name);
+}
+
 void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err)
 {
+	vn_changed(o->ctx, o, "error");
 	free(o->error);
 	o->error = strdup(err->msg[0] ? err->msg : strerror(-err->code));
 	vn_log(VN_LOG_WARN, err->code, "%s %s: %s", o->kind->type, o->name, o->error);
@@ -536,6 +547,8 @@ void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err)
 
 void vn_obj_clear_error(struct vn_obj *o)
 {
+	if (o->error)
+		vn_changed(o->ctx, o, "error");
 	free(o->error);
 	o->error = NULL;
 }

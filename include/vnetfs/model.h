@@ -237,6 +237,11 @@ struct vn_ctx {
 	 * lock held exclusive), for checks that depend on the caller. */
 	uid_t caller_uid;
 	struct timespec start;
+	/* Told of every file whose content, size or listing a change altered
+	 * (see vn_changed); set by the FUSE layer to drop the kernel's caches.
+	 * Called with the model lock held exclusive: it must only queue. */
+	void (*on_change)(void *arg, struct vn_obj *o, const char *name);
+	void *on_change_arg;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 };
 
@@ -291,6 +296,11 @@ void vn_own_del(struct vn_ctx *c, const char *kind, const char *name);
 bool vn_own_has(struct vn_ctx *c, const char *kind, const char *name);
 /* NULL-terminated names (free with vn_strv_free); *out NULL when none. */
 int vn_own_list(struct vn_ctx *c, const char *kind, char ***out);
+/* A change altered the file `name` of o (NULL: any file of o, and the
+ * listing of its directory; o NULL: the root). The generic layer calls it
+ * for values it sets, errors, creates and deletes; a kind calls it for
+ * files of other objects whose rendering depends on what it changed. */
+void vn_changed(struct vn_ctx *c, struct vn_obj *o, const char *name);
 /* Record / clear the object's error sentence (also logs). */
 void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err);
 void vn_obj_clear_error(struct vn_obj *o);
