@@ -58,8 +58,23 @@ int vn_ctx_init(struct vn_ctx *c, const struct vn_opts *opts)
 	c->opts = *opts;
 	c->state_fd = -1;
 	clock_gettime(CLOCK_REALTIME, &c->start);
-	if (pthread_rwlock_init(&c->lock, NULL))
-		return -ENOMEM;
+	/* Writer-preferring: a steady stream of readers (find | xargs cat)
+	 * must not keep a write out forever. The price: a thread holding the
+	 * lock shared must never take it shared again (it would wait behind a
+	 * queued writer); nothing does. */
+	{
+		pthread_rwlockattr_t la;
+		int e = pthread_rwlockattr_init(&la);
+
+		if (e == 0)
+			e = pthread_rwlockattr_setkind_np(
+				&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		if (e == 0)
+			e = pthread_rwlock_init(&c->lock, &la);
+		pthread_rwlockattr_destroy(&la);
+		if (e)
+			return -ENOMEM;
+	}
 	while (vn_root_kinds[n])
 		n++;
 	c->roots = calloc(n, sizeof(*c->roots));

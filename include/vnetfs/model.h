@@ -34,6 +34,7 @@ struct vn_obj;
 struct vn_kind;
 struct vn_ns;
 struct vn_quota;
+struct vn_jobs;
 
 /* ---- growable text buffer ---- */
 struct vn_buf {
@@ -243,6 +244,7 @@ struct vn_ctx {
 	void (*on_change)(void *arg, struct vn_obj *o, const char *name);
 	void *on_change_arg;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
+	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every
