@@ -191,8 +191,11 @@ static void vn_job_publish(struct vn_ctx *c, struct vn_job *job, int rc, void *r
 	vn_changed(c, o, "status");
 }
 
-static void vn_job_execute(struct vn_jobs *j, struct vn_job *job)
+/* Run w->cur off the lock, publish it under the lock, free it. */
+static void vn_job_execute(struct vn_worker *w)
 {
+	struct vn_jobs *j = w->j;
+	struct vn_job *job = w->cur;
 	struct vn_ctx *c = j->c;
 	struct vn_err err = {0};
 	void *result = NULL;
@@ -210,6 +213,11 @@ static void vn_job_execute(struct vn_jobs *j, struct vn_job *job)
 		vn_debug("%s for %s: superseded by a newer one", job->ops->what, job->key);
 	else
 		vn_job_publish(c, job, rc, result, &err);
+	/* no longer busy, as of the status just published (and vn_job_busy
+	 * must not see the job once it is freed) */
+	pthread_mutex_lock(&j->mu);
+	w->cur = NULL;
+	pthread_mutex_unlock(&j->mu);
 	pthread_rwlock_unlock(&c->lock);
 	vn_job_free(job, result);
 }
@@ -257,9 +265,8 @@ static void *vn_worker_main(void *arg)
 		w->cur = job;
 		j->nrunning++;
 		pthread_mutex_unlock(&j->mu);
-		vn_job_execute(j, job); /* frees job */
+		vn_job_execute(w); /* clears w->cur, frees job */
 		pthread_mutex_lock(&j->mu);
-		w->cur = NULL;
 		j->nrunning--;
 		/* a twin held back by this one may go now */
 		pthread_cond_broadcast(&j->work);
