@@ -5,8 +5,10 @@
  * A new kind is one fs/kind_*.c file plus one line in the tables below.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vnetfs/backend.h"
 #include "vnetfs/model.h"
@@ -146,27 +148,138 @@ int vn_sweep_link(struct vn_ctx *c, const char *name)
 	return vn_link_delete(c->ns, name);
 }
 
-static void vn_reconcile_coll(struct vn_ctx *c, struct vn_coll *coll)
+/*
+ * Reconcile in dependency order. Every object of a kind comes after every
+ * object of the kinds before it in this table, parents before children
+ * within a kind (tree order). A router's namespace and forwarding so come
+ * before its legs (ports under networks, which a router does not own in
+ * the tree), networks before the subnets that address their bridges.
+ * What depends the other way (a router's routes and NAT need its legs'
+ * addresses when the kernel state is gone) fails on the first try and
+ * works on a retry: three tries, the later ones after a short wait (the
+ * lock is let go meanwhile); what still fails is ERROR with its `error`.
+ * Kinds missing from the table come last, in vn_all_kinds order.
+ */
+static const struct vn_kind *const vn_reconcile_order[] = {
+	&vn_kind_network, &vn_kind_subnet, &vn_kind_flavor, &vn_kind_router, &vn_kind_port, NULL,
+};
+
+#define VN_RECONCILE_TRIES 3
+static const unsigned vn_reconcile_wait_ms[VN_RECONCILE_TRIES] = {0, 50, 200};
+
+struct vn_reconcile_item {
+	char id[37]; /* looked up again: a reconcile may delete (a leg) */
+	bool done;
+	struct vn_err err;
+};
+
+struct vn_reconcile_list {
+	struct vn_reconcile_item *v;
+	size_t n, cap;
+};
+
+static int vn_reconcile_collect(struct vn_obj *o, void *arg)
 {
-	struct vn_obj *o;
+	struct vn_reconcile_list *l = arg;
 
-	vn_coll_foreach(coll, o)
-	{
-		struct vn_err err = {0};
+	if (!o->kind->reconcile)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct vn_reconcile_item *nv = realloc(l->v, cap * sizeof(*nv));
 
-		if (o->kind->reconcile) {
-			int r = o->kind->reconcile(c, o, &err);
-
-			o->failed = r < 0;
-			if (r < 0)
-				vn_obj_set_error(o, &err);
-		}
-		for (size_t i = 0; i < o->ncolls; i++)
-			vn_reconcile_coll(c, &o->colls[i]);
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
 	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	memcpy(l->v[l->n].id, o->id, sizeof(o->id));
+	l->n++;
+	return 0;
 }
 
-int vn_ctx_start(struct vn_ctx *c)
+static bool vn_reconcile_listed(const struct vn_kind *k)
+{
+	for (size_t i = 0; vn_reconcile_order[i]; i++)
+		if (vn_reconcile_order[i] == k)
+			return true;
+	return false;
+}
+
+/* Every object to reconcile, in dependency order. */
+static int vn_reconcile_coll(struct vn_ctx *c, struct vn_reconcile_list *l)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && vn_reconcile_order[i]; i++)
+		r = vn_foreach_kind(c, vn_reconcile_order[i], vn_reconcile_collect, l);
+	for (size_t i = 0; r == 0 && vn_all_kinds[i]; i++)
+		if (!vn_reconcile_listed(vn_all_kinds[i]))
+			r = vn_foreach_kind(c, vn_all_kinds[i], vn_reconcile_collect, l);
+	return r;
+}
+
+/* With the write lock held; lets it go while waiting between tries. */
+static int vn_reconcile_all(struct vn_ctx *c)
+{
+	struct vn_reconcile_list l = {0};
+	size_t left;
+	int r = vn_reconcile_coll(c, &l);
+
+	if (r < 0) {
+		free(l.v);
+		return vn_err(r, "cannot list the objects to reconcile");
+	}
+	left = l.n;
+	for (unsigned t = 0; t < VN_RECONCILE_TRIES && left; t++) {
+		if (vn_reconcile_wait_ms[t]) {
+			struct timespec ts = {0, (long)vn_reconcile_wait_ms[t] * 1000000L};
+
+			pthread_rwlock_unlock(&c->lock);
+			nanosleep(&ts, NULL);
+			pthread_rwlock_wrlock(&c->lock);
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			struct vn_reconcile_item *it = &l.v[i];
+			struct vn_obj *o;
+
+			if (it->done)
+				continue;
+			o = vn_find_id(c, it->id);
+			if (!o || o->deleting) {
+				it->done = true; /* removed meanwhile (a router's leg) */
+				left--;
+				continue;
+			}
+			memset(&it->err, 0, sizeof(it->err));
+			if (o->kind->reconcile(c, o, &it->err) == 0) {
+				it->done = true;
+				left--;
+				o->failed = false;
+			} else if (t + 1 < VN_RECONCILE_TRIES) {
+				vn_debug("reconcile %s %s, try %u: %s; trying again", o->kind->type,
+					 o->name, t + 1, it->err.msg);
+			}
+		}
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct vn_obj *o = l.v[i].done ? NULL : vn_find_id(c, l.v[i].id);
+
+		if (!o)
+			continue;
+		if (!l.v[i].err.code)
+			l.v[i].err.code = -EIO;
+		o->failed = true;
+		vn_obj_set_error(o, &l.v[i].err);
+		vn_warn(0, "%s %s is not as the model says after %d tries", o->kind->type, o->name,
+			VN_RECONCILE_TRIES);
+	}
+	free(l.v);
+	return 0;
+}
+
+static int vn_ctx_start_locked(struct vn_ctx *c)
 {
 	int r;
 
@@ -181,10 +294,11 @@ int vn_ctx_start(struct vn_ctx *c)
 	c->loading = false;
 	if (r < 0)
 		return vn_err(r, "cannot load state from %s", c->opts.state_dir);
-	/* Parents are reconciled before children; then each kind removes the
+	/* In dependency order, with retries; then each kind removes the
 	 * kernel objects with its prefix that the model lacks. */
-	for (size_t i = 0; i < c->nroots; i++)
-		vn_reconcile_coll(c, &c->roots[i]);
+	r = vn_reconcile_all(c);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; vn_all_kinds[i]; i++)
 		if (vn_all_kinds[i]->sweep)
 			vn_all_kinds[i]->sweep(c);
@@ -197,4 +311,17 @@ int vn_ctx_start(struct vn_ctx *c)
 			return vn_err(r, "cannot write %s/objects/.initialized", c->opts.state_dir);
 	}
 	return 0;
+}
+
+/* The job workers may run already (fs/main.c starts them first): all of
+ * start-up happens under the write lock. */
+int vn_ctx_start(struct vn_ctx *c)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&c->lock);
+	c->caller_uid = 0;
+	r = vn_ctx_start_locked(c);
+	pthread_rwlock_unlock(&c->lock);
+	return r;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* vnetfs: main(), options, the FUSE session. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -9,7 +10,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "fs/fuse_ops.h"
 
@@ -109,6 +112,68 @@ static void vn_clear_dead_mount(const char *mnt)
 	}
 }
 
+/*
+ * Start-up order (docs/design-notes.md, "Start-up order"): options, then
+ * the mount, then the fork into the background, then threads, then the
+ * state, then serving:
+ *
+ *   parse -> fuse_new + fuse_mount -> fork (unless -f) -> worker and
+ *   supervisor threads -> load + reconcile -> ready -> fuse_loop_mt
+ *
+ * fork() copies only the calling thread: every thread (job workers, the
+ * supervisor, the namespace helper thread of backend/netns.c) and every
+ * child must come after it, or the daemon would lose them. Reconcile needs
+ * no mount, but the mount may come first: the kernel holds every request
+ * on it until the FUSE loop answers INIT, so nobody sees the tree before
+ * it is loaded and reconciled. The parent of the fork waits for a byte on
+ * a pipe and exits with the start-up's status: 0 once the tree is loaded
+ * and served, 1 if loading failed (the child then unmounts).
+ */
+
+/* The child carries on with *ready (write end of the pipe); the parent
+ * never returns. */
+static int vn_daemonize(int *ready)
+{
+	int p[2], nul;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return vn_err(-errno, "cannot daemonize");
+	pid = fork();
+	if (pid < 0)
+		return vn_err(-errno, "cannot daemonize");
+	if (pid > 0) {
+		char st = 1;
+
+		close(p[1]);
+		while (read(p[0], &st, 1) < 0 && errno == EINTR)
+			;
+		_exit(st); /* EOF (the child died): st stays 1 */
+	}
+	close(p[0]);
+	*ready = p[1];
+	if (setsid() < 0)
+		return vn_err(-errno, "cannot daemonize");
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+		return vn_err(-EIO, "cannot daemonize");
+	if (nul > 2)
+		close(nul);
+	return 0;
+}
+
+static void vn_ready(int *ready, int status)
+{
+	char st = (char)status;
+
+	if (*ready < 0)
+		return;
+	if (write(*ready, &st, 1) < 0)
+		vn_warn(-errno, "cannot tell the parent process it started");
+	close(*ready);
+	*ready = -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct vn_opts opts = {
@@ -122,7 +187,8 @@ int main(int argc, char **argv)
 	struct vn_ctx ctx;
 	struct fuse *f = NULL;
 	const char *mnt;
-	int debug = 0, ch, r = 1;
+	char *state_abs = NULL;
+	int debug = 0, ch, r = 1, ready = -1;
 
 	while ((ch = getopt_long(argc, argv, "fdho:", vn_longopts, NULL)) != -1) {
 		switch (ch) {
@@ -183,13 +249,24 @@ int main(int argc, char **argv)
 	mnt = argv[optind];
 	vn_log_init(opts.foreground, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	/* the state is loaded after the chdir("/") below */
+	if (opts.state_dir[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+
+		if (!cwd || asprintf(&state_abs, "%s/%s", cwd, opts.state_dir) < 0) {
+			free(cwd);
+			vn_err(-ENOMEM, "cannot initialise");
+			return 1;
+		}
+		free(cwd);
+		opts.state_dir = state_abs;
+	}
 
 	if (vn_ctx_init(&ctx, &opts) < 0) {
 		vn_err(-ENOMEM, "cannot initialise");
+		free(state_abs);
 		return 1;
 	}
-	if (vn_ctx_start(&ctx) < 0)
-		goto out;
 	if (fuse_opt_insert_arg(&args, 0, argv[0]) ||
 	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
 		goto out;
@@ -201,15 +278,24 @@ int main(int argc, char **argv)
 		vn_err(-EIO, "cannot mount on %s", mnt);
 		goto out_destroy;
 	}
-	if (fuse_daemonize(opts.foreground) != 0)
+	if (!opts.foreground && vn_daemonize(&ready) < 0)
 		goto out_unmount;
+	if (chdir("/") < 0)
+		vn_warn(-errno, "cannot change to /");
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
 		goto out_unmount;
+	/* threads only now, after the fork; then the state (requests to the
+	 * mount wait in the kernel until the loop runs) */
+	if (vn_jobs_start(&ctx, 2) < 0)
+		goto out_signals;
+	if (vn_ctx_start(&ctx) < 0)
+		goto out_jobs;
 	vn_info("mounted on %s (state %s%s%s)", mnt, opts.state_dir, opts.netns ? ", netns " : "",
 		opts.netns ? opts.netns : "");
+	vn_ready(&ready, 0);
 	loop = fuse_loop_cfg_create();
 	if (!loop)
-		goto out_signals;
+		goto out_jobs;
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	fuse_loop_cfg_set_idle_threads(loop, 4);
 	r = fuse_loop_mt(f, loop);
@@ -217,6 +303,8 @@ int main(int argc, char **argv)
 	r = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
 	vn_info("unmounting %s", mnt);
+out_jobs:
+	vn_jobs_stop(&ctx);
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
@@ -224,7 +312,9 @@ out_unmount:
 out_destroy:
 	fuse_destroy(f);
 out:
+	vn_ready(&ready, r);
 	fuse_opt_free_args(&args);
 	vn_ctx_fini(&ctx);
+	free(state_abs);
 	return r;
 }
