@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,6 +149,9 @@ static int vn_daemonize(int *ready)
 		close(p[1]);
 		while (read(p[0], &st, 1) < 0 && errno == EINTR)
 			;
+		if (st)
+			fprintf(stderr,
+				"vnetfs: the daemon did not start; the system log says why\n");
 		_exit(st); /* EOF (the child died): st stays 1 */
 	}
 	close(p[0]);
@@ -172,6 +176,28 @@ static void vn_ready(int *ready, int status)
 		vn_warn(-errno, "cannot tell the parent process it started");
 	close(*ready);
 	*ready = -1;
+}
+
+/* Before mounting: refuse at once when another daemon holds the state
+ * directory (fs/persist.c takes the lock for real, after the fork; this
+ * only spares a mount that would be undone). Anything odd is left to
+ * that check, which says what is wrong. */
+static bool vn_state_taken(const char *state_dir)
+{
+	char path[4096];
+	struct stat st;
+	bool taken;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/lock", state_dir) >= (int)sizeof(path))
+		return false;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	taken = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+		errno == EWOULDBLOCK;
+	close(fd); /* drops the lock if we got it */
+	return taken;
 }
 
 int main(int argc, char **argv)
@@ -247,7 +273,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mnt = argv[optind];
-	vn_log_init(opts.foreground, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
+	/* stderr until the fork; then syslog unless -f */
+	vn_log_init(true, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	/* the state is loaded after the chdir("/") below */
 	if (opts.state_dir[0] != '/') {
@@ -267,6 +294,10 @@ int main(int argc, char **argv)
 		free(state_abs);
 		return 1;
 	}
+	if (vn_state_taken(opts.state_dir)) {
+		vn_err(-EBUSY, "another vnetfs daemon uses the state directory %s", opts.state_dir);
+		goto out;
+	}
 	if (fuse_opt_insert_arg(&args, 0, argv[0]) ||
 	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
 		goto out;
@@ -278,8 +309,11 @@ int main(int argc, char **argv)
 		vn_err(-EIO, "cannot mount on %s", mnt);
 		goto out_destroy;
 	}
-	if (!opts.foreground && vn_daemonize(&ready) < 0)
-		goto out_unmount;
+	if (!opts.foreground) {
+		if (vn_daemonize(&ready) < 0)
+			goto out_unmount;
+		vn_log_init(false, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
+	}
 	if (chdir("/") < 0)
 		vn_warn(-errno, "cannot change to /");
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
