@@ -16,7 +16,9 @@
  *
  * Locking: ctx->lock is a rwlock. FUSE reads take it shared; anything that
  * changes the model (and so calls kind hooks and the backend) takes it
- * exclusive. Kind hooks always run with the lock held exclusive.
+ * exclusive. Kind hooks always run with the lock held exclusive. Slow
+ * work runs off the lock as jobs (vnetfs/jobs.h). The lock prefers
+ * writers: never take it shared while holding it shared.
  */
 #ifndef VNETFS_MODEL_H
 #define VNETFS_MODEL_H
