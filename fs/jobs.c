@@ -833,6 +833,12 @@ static void vn_proc_end(struct vn_jobs *j, struct vn_proc *p)
 pid_t vn_proc_start(struct vn_ctx *c, struct vn_obj *o, const char *name, char *const argv[],
 		    struct vn_err *err)
 {
+	return vn_proc_start_id(c, o->id, name, argv, err);
+}
+
+pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char *const argv[],
+		       struct vn_err *err)
+{
 	struct vn_jobs *j = c->jobs;
 	struct vn_proc *p, *old;
 	pid_t pid;
@@ -849,7 +855,7 @@ pid_t vn_proc_start(struct vn_ctx *c, struct vn_obj *o, const char *name, char *
 		free(p);
 		return vn_fail(err, -ENOMEM, "out of memory");
 	}
-	snprintf(p->id, sizeof(p->id), "%s", o->id);
+	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->pidfd = -1;
 	pthread_mutex_lock(&j->pmu);
@@ -858,7 +864,7 @@ pid_t vn_proc_start(struct vn_ctx *c, struct vn_obj *o, const char *name, char *
 		vn_proc_free(p);
 		return vn_fail(err, -ECANCELED, "cannot start %s: the daemon is stopping", name);
 	}
-	old = vn_proc_find(j, o->id, name);
+	old = vn_proc_find(j, p->id, name);
 	if (old)
 		vn_proc_end(j, old);
 	p->serial = ++j->next_serial;

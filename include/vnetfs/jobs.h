@@ -100,10 +100,14 @@ int vn_jobs_wait_idle(struct vn_ctx *c, int timeout_ms);
  * program). Any lock state. */
 pid_t vn_proc_start(struct vn_ctx *c, struct vn_obj *o, const char *name, char *const argv[],
 		    struct vn_err *err);
+/* The same by the owner's id: from a job's run, which has no object. */
+pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char *const argv[],
+		       struct vn_err *err);
 /* Stop and forget it: SIGTERM, SIGKILL after 1 s, reaped before return.
  * 0, or -ENOENT if not supervised. */
 int vn_proc_stop(struct vn_ctx *c, const struct vn_obj *o, const char *name);
-/* Every child of o (its deletion). */
+/* Every child of o: its kind's destroy hook calls it (the generic delete
+ * does not yet). */
 void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o);
 /* Current pid (0: not running now, e.g. waiting to restart; -ENOENT: not
  * supervised) and how many times it was restarted. */

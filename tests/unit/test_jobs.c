@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -733,6 +734,79 @@ static void test_proc_stop_all(void **state)
 	assert_true(no_children());
 }
 
+/* A job's run starts a child (off the lock, by the owner's id); the child
+ * has only stdin (/dev/null), stdout and stderr, its own process group. */
+struct psnap {
+	struct vn_ctx *c;
+	char id[37];
+};
+
+static int p_run(void *snap, void **result, struct vn_err *err)
+{
+	struct psnap *s = snap;
+	char *const argv[] = {"/bin/sleep", "1000", NULL};
+	pid_t *pid = malloc(sizeof(*pid));
+
+	*pid = vn_proc_start_id(s->c, s->id, "worker-child", argv, err);
+	*result = pid;
+	return *pid < 0 ? *pid : 0;
+}
+
+static int p_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result, struct vn_err *err)
+{
+	char text[32];
+
+	if (rc < 0)
+		return rc;
+	snprintf(text, sizeof(text), "pid %d", (int)*(pid_t *)result);
+	vn_set(o, "text", json_object_new_string(text));
+	return 0;
+}
+
+static const struct vn_job_ops p_ops = {
+	.what = "child start",
+	.run = p_run,
+	.publish = p_publish,
+};
+
+static void test_proc_from_job(void **state)
+{
+	struct fixture *f = *state;
+	struct psnap *s = calloc(1, sizeof(*s));
+	char want[64], path[64], link[256], fds[64] = "";
+	pid_t pid;
+	ssize_t n;
+
+	s->c = &f->c;
+	memcpy(s->id, f->a->id, sizeof(s->id));
+	wrlock(f);
+	assert_int_equal(vn_job_submit(&f->c, f->a, NULL, &p_ops, s), 0);
+	unlock(f);
+	assert_int_equal(vn_jobs_wait_idle(&f->c, 5000), 0);
+	pid = vn_proc_pid(&f->c, f->a, "worker-child", NULL);
+	assert_true(pid > 0);
+	snprintf(want, sizeof(want), "pid %d\n", (int)pid);
+	expect_file(f, f->a, "text", want);
+	expect_file(f, f->a, "status", "ACTIVE\n");
+	assert_int_equal(getpgid(pid), pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	assert_string_equal(link, "/dev/null");
+	for (int fd = 0; fd < 64; fd++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (lstat(path, &st) == 0)
+			snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), "%d ", fd);
+	}
+	assert_string_equal(fds, "0 1 2 ");
+	assert_int_equal(vn_proc_stop(&f->c, f->a, "worker-child"), 0);
+	assert_true(reaped(pid));
+	assert_true(no_children());
+}
+
 /* ---- polls ---- */
 static struct {
 	pthread_mutex_t mu;
@@ -800,6 +874,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_backoff, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_bad_program, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_stop_all, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_from_job, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup1, teardown),
 	};
 
