@@ -546,27 +546,43 @@ static int vn_proc_spawn(struct vn_jobs *j, struct vn_proc *p, char *errbuf, siz
 	return 0;
 }
 
-/* The sentence travels in snap; publish reads it from there. */
+/* A death, for the owner's `error`. Not tied to the object by the queue
+ * (key "event:ID"): publish looks the owner up itself, so that a child
+ * whose owner was deleted without vn_proc_stop_all is stopped at its
+ * first death instead of being restarted for ever. */
 struct vn_event_snap {
+	char id[37];
 	struct vn_err err;
 };
 
+static void vn_proc_stop_all_id(struct vn_ctx *c, const char *id);
+
 static int vn_event_run(void *snap, void **result, struct vn_err *err)
 {
-	*err = ((struct vn_event_snap *)snap)->err;
+	*result = snap; /* publish needs it; free knows */
 	return 0;
 }
 
 static int vn_event_record(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
 			   struct vn_err *err)
 {
-	if (o) {
-		free(o->error);
-		o->error = strdup(err->msg);
-		vn_changed(c, o, "error");
+	struct vn_event_snap *s = result;
+
+	o = vn_find_id(c, s->id);
+	if (!o || o->deleting) {
+		vn_info("the owner %s of a supervised process is gone: stopping it", s->id);
+		vn_proc_stop_all_id(c, s->id);
+		return 0;
 	}
-	memset(err, 0, sizeof(*err));
+	free(o->error);
+	o->error = strdup(s->err.msg);
+	vn_changed(c, o, "error");
 	return 0;
+}
+
+static void vn_event_free(void *snap, void *result)
+{
+	free(snap); /* result, if set, is snap */
 }
 
 static const struct vn_job_ops vn_event_ops = {
@@ -574,6 +590,7 @@ static const struct vn_job_ops vn_event_ops = {
 	.flags = VN_JOB_NO_STATUS,
 	.run = vn_event_run,
 	.publish = vn_event_record,
+	.free = vn_event_free,
 };
 
 /* Log it now, record it in the object's error through a job (pmu held). */
@@ -582,15 +599,18 @@ static void vn_proc_event(struct vn_jobs *j, const char *id, const char *fmt, ..
 static void vn_proc_event(struct vn_jobs *j, const char *id, const char *fmt, ...)
 {
 	struct vn_event_snap *s = calloc(1, sizeof(*s));
+	char key[VN_KEY_MAX];
 	va_list ap;
 
 	if (!s)
 		return;
+	snprintf(s->id, sizeof(s->id), "%s", id);
 	va_start(ap, fmt);
 	vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
 	va_end(ap);
 	vn_warn(0, "%s", s->err.msg);
-	vn_job_enqueue(j, id, true, &vn_event_ops, s);
+	snprintf(key, sizeof(key), "event:%s", id);
+	vn_job_enqueue(j, key, false, &vn_event_ops, s);
 }
 
 static void vn_proc_describe(const siginfo_t *si, char *buf, size_t len)
@@ -707,7 +727,8 @@ static void vn_sup_due(struct vn_jobs *j, long long now, long long *next)
 			char key[VN_KEY_MAX];
 			struct vn_poll **s = malloc(sizeof(*s));
 
-			snprintf(key, sizeof(key), "poll:%s", q->kind->type);
+			/* one per poll: two polls of a kind are not twins */
+			snprintf(key, sizeof(key), "poll:%s:%p", q->kind->type, (void *)q);
 			if (s) {
 				*s = q;
 				vn_job_enqueue(j, key, false, &vn_poll_ops, s);
@@ -909,7 +930,7 @@ int vn_proc_stop(struct vn_ctx *c, const struct vn_obj *o, const char *name)
 	return p ? 0 : -ENOENT;
 }
 
-void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o)
+static void vn_proc_stop_all_id(struct vn_ctx *c, const char *id)
 {
 	struct vn_jobs *j = c->jobs;
 	struct vn_proc *p;
@@ -918,13 +939,18 @@ void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o)
 		return;
 	pthread_mutex_lock(&j->pmu);
 	while ((p = j->procs)) {
-		while (p && (p->stopping || strcmp(p->id, o->id)))
+		while (p && (p->stopping || strcmp(p->id, id)))
 			p = p->next;
 		if (!p)
 			break;
 		vn_proc_end(j, p);
 	}
 	pthread_mutex_unlock(&j->pmu);
+}
+
+void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o)
+{
+	vn_proc_stop_all_id(c, o->id);
 }
 
 pid_t vn_proc_pid(struct vn_ctx *c, const struct vn_obj *o, const char *name, unsigned *restarts)

@@ -107,7 +107,7 @@ pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char 
  * 0, or -ENOENT if not supervised. */
 int vn_proc_stop(struct vn_ctx *c, const struct vn_obj *o, const char *name);
 /* Every child of o: its kind's destroy hook calls it (the generic delete
- * does not yet). */
+ * does not yet; a child outliving its owner is stopped at its next death). */
 void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o);
 /* Current pid (0: not running now, e.g. waiting to restart; -ENOENT: not
  * supervised) and how many times it was restarted. */

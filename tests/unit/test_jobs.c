@@ -807,6 +807,37 @@ static void test_proc_from_job(void **state)
 	assert_true(no_children());
 }
 
+/* A child whose owner was deleted without vn_proc_stop_all: stopped at
+ * its next death, not restarted. */
+static void test_proc_orphan(void **state)
+{
+	struct fixture *f = *state;
+	char *const argv[] = {"/bin/sleep", "1000", NULL};
+	struct vn_err err = {0};
+	struct vn_obj ghost = {0};
+	pid_t pid, npid = 0;
+
+	pid = vn_proc_start(&f->c, f->b, "sleeper", argv, &err);
+	assert_true(pid > 0);
+	memcpy(ghost.id, f->b->id, sizeof(ghost.id));
+	wrlock(f);
+	assert_int_equal(vn_obj_delete(&f->c, f->b, true, &err), 0);
+	unlock(f);
+	f->b = NULL;
+	assert_int_equal(vn_proc_pid(&f->c, &ghost, "sleeper", NULL), pid); /* still there */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 200; i++) {
+		npid = vn_proc_pid(&f->c, &ghost, "sleeper", NULL);
+		if (npid == -ENOENT)
+			break;
+		sleep_ms(10);
+	}
+	assert_int_equal(vn_jobs_wait_idle(&f->c, 5000), 0);
+	assert_int_equal(vn_proc_pid(&f->c, &ghost, "sleeper", NULL), -ENOENT);
+	assert_true(reaped(pid));
+	assert_true(no_children());
+}
+
 /* ---- polls ---- */
 static struct {
 	pthread_mutex_t mu;
@@ -875,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_bad_program, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_stop_all, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_from_job, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_orphan, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup1, teardown),
 	};
 
