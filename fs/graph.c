@@ -406,6 +406,17 @@ static void vn_graph_bind_waiting(struct vn_ctx *c, struct vn_obj *o)
 		free(keys[i]);
 }
 
+/* A record of an earlier version: its typed owner from what it has. */
+static void vn_graph_legacy_owner(struct vn_ctx *c, struct vn_obj *o)
+{
+	const char *role = NULL;
+	struct vn_obj *owner;
+
+	if (o->kind->legacy_owner && !json_object_object_get_ex(o->props, VN_OWNER_KEY, NULL) &&
+	    (owner = o->kind->legacy_owner(c, o, &role)))
+		vn_owner_props(o->props, owner, role);
+}
+
 static void vn_graph_rebuild_in(struct vn_ctx *c, struct vn_coll *coll, int pass)
 {
 	struct vn_obj *o;
@@ -418,13 +429,7 @@ static void vn_graph_rebuild_in(struct vn_ctx *c, struct vn_coll *coll, int pass
 				if (a->unique)
 					vn_uniq_attr(c, o, a, false);
 		} else {
-			const char *role = NULL;
-			struct vn_obj *owner;
-
-			if (o->kind->legacy_owner &&
-			    !json_object_object_get_ex(o->props, VN_OWNER_KEY, NULL) &&
-			    (owner = o->kind->legacy_owner(c, o, &role)))
-				vn_owner_props(o->props, owner, role);
+			vn_graph_legacy_owner(c, o);
 			vn_graph_compute(c, o);
 			vn_graph_bind_waiting(c, o);
 		}
@@ -455,6 +460,7 @@ void vn_graph_attach(struct vn_ctx *c, struct vn_obj *o)
 		return;
 	}
 	vn_graph_ready(c);
+	vn_graph_legacy_owner(c, o);
 	vn_graph_compute(c, o);
 	vn_graph_bind_waiting(c, o);
 }

@@ -160,8 +160,12 @@ static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 	struct vn_obj *port;
 	int r;
 
+	/* A router's legs: the references pinning the network or its
+	 * subnets say so (generic busy). Ports bound by users: */
 	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
 	{
+		if (vn_port_router(c, port, NULL))
+			continue;
 		r = vn_port_in_use(c, port, err);
 		if (r < 0)
 			return r;
