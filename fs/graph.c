@@ -526,6 +526,20 @@ void vn_graph_fini(struct vn_ctx *c)
 
 /* ---- lookups ---- */
 
+struct vn_edge *vn_refs_in(struct vn_obj *o)
+{
+	if (o->ctx)
+		vn_graph_ready(o->ctx);
+	return o->refs_in;
+}
+
+struct vn_edge *vn_refs_out(struct vn_obj *o)
+{
+	if (o->ctx)
+		vn_graph_ready(o->ctx);
+	return o->refs_out;
+}
+
 struct vn_obj *vn_owner_of(struct vn_obj *o, const char **role)
 {
 	if (o->ctx)

@@ -185,8 +185,12 @@ struct vn_edge {
 	struct vn_hold dang; /* while dangling: in the index under key */
 	struct vn_hold val;  /* value held on `to`: in the index */
 };
-#define vn_refs_in_foreach(o, e) for (struct vn_edge *e = (o)->refs_in; e; e = e->in_next)
-#define vn_refs_out_foreach(o, e) for (struct vn_edge *e = (o)->refs_out; e; e = e->out_next)
+/* The first edge naming o / named by o (the graph is built first if a
+ * load left it to be built). */
+struct vn_edge *vn_refs_in(struct vn_obj *o);
+struct vn_edge *vn_refs_out(struct vn_obj *o);
+#define vn_refs_in_foreach(o, e) for (struct vn_edge *e = vn_refs_in(o); e; e = e->in_next)
+#define vn_refs_out_foreach(o, e) for (struct vn_edge *e = vn_refs_out(o); e; e = e->out_next)
 
 /* ---- kinds ----
  * Hooks run with the model lock held exclusive and always get a non-NULL
