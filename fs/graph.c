@@ -33,6 +33,7 @@
  * dirty by what they do themselves.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,12 @@ struct vn_uhold {
 
 struct vn_graph {
 	struct lh_table *index; /* key -> struct vn_bucket */
-	bool stale;		/* objects were loaded: build every edge at first use */
-	struct vn_obj **stack;	/* objects whose own hooks are running */
+	/* Objects were loaded: every edge is built at the first use, which
+	 * may be a reader's (shared lock): under mu, published by stale. */
+	bool stale;
+	bool building;
+	pthread_mutex_t mu;
+	struct vn_obj **stack; /* objects whose own hooks are running */
 	size_t nstack, capstack;
 };
 
@@ -68,9 +73,15 @@ static void vn_bucket_free(struct lh_entry *e)
 
 int vn_graph_init(struct vn_ctx *c)
 {
+	pthread_mutexattr_t ma;
+
 	c->graph = calloc(1, sizeof(*c->graph));
 	if (!c->graph)
 		return -ENOMEM;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->graph->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	c->graph->index = lh_kchar_table_new(256, vn_bucket_free);
 	return c->graph->index ? 0 : -ENOMEM;
 }
@@ -443,12 +454,18 @@ static void vn_graph_ready(struct vn_ctx *c)
 {
 	struct vn_graph *g = c->graph;
 
-	if (!g || !g->stale || c->loading)
+	if (!g || c->loading || !__atomic_load_n(&g->stale, __ATOMIC_ACQUIRE))
 		return;
-	g->stale = false;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->nroots; i++)
-			vn_graph_rebuild_in(c, &c->roots[i], pass);
+	pthread_mutex_lock(&g->mu);
+	if (g->stale && !g->building) {
+		g->building = true;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < c->nroots; i++)
+				vn_graph_rebuild_in(c, &c->roots[i], pass);
+		g->building = false;
+		__atomic_store_n(&g->stale, false, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&g->mu);
 }
 
 void vn_graph_attach(struct vn_ctx *c, struct vn_obj *o)
@@ -456,7 +473,7 @@ void vn_graph_attach(struct vn_ctx *c, struct vn_obj *o)
 	if (!c->graph)
 		return;
 	if (c->loading) {
-		c->graph->stale = true;
+		__atomic_store_n(&c->graph->stale, true, __ATOMIC_RELEASE);
 		return;
 	}
 	vn_graph_ready(c);
@@ -483,7 +500,7 @@ void vn_graph_prop(struct vn_obj *o, const char *name)
 	struct vn_ctx *c = o->ctx;
 	const struct vn_attr *a;
 
-	if (!c || !c->graph || c->loading || c->graph->stale || !o->coll)
+	if (!c || !c->graph || c->loading || c->graph->stale || c->graph->building || !o->coll)
 		return;
 	if (!strcmp(name, VN_OWNER_KEY)) {
 		vn_edges_owner(c, o);
@@ -520,6 +537,7 @@ void vn_graph_fini(struct vn_ctx *c)
 	if (c->graph->index)
 		lh_table_free(c->graph->index);
 	free(c->graph->stack);
+	pthread_mutex_destroy(&c->graph->mu);
 	free(c->graph);
 	c->graph = NULL;
 }
