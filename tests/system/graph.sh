@@ -40,6 +40,14 @@ vn_ok vn_w "$P/p5/fixed_ips" "$(vn_lines "s2 10.50.2.9" s1)"
 vn_eq "$(vn_lines "s2 10.50.2.9" "s1 10.50.1.5")" "$(vn_cat "$P/p5/fixed_ips")" \
 	"a rewrite allocates again, lowest free (its own old address)"
 
+# the allocation's starting point is only good for the pools it was made for
+vn_ok vn_w "$M/networks/n/subnets/s1/allocation_pools" 10.50.1.100-10.50.1.110
+mkdir "$P/p6"
+vn_eq "s1 10.50.1.100" "$(vn_cat "$P/p6/fixed_ips")" "p6 gets the first address of the new pool"
+vn_ok vn_w "$M/networks/n/subnets/s1/allocation_pools" ""
+mkdir "$P/p7"
+vn_eq "s1 10.50.1.6" "$(vn_cat "$P/p7/fixed_ips")" "back to the default pool: p7 gets the lowest free address"
+
 # ---- MACs: unique per network ---------------------------------------------------------------
 mac1=$(vn_cat "$P/p1/mac_address")
 vn_expect_fail EADDRINUSE vn_w "$P/p3/mac_address" "$mac1"
