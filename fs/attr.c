@@ -134,6 +134,7 @@ void vn_undo_finish(struct vn_ctx *c, bool replay)
 						       json_object_get(u->old));
 			else
 				json_object_object_del(u->o->props, u->name);
+			vn_graph_prop(u->o, u->name); /* edges follow the old value */
 		}
 		json_object_put(u->old);
 		free(u->name);
@@ -154,6 +155,7 @@ void vn_set(struct vn_obj *o, const char *name, struct json_object *v)
 		json_object_object_add(o->props, name, v);
 	else
 		json_object_object_del(o->props, name);
+	vn_graph_prop(o, name);
 }
 
 /* ---- parsing ---- */
@@ -539,10 +541,14 @@ static void vn_attr_undo(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 
 	vn_set(o, a->name, json_object_get(old));
 	c->persist_off++;
+	vn_graph_push(c, o);
 	if (o->kind->apply && o->kind->apply(c, o, a, now, &undo) < 0) {
 		o->failed = true;
 		vn_changed(c, o, "status");
 	}
+	vn_graph_pop(c);
+	/* dependents synced with the new value follow the old one again */
+	vn_propagate(c, o, a->name, true, &undo);
 	c->persist_off--;
 }
 
@@ -578,7 +584,9 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	}
 	vn_txn_begin(c);
 	if (k->apply) {
+		vn_graph_push(c, o);
 		r = k->apply(c, o, a, old, err);
+		vn_graph_pop(c);
 		if (r < 0) {
 			/* Values changed on the way go back first, then the
 			 * old model is asserted again, undoing partial work. */
@@ -586,6 +594,14 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			vn_attr_undo(c, o, a, old);
 			goto restore;
 		}
+	}
+	/* Dependents follow, in the same transaction; a failure undoes
+	 * the whole write (theirs too). */
+	r = vn_propagate(c, o, a->name, false, err);
+	if (r < 0) {
+		vn_txn_end(c, false);
+		vn_attr_undo(c, o, a, old);
+		goto restore;
 	}
 	r = vn_obj_save(c, o);
 	if (r == 0)
@@ -608,6 +624,12 @@ restore:
 	if (!err || !err->code)
 		vn_fail(err, r, "%s could not be changed", a->name);
 	return r;
+}
+
+int vn_attr_set(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct json_object *nv,
+		struct vn_err *err)
+{
+	return vn_attr_change(c, o, a, nv, err);
 }
 
 int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,

@@ -69,6 +69,29 @@ size_t vn_quota_objects(struct vn_ctx *c, uid_t uid);
 size_t vn_quota_scratch(struct vn_ctx *c, uid_t uid);
 void vn_quota_fini(struct vn_ctx *c);
 
+/* graph.c: the object graph and change propagation */
+int vn_graph_init(struct vn_ctx *c);
+void vn_graph_fini(struct vn_ctx *c);
+/* An object entered the model (its edges, and edges waiting for it) /
+ * leaves it (edges naming it wait again). While loading: all at once,
+ * at the first use after the load. */
+void vn_graph_attach(struct vn_ctx *c, struct vn_obj *o);
+void vn_graph_detach(struct vn_ctx *c, struct vn_obj *o);
+/* o->props[name] changed (a write, a kind's vn_set, an undo): edges and
+ * indexes follow. */
+void vn_graph_prop(struct vn_obj *o, const char *name);
+/* Pinned from outside the subtree of root: -EBUSY naming the referrer. */
+int vn_graph_busy(struct vn_ctx *c, struct vn_obj *root, struct vn_obj *o, struct vn_err *err);
+/* o's own hooks run (its write, create, delete, sync): what it changes on
+ * the way does not make it dirty. */
+void vn_graph_push(struct vn_ctx *c, struct vn_obj *o);
+void vn_graph_pop(struct vn_ctx *c);
+/* o changed (attribute name; NULL: created or deleted): sync every
+ * dependent, in dependency order. undo: after a rollback, best effort
+ * (failures mark the dependent failed). */
+int vn_propagate(struct vn_ctx *c, struct vn_obj *o, const char *name, bool undo,
+		 struct vn_err *err);
+
 /* attr.c */
 /* Render an attribute's effective value as text. */
 int vn_attr_render(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_buf *out);

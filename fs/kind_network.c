@@ -33,8 +33,9 @@ static bool vn_network_up(struct vn_obj *net)
 	return !s || !strcmp(s, "up");
 }
 
-int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_obj *except,
-			  struct vn_err *err)
+/* External networks carry their subnets' gateway addresses on the bridge
+ * (devstack's br-ex); subnets being deleted are left out. */
+static int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 {
 	struct vn_cidr addrs[64];
 	struct vn_coll *subs = vn_child_coll(net, &vn_kind_subnet);
@@ -50,7 +51,7 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
 			struct vn_pool pools[VN_MAX_POOLS];
 			struct vn_subnet_ipam ip;
 
-			if (sub == except || n == sizeof(addrs) / sizeof(addrs[0]))
+			if (sub->deleting || n == sizeof(addrs) / sizeof(addrs[0]))
 				continue;
 			if (vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
 				continue;
@@ -82,22 +83,7 @@ static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, bool addrs, st
 		return vn_fail(err, -EIO, "could not set up bridge %s: %s", br, strerror(-r));
 	if (!addrs && !vn_get_bool(o, "external"))
 		return 0;
-	return vn_network_sync_addrs(c, o, NULL, err);
-}
-
-/* Ports follow the network's mtu. */
-static int vn_network_realise_ports(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
-{
-	struct vn_obj *port;
-	int r;
-
-	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
-	{
-		r = vn_port_realise(c, port, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return vn_network_sync_addrs(c, o, err);
 }
 
 static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -165,11 +151,8 @@ static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	/* Re-assert the whole bridge: mtu, state and addresses are one small
 	 * set of idempotent netlink calls, and a failure in the middle is
 	 * undone by asserting the old model again (the caller restores it). */
-	int r = vn_network_realise(c, o, !strcmp(a->name, "external"), err);
-
-	if (r < 0 || strcmp(a->name, "mtu"))
-		return r;
-	return vn_network_realise_ports(c, o, err);
+	return vn_network_realise(c, o, !strcmp(a->name, "external"), err);
+	/* ports follow the mtu (vn_kind_port.deps) */
 }
 
 static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -177,8 +160,12 @@ static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 	struct vn_obj *port;
 	int r;
 
+	/* A router's legs: the references pinning the network or its
+	 * subnets say so (generic busy). Ports bound by users: */
 	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
 	{
+		if (vn_port_router(c, port, NULL))
+			continue;
 		r = vn_port_in_use(c, port, err);
 		if (r < 0)
 			return r;
@@ -222,6 +209,20 @@ static const char *vn_network_status(struct vn_ctx *c, struct vn_obj *o)
 
 static const char *const vn_admin_states[] = {"up", "down", NULL};
 
+/* An external network's bridge carries its subnets' gateways. */
+static const char *const vn_network_sub_attrs[] = {"cidr", "gateway_ip", NULL};
+static const struct vn_dep vn_network_deps[] = {
+	{.via = VN_DEP_CHILDREN, .kind = &vn_kind_subnet, .on = vn_network_sub_attrs},
+	{.via = VN_DEP_END},
+};
+
+static int vn_network_sync(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	if (!vn_get_bool(o, "external"))
+		return 0; /* only an external network's bridge has addresses */
+	return vn_network_sync_addrs(c, o, err);
+}
+
 static const struct vn_attr vn_network_attrs[] = {
 	{.name = "mtu", .mode = 0644, .type = VN_T_INT, .min = 68, .max = 9000, .dflt = "1500"},
 	{.name = "admin_state",
@@ -253,4 +254,6 @@ const struct vn_kind vn_kind_network = {
 	.reconcile = vn_network_reconcile,
 	.sweep = vn_network_sweep,
 	.status = vn_network_status,
+	.deps = vn_network_deps,
+	.sync = vn_network_sync,
 };

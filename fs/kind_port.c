@@ -28,27 +28,41 @@
 
 struct vn_obj *vn_port_router(struct vn_ctx *c, struct vn_obj *port, bool *gateway)
 {
+	const char *role = NULL;
+	struct vn_obj *owner = vn_owner_of(port, &role);
+
+	if (!owner || owner->kind != &vn_kind_router)
+		return NULL;
+	if (gateway)
+		*gateway = !strcmp(role, "gateway");
+	return owner;
+}
+
+bool vn_port_is_router_if(struct vn_ctx *c, struct vn_obj *port)
+{
+	bool gw = true;
+
+	return vn_port_router(c, port, &gw) && !gw;
+}
+
+/* A port of an earlier version: its router named in device_owner. */
+static struct vn_obj *vn_port_legacy_owner(struct vn_ctx *c, struct vn_obj *port, const char **role)
+{
 	const char *owner = vn_get_str(port, "device_owner");
 	const char *name;
 
 	if (!owner)
 		return NULL;
-	if (!strncmp(owner, VN_OWNER_ROUTER_IF, strlen(VN_OWNER_ROUTER_IF)))
+	if (!strncmp(owner, VN_OWNER_ROUTER_IF, strlen(VN_OWNER_ROUTER_IF))) {
 		name = owner + strlen(VN_OWNER_ROUTER_IF);
-	else if (!strncmp(owner, VN_OWNER_ROUTER_GW, strlen(VN_OWNER_ROUTER_GW)))
+		*role = "interface";
+	} else if (!strncmp(owner, VN_OWNER_ROUTER_GW, strlen(VN_OWNER_ROUTER_GW))) {
 		name = owner + strlen(VN_OWNER_ROUTER_GW);
-	else
+		*role = "gateway";
+	} else {
 		return NULL;
-	if (gateway)
-		*gateway = owner[strlen("router_")] == 'g';
+	}
 	return vn_coll_find(vn_root_coll(c, &vn_kind_router), name);
-}
-
-bool vn_port_is_router_if(struct vn_ctx *c, struct vn_obj *port)
-{
-	const char *owner = vn_get_str(port, "device_owner");
-
-	return owner && !strncmp(owner, VN_OWNER_ROUTER_IF, strlen(VN_OWNER_ROUTER_IF));
 }
 
 bool vn_port_bound(struct vn_ctx *c, struct vn_obj *port)
@@ -114,54 +128,65 @@ int vn_port_fixed_ip(struct vn_obj *port, size_t i, struct vn_obj **sub, struct 
 	return *sub ? 0 : -ENOENT;
 }
 
-static int vn_addr_cmp_v(const void *x, const void *y)
+/* The lowest free address of the subnet's pools (not in mine[] either),
+ * from where the last allocation stopped: O(1) per port when a subnet
+ * fills up in order, never a walk over every port. */
+static int vn_port_alloc(struct vn_obj *sub, const struct vn_subnet_ipam *ip,
+			 const struct vn_addr *mine, size_t nmine, struct vn_addr *out)
 {
-	return vn_addr_cmp(x, y);
-}
+	struct vn_alloc_hint *h = vn_subnet_hint(sub);
+	bool same = h && h->valid && h->npools == ip->npools;
+	size_t order[VN_MAX_POOLS], n = ip->npools < VN_MAX_POOLS ? ip->npools : VN_MAX_POOLS;
+	char as[VN_ADDR_STRLEN];
 
-/* Sorted addresses of sub that ports other than `self` hold. */
-static int vn_subnet_used(struct vn_obj *sub, struct vn_obj *self, struct vn_addr **out, size_t *n)
-{
-	struct vn_coll *ports = vn_child_coll(sub->parent, &vn_kind_port);
-	struct vn_addr *v = NULL;
-	size_t cap = 0;
-	struct vn_obj *p;
+	for (size_t i = 0; same && i < n; i++)
+		same = vn_addr_eq(&h->pools[i].start, &ip->pools[i].start) &&
+		       vn_addr_eq(&h->pools[i].end, &ip->pools[i].end);
+	/* pools by start address (a handful: insertion sort) */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
 
-	*n = 0;
-	vn_coll_foreach(ports, p)
-	{
-		struct vn_obj *s;
-		struct vn_addr a;
-		size_t cnt = vn_list_len(vn_get_list(p, "fixed_ips"));
+		while (j > 0 &&
+		       vn_addr_cmp(&ip->pools[order[j - 1]].start, &ip->pools[i].start) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct vn_pool *p = &ip->pools[order[k]];
+		struct vn_addr cand = p->start;
 
-		if (p == self)
+		if (p->start.af != p->end.af || p->start.v > p->end.v)
 			continue;
-		for (size_t i = 0; i < cnt; i++) {
-			if (vn_port_fixed_ip(p, i, &s, &a) < 0 || s != sub)
+		if (same && h->next.af == cand.af && h->next.v > cand.v) {
+			if (h->next.v > p->end.v)
 				continue;
-			if (*n == cap) {
-				struct vn_addr *nv;
+			cand = h->next;
+		}
+		for (;;) {
+			bool taken;
 
-				cap = cap ? cap * 2 : 16;
-				nv = realloc(v, cap * sizeof(*v));
-				if (!nv) {
-					free(v);
-					return -ENOMEM;
+			vn_addr_format(&cand, as, sizeof(as));
+			taken = vn_ref_holder(sub, "fixed_ips", as, NULL) != NULL;
+			for (size_t j = 0; j < nmine && !taken; j++)
+				taken = vn_addr_eq(&mine[j], &cand);
+			if (!taken) {
+				if (h) {
+					h->valid = true;
+					h->next = cand;
+					h->npools = n;
+					memcpy(h->pools, ip->pools, n * sizeof(*h->pools));
 				}
-				v = nv;
+				*out = cand;
+				return 0;
 			}
-			v[(*n)++] = a;
+			if (cand.v == p->end.v)
+				break;
+			cand.v++;
 		}
 	}
-	if (*n)
-		qsort(v, *n, sizeof(*v), vn_addr_cmp_v);
-	*out = v;
-	return 0;
-}
-
-static bool vn_addr_in(const struct vn_addr *v, size_t n, const struct vn_addr *a)
-{
-	return n && bsearch(a, v, n, sizeof(*v), vn_addr_cmp_v);
+	return -ENOSPC;
 }
 
 /* Validate the port's fixed_ips against the model, allocating addresses
@@ -174,15 +199,12 @@ static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_e
 	size_t nmine = 0;
 
 	for (size_t i = 0; i < vn_list_len(list); i++) {
-		_cleanup_free_ struct vn_addr *used = NULL;
 		struct vn_pool pools[VN_MAX_POOLS];
 		struct vn_subnet_ipam ip;
 		char name[64], why[256], buf[64 + VN_ADDR_STRLEN + 1], as[VN_ADDR_STRLEN];
-		struct vn_obj *sub;
+		struct vn_obj *sub, *holder;
 		struct vn_addr a;
-		size_t nused;
 		bool has;
-		int r;
 
 		if (vn_fixed_split(vn_list_at(list, i), name, sizeof(name), &a, &has) < 0)
 			return vn_fail(err, -EINVAL,
@@ -200,9 +222,6 @@ static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_e
 		}
 		if (vn_subnet_ipam(sub, &ip, pools) < 0)
 			return vn_fail(err, -EINVAL, "subnet '%s' has no cidr yet", name);
-		r = vn_subnet_used(sub, port, &used, &nused);
-		if (r < 0)
-			return vn_fail(err, r, "out of memory");
 		if (has) {
 			/* A router's interface is where the gateway_ip lives. */
 			bool gw_leg = ip.has_gateway && vn_addr_eq(&a, &ip.gateway) &&
@@ -211,20 +230,13 @@ static int vn_port_settle_ips(struct vn_ctx *c, struct vn_obj *port, struct vn_e
 			if (!gw_leg && vn_ipam_check_fixed(&ip, &a, why, sizeof(why)) < 0)
 				return vn_fail(err, -EINVAL, "%s", why);
 			vn_addr_format(&a, as, sizeof(as));
-			if (vn_addr_in(used, nused, &a))
+			holder = vn_ref_holder(sub, "fixed_ips", as, port);
+			if (holder)
 				return vn_fail(err, -EADDRINUSE,
 					       "%s is already used on subnet '%s'", as, name);
 		} else {
 			/* also skip what this port takes on earlier lines */
-			size_t tot = nused + nmine;
-			struct vn_addr *all = realloc(used, (tot ? tot : 1) * sizeof(*all));
-
-			if (!all)
-				return vn_fail(err, -ENOMEM, "out of memory");
-			used = all;
-			memcpy(all + nused, mine, nmine * sizeof(*mine));
-			qsort(all, tot, sizeof(*all), vn_addr_cmp_v);
-			if (vn_ipam_alloc(&ip, all, tot, &a) < 0)
+			if (vn_port_alloc(sub, &ip, mine, nmine, &a) < 0)
 				return vn_fail(err, -ENOSPC, "no free address left on subnet '%s'",
 					       name);
 			vn_addr_format(&a, as, sizeof(as));
@@ -726,19 +738,10 @@ static int vn_port_gen_mac(struct vn_ctx *c, struct vn_obj *port)
 	char buf[18];
 
 	for (int tries = 0; tries < 16; tries++) {
-		bool taken = false;
-		struct vn_obj *p;
-
 		if (getrandom(mac + 3, 3, 0) != 3)
 			return -EIO;
 		vn_mac_format(mac, buf, sizeof(buf));
-		vn_coll_foreach(port->coll, p)
-		{
-			const char *m = vn_get_str(p, "mac_address");
-
-			taken |= p != port && m && !strcmp(m, buf);
-		}
-		if (!taken) {
+		if (!vn_unique_holder(port->coll, "mac_address", buf, port)) {
 			vn_set(port, "mac_address", json_object_new_string(buf));
 			return 0;
 		}
@@ -753,14 +756,9 @@ static int vn_port_check_mac(struct vn_obj *port, struct vn_err *err)
 
 	if (!m)
 		return vn_fail(err, -EINVAL, "a port needs a mac_address");
-	vn_coll_foreach(port->coll, p)
-	{
-		const char *pm = vn_get_str(p, "mac_address");
-
-		if (p != port && pm && !strcmp(pm, m))
-			return vn_fail(err, -EADDRINUSE, "mac_address %s is used by port '%s'", m,
-				       p->name);
-	}
+	p = vn_unique_holder(port->coll, "mac_address", m, port);
+	if (p)
+		return vn_fail(err, -EADDRINUSE, "mac_address %s is used by port '%s'", m, p->name);
 	return 0;
 }
 
@@ -983,13 +981,32 @@ static const char *vn_port_status(struct vn_ctx *c, struct vn_obj *o)
 
 static const char *const vn_ipconfigs[] = {"dhcp", "static", NULL};
 
+/* A port follows its network's mtu. */
+static const char *const vn_port_net_attrs[] = {"mtu", NULL};
+static const struct vn_dep vn_port_deps[] = {
+	{.via = VN_DEP_PARENT, .kind = &vn_kind_network, .on = vn_port_net_attrs},
+	{.via = VN_DEP_END},
+};
+
+static int vn_port_sync(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+{
+	return vn_port_realise(c, o, err);
+}
+
 static const struct vn_attr vn_port_attrs[] = {
 	{.name = "mac_address",
 	 .mode = 0644,
 	 .type = VN_T_STR,
 	 .flags = VN_ATTR_NO_DEFAULT,
-	 .parse = vn_parse_mac},
-	{.name = "fixed_ips", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_fixed},
+	 .parse = vn_parse_mac,
+	 .unique = true},
+	{.name = "fixed_ips",
+	 .mode = 0644,
+	 .type = VN_T_LIST,
+	 .parse = vn_parse_fixed,
+	 .ref = &vn_kind_subnet,
+	 .ref_scope = VN_REF_PARENT,
+	 .role = "address"},
 	{.name = "device_owner", .mode = 0444, .type = VN_T_STR},
 	{.name = "device", .mode = 0444, .type = VN_T_STR, .show = vn_show_device},
 	{.name = "security_groups",
@@ -1029,4 +1046,7 @@ const struct vn_kind vn_kind_port = {
 	.reconcile = vn_port_reconcile,
 	.sweep = vn_port_sweep,
 	.status = vn_port_status,
+	.deps = vn_port_deps,
+	.sync = vn_port_sync,
+	.legacy_owner = vn_port_legacy_owner,
 };

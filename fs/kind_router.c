@@ -38,38 +38,25 @@ static void vn_owner(char *buf, size_t len, const char *prefix, const struct vn_
 	snprintf(buf, len, "%s%s", prefix, router->name);
 }
 
-static bool vn_port_owned_by(struct vn_obj *port, const char *owner)
-{
-	const char *o = vn_get_str(port, "device_owner");
-
-	return o && !strcmp(o, owner);
-}
-
-/* Call cb for every port whose device_owner is `owner`. */
-static int vn_router_ports(struct vn_ctx *c, const char *owner,
+/* The router's legs in the given role ("interface", "gateway"): the
+ * objects it owns, from its edges (a copy: cb may delete the port). */
+static int vn_router_ports(struct vn_ctx *c, struct vn_obj *r, const char *role,
 			   int (*cb)(struct vn_ctx *c, struct vn_obj *port, void *arg), void *arg)
 {
-	struct vn_obj *net, *port;
+	struct vn_obj *legs[2 * VN_MAX_ROUTER_IFS + 2];
+	size_t n = 0;
+	int e = 0;
 
-	vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
+	vn_refs_in_foreach(r, ed)
 	{
-		struct vn_coll *ports = vn_child_coll(net, &vn_kind_port);
-		struct lh_entry *e, *next;
-
-		/* cb may delete the port: keep the next entry first */
-		for (e = ports->by_name->head; e; e = next) {
-			int r;
-
-			next = e->next;
-			port = lh_entry_v(e);
-			if (!vn_port_owned_by(port, owner))
-				continue;
-			r = cb(c, port, arg);
-			if (r)
-				return r;
-		}
+		if (ed->attr || ed->from->kind != &vn_kind_port || strcmp(ed->role, role))
+			continue;
+		if (n < sizeof(legs) / sizeof(legs[0]))
+			legs[n++] = ed->from;
 	}
-	return 0;
+	for (size_t i = 0; i < n && !e; i++)
+		e = cb(c, legs[i], arg);
+	return e;
 }
 
 static int vn_first_cb(struct vn_ctx *c, struct vn_obj *port, void *arg)
@@ -81,40 +68,39 @@ static int vn_first_cb(struct vn_ctx *c, struct vn_obj *port, void *arg)
 static struct vn_obj *vn_router_gw_port(struct vn_ctx *c, struct vn_obj *r)
 {
 	struct vn_obj *port = NULL;
-	char owner[128];
 
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_GW, r);
-	vn_router_ports(c, owner, vn_first_cb, &port);
+	vn_router_ports(c, r, "gateway", vn_first_cb, &port);
 	return port;
 }
 
 /* The router's leg on subnet sub, or NULL. */
 static struct vn_obj *vn_router_if_port(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *sub)
 {
-	struct vn_coll *ports = vn_child_coll(sub->parent, &vn_kind_port);
-	struct vn_obj *port, *s;
-	struct vn_addr a;
-	char owner[128];
-
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
-	vn_coll_foreach(ports, port)
+	vn_refs_in_foreach(r, ed)
 	{
-		if (vn_port_owned_by(port, owner) && vn_port_fixed_ip(port, 0, &s, &a) == 0 &&
-		    s == sub)
-			return port;
+		struct vn_obj *s;
+		struct vn_addr a;
+
+		if (ed->attr || strcmp(ed->role, "interface"))
+			continue;
+		if (vn_port_fixed_ip(ed->from, 0, &s, &a) == 0 && s == sub)
+			return ed->from;
 	}
 	return NULL;
 }
 
 struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net)
 {
-	struct vn_obj *port, *r;
+	struct vn_edge *e = vn_referrer(net, &vn_kind_router, "external_gateway");
+	struct vn_obj *sub;
 
-	vn_coll_foreach(vn_child_coll(net, &vn_kind_port), port)
+	if (e)
+		return e->from;
+	vn_coll_foreach(vn_child_coll(net, &vn_kind_subnet), sub)
 	{
-		r = vn_port_router(c, port, NULL);
-		if (r)
-			return r;
+		e = vn_referrer(sub, &vn_kind_router, "interfaces");
+		if (e)
+			return e->from;
 	}
 	return NULL;
 }
@@ -184,6 +170,8 @@ static int vn_router_make_leg(struct vn_ctx *c, struct vn_obj *r, struct vn_obj 
 
 	vn_owner(owner, sizeof(owner), owner_prefix, r);
 	json_object_object_add(props, "device_owner", json_object_new_string(owner));
+	vn_owner_props(props, r,
+		       !strcmp(owner_prefix, VN_OWNER_ROUTER_GW) ? "gateway" : "interface");
 	if (ips)
 		json_object_object_add(props, "fixed_ips", ips);
 	return vn_obj_create(c, vn_child_coll(net, &vn_kind_port), name, r->uid, r->gid, props,
@@ -194,11 +182,9 @@ static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct 
 {
 	struct json_object *want = vn_get_list(r, "interfaces");
 	struct vn_leg_ctx l = {r, want, err};
-	char owner[128];
 	int e;
 
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
-	if (vn_router_ports(c, owner, vn_drop_unwanted_leg, &l))
+	if (vn_router_ports(c, r, "interface", vn_drop_unwanted_leg, &l))
 		return err->code ? err->code : -EIO;
 	for (size_t i = 0; i < vn_list_len(want); i++) {
 		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, vn_list_at(want, i));
@@ -374,17 +360,16 @@ static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_con
 			       struct vn_err *err)
 {
 	struct json_object *ifs = vn_get_list(r, "interfaces");
-	char owner[128];
 
 	if (vn_list_len(ifs) > VN_MAX_ROUTER_IFS)
 		return vn_fail(err, -EINVAL, "a router has at most %d interfaces",
 			       VN_MAX_ROUTER_IFS);
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
 	for (size_t i = 0; i < vn_list_len(ifs); i++) {
 		const char *name = vn_list_at(ifs, i);
 		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, name), *port;
 		struct vn_pool pools[VN_MAX_POOLS];
 		struct vn_subnet_ipam ip;
+		char gw[VN_ADDR_STRLEN];
 
 		if (!sub)
 			return vn_fail(err, -ENOENT, "subnet '%s' does not exist", name);
@@ -406,29 +391,15 @@ static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_con
 					       "subnet '%s' (%s) overlaps subnet '%s' already on "
 					       "the router",
 					       name, vn_get_str(sub, "cidr"), cn->sub[j]->name);
-		vn_coll_foreach(vn_child_coll(sub->parent, &vn_kind_port), port)
-		{
-			struct vn_obj *s;
-			struct vn_addr a;
-			char gw[VN_ADDR_STRLEN];
-
-			if (vn_port_owned_by(port, owner))
-				continue;
-			size_t cnt = vn_list_len(vn_get_list(port, "fixed_ips"));
-
-			for (size_t k = 0; k < cnt; k++) {
-				if (vn_port_fixed_ip(port, k, &s, &a) < 0 || s != sub ||
-				    !vn_addr_eq(&a, &ip.gateway))
-					continue;
-				vn_addr_format(&a, gw, sizeof(gw));
-				return vn_fail(
-					err, -EBUSY,
-					"gateway_ip %s of subnet '%s' is taken by port '%s'%s%s",
-					gw, name, port->name,
-					vn_get_str(port, "device_owner") ? " of " : "",
-					vn_get_str(port, "device_owner") ?: "");
-			}
-		}
+		/* who holds the gateway address: one lookup */
+		vn_addr_format(&ip.gateway, gw, sizeof(gw));
+		port = vn_ref_holder(sub, "fixed_ips", gw, vn_router_if_port(c, r, sub));
+		if (port)
+			return vn_fail(err, -EBUSY,
+				       "gateway_ip %s of subnet '%s' is taken by port '%s'%s%s", gw,
+				       name, port->name,
+				       vn_get_str(port, "device_owner") ? " of " : "",
+				       vn_get_str(port, "device_owner") ?: "");
 		cn->cidr[cn->n] = ip.cidr;
 		cn->sub[cn->n++] = sub;
 	}
@@ -529,14 +500,12 @@ static int vn_delete_leg(struct vn_ctx *c, struct vn_obj *port, void *arg)
 static int vn_router_destroy(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
 {
 	struct vn_router_priv *p = r->priv;
-	char owner[128], name[64];
+	char name[64];
 	int e;
 
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_GW, r);
-	if (vn_router_ports(c, owner, vn_delete_leg, err))
+	if (vn_router_ports(c, r, "gateway", vn_delete_leg, err))
 		return err->code ? err->code : -EIO;
-	vn_owner(owner, sizeof(owner), VN_OWNER_ROUTER_IF, r);
-	if (vn_router_ports(c, owner, vn_delete_leg, err))
+	if (vn_router_ports(c, r, "interface", vn_delete_leg, err))
 		return err->code ? err->code : -EIO;
 	if (p->ns) {
 		vn_ns_close(p->ns);
@@ -586,17 +555,41 @@ static void vn_router_free_priv(struct vn_obj *r)
 		vn_ns_close(p->ns);
 }
 
+/* A router follows the subnets its interfaces name (their cidr and
+ * gateway make its legs, routes and NAT) and its legs' addresses. */
+static const char *const vn_router_sub_attrs[] = {"cidr", "gateway_ip", NULL};
+static const char *const vn_router_leg_attrs[] = {"fixed_ips", NULL};
+static const struct vn_dep vn_router_deps[] = {
+	{.via = VN_DEP_REFS,
+	 .kind = &vn_kind_subnet,
+	 .attr = "interfaces",
+	 .on = vn_router_sub_attrs},
+	{.via = VN_DEP_OWNED, .kind = &vn_kind_port, .on = vn_router_leg_attrs},
+	{.via = VN_DEP_END},
+};
+
 static const struct vn_attr vn_router_attrs[] = {
 	/* first: `rm -r` unlinks in this order, and routes need interfaces */
 	{.name = "routes", .mode = 0644, .type = VN_T_LIST, .parse = vn_parse_rroute},
-	{.name = "external_gateway", .mode = 0644, .type = VN_T_STR, .parse = vn_parse_ref},
+	{.name = "external_gateway",
+	 .mode = 0644,
+	 .type = VN_T_STR,
+	 .parse = vn_parse_ref,
+	 .ref = &vn_kind_network,
+	 .ref_scope = VN_REF_ROOT,
+	 .pins = true,
+	 .role = "gateway"},
 	{.name = "enable_snat", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
 	{.name = "gateway_ip", .mode = 0444, .type = VN_T_STR, .show = vn_show_gateway_ip},
 	{.name = "interfaces",
 	 .mode = 0644,
 	 .type = VN_T_LIST,
 	 .flags = VN_ATTR_APPEND_EEXIST,
-	 .parse = vn_parse_ref},
+	 .parse = vn_parse_ref,
+	 .ref = &vn_kind_subnet,
+	 .ref_scope = VN_REF_GLOBAL,
+	 .pins = true,
+	 .role = "interface"},
 	{.name = "namespace", .mode = 0444, .type = VN_T_STR, .show = vn_show_namespace},
 	{.name = NULL},
 };
@@ -614,4 +607,6 @@ const struct vn_kind vn_kind_router = {
 	.reconcile = vn_router_reconcile,
 	.sweep = vn_router_sweep,
 	.free_priv = vn_router_free_priv,
+	.deps = vn_router_deps,
+	.sync = vn_router_reconcile,
 };

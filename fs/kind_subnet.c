@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vnetfs/ip.h"
@@ -230,21 +231,18 @@ static int vn_show_ip_version(struct vn_ctx *c, struct vn_obj *o, struct vn_buf 
 
 /* ---- hooks ---- */
 
-/* The first port holding an address on sub, or NULL. */
+/* The first port holding an address on sub (through its fixed_ips), or
+ * NULL: the subnet's referrers, never the network's ports. */
 static struct vn_obj *vn_subnet_holder(struct vn_ctx *c, struct vn_obj *sub,
 				       bool (*pick)(struct vn_ctx *c, struct vn_obj *port))
 {
-	struct vn_obj *port, *s;
-	struct vn_addr a;
-
-	vn_coll_foreach(vn_child_coll(sub->parent, &vn_kind_port), port)
+	vn_refs_in_foreach(sub, e)
 	{
-		size_t n = vn_list_len(vn_get_list(port, "fixed_ips"));
-
-		for (size_t i = 0; i < n; i++)
-			if (vn_port_fixed_ip(port, i, &s, &a) == 0 && s == sub &&
-			    (!pick || pick(c, port)))
-				return port;
+		if (e->from->kind != &vn_kind_port || !e->attr ||
+		    strcmp(e->attr->name, "fixed_ips") || !e->value)
+			continue;
+		if (!pick || pick(c, e->from))
+			return e->from;
 	}
 	return NULL;
 }
@@ -361,14 +359,6 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	return vn_subnet_overlaps(c, o, &ip.cidr, err);
 }
 
-static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
-			   struct json_object *old, struct vn_err *err)
-{
-	if (!vn_get_bool(o->parent, "external"))
-		return 0; /* only an external network's bridge has addresses */
-	return vn_network_sync_addrs(c, o->parent, NULL, err);
-}
-
 static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	int r;
@@ -380,9 +370,7 @@ static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 		if (r < 0)
 			return r;
 	}
-	if (!vn_get_bool(o->parent, "external"))
-		return 0; /* only an external network's bridge has addresses */
-	return vn_network_sync_addrs(c, o->parent, NULL, err);
+	return 0; /* its network's addresses follow (vn_kind_network.deps) */
 }
 
 static int vn_subnet_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -393,39 +381,92 @@ static int vn_subnet_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 	return port ? vn_port_in_use(c, port, err) : 0;
 }
 
-/* Ports that are not in use lose their addresses on a deleted subnet. */
-static void vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o)
+/* Ports that are not in use lose their addresses on a deleted subnet,
+ * each through the write path (its hooks, its row, its errors): the
+ * subnet's referrers, not every port of the network. Ports going away in
+ * the same delete keep theirs. */
+static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	struct vn_obj *port, *s;
-	struct vn_addr a;
+	const struct vn_attr *fa = vn_attr_find(&vn_kind_port, "fixed_ips");
+	struct vn_obj **ports = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
 
-	vn_coll_foreach(vn_child_coll(o->parent, &vn_kind_port), port)
+	vn_refs_in_foreach(o, e)
 	{
+		struct vn_obj *p = e->from;
+
+		if (p->kind != &vn_kind_port || e->attr != fa || p->deleting)
+			continue;
+		if (n && ports[n - 1] == p)
+			continue; /* two lines on this subnet */
+		if (n == cap) {
+			struct vn_obj **nv =
+				realloc(ports, (cap = cap ? cap * 2 : 8) * sizeof(*nv));
+
+			if (!nv) {
+				free(ports);
+				return vn_fail(err, -ENOMEM, "out of memory");
+			}
+			ports = nv;
+		}
+		ports[n++] = p;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct vn_obj *port = ports[i], *s;
 		struct json_object *list = vn_get_list(port, "fixed_ips");
 		struct json_object *keep = json_object_new_array();
-		size_t n = vn_list_len(list);
+		struct vn_addr a;
+		size_t cnt = vn_list_len(list);
+		bool dup = false;
 
-		for (size_t i = 0; i < n; i++)
-			if (vn_port_fixed_ip(port, i, &s, &a) < 0 || s != o)
-				json_object_array_add(
-					keep, json_object_get(json_object_array_get_idx(list, i)));
-		if (json_object_array_length(keep) == n) {
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = ports[j] == port;
+		if (dup || !keep) {
 			json_object_put(keep);
 			continue;
 		}
-		vn_set(port, "fixed_ips", json_object_array_length(keep) ? keep : NULL);
-		if (!json_object_array_length(keep))
+		for (size_t j = 0; j < cnt; j++)
+			if (vn_port_fixed_ip(port, j, &s, &a) < 0 || s != o)
+				json_object_array_add(
+					keep, json_object_get(json_object_array_get_idx(list, j)));
+		if (json_object_array_length(keep) == cnt) {
 			json_object_put(keep);
-		vn_obj_save(c, port);
+			continue;
+		}
+		if (!json_object_array_length(keep)) {
+			json_object_put(keep);
+			keep = NULL;
+		}
+		r = vn_attr_set(c, port, fa, keep, err);
 	}
+	free(ports);
+	return r;
 }
 
 static int vn_subnet_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	vn_subnet_release_ports(c, o);
-	if (!vn_get_bool(o->parent, "external"))
-		return 0;
-	return vn_network_sync_addrs(c, o->parent, o, err);
+	/* its network's addresses follow (vn_kind_network.deps) */
+	return vn_subnet_release_ports(c, o, err);
+}
+
+struct vn_alloc_hint *vn_subnet_hint(struct vn_obj *sub)
+{
+	return sub->kind == &vn_kind_subnet ? sub->priv : NULL;
+}
+
+/* An address was given back: allocation may start there again. */
+static void vn_subnet_released(struct vn_obj *o, const struct vn_edge *e)
+{
+	struct vn_alloc_hint *h = o->priv;
+	struct vn_addr a;
+
+	if (!h || !h->valid || !e->value || vn_addr_parse(e->value, &a) < 0)
+		return;
+	if (a.af != h->next.af)
+		h->valid = false;
+	else if (a.v < h->next.v)
+		h->next = a;
 }
 
 static const char *vn_subnet_status(struct vn_ctx *c, struct vn_obj *o)
@@ -461,10 +502,11 @@ const struct vn_kind vn_kind_subnet = {
 	.type = "subnet",
 	.attrs = vn_subnet_attrs,
 	.global_names = true,
+	.priv_size = sizeof(struct vn_alloc_hint),
 	.create = vn_subnet_create,
 	.check = vn_subnet_check,
-	.apply = vn_subnet_apply,
 	.busy = vn_subnet_busy,
 	.destroy = vn_subnet_destroy,
 	.status = vn_subnet_status,
+	.released = vn_subnet_released,
 };

@@ -129,16 +129,21 @@ int vn_sweep(struct vn_ctx *c, const struct vn_kind *k,
 		r = vn_sweep_collect(&ghost, &keep);
 	}
 
-	for (size_t i = 0; r == 0 && have && have[i]; i++) {
-		bool ours = false;
+	/* a hash set of our names: one lookup per kernel object */
+	struct lh_table *ours = r == 0 ? lh_kchar_table_new(keep.n + 16, NULL) : NULL;
 
-		for (size_t j = 0; j < keep.n && !ours; j++)
-			ours = !strcmp(keep.v[j], have[i]);
-		if (ours)
+	if (r == 0 && !ours)
+		r = -ENOMEM;
+	for (size_t j = 0; r == 0 && j < keep.n; j++)
+		lh_table_insert(ours, keep.v[j], NULL);
+	for (size_t i = 0; r == 0 && have && have[i]; i++) {
+		if (lh_table_lookup_entry(ours, have[i]))
 			continue;
 		vn_info("removing stray %s %s", what, have[i]);
 		drop(c, have[i]);
 	}
+	if (ours)
+		lh_table_free(ours);
 	free(keep.v);
 	return r;
 }

@@ -12,7 +12,8 @@ extern const struct vn_kind vn_kind_flavor;
 extern const struct vn_kind vn_kind_port;
 extern const struct vn_kind vn_kind_router;
 
-/* device_owner of ports that routers make, followed by the router name */
+/* device_owner of ports that routers make, followed by the router name
+ * (what users read; the model keeps the typed owner, vn_owner_of) */
 #define VN_OWNER_ROUTER_IF "router_interface:"
 #define VN_OWNER_ROUTER_GW "router_gateway:"
 
@@ -29,10 +30,6 @@ int vn_sweep_link(struct vn_ctx *c, const char *name);
 /* kind_network.c */
 /* The bridge of a network: "vnb-" + id digits. */
 void vn_network_bridge(const struct vn_obj *net, char buf[16]);
-/* External networks carry their subnets' gateway addresses on the bridge
- * (devstack's br-ex). Recompute them; skip `except` (a subnet going away). */
-int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_obj *except,
-			  struct vn_err *err);
 
 /* kind_subnet.c */
 /* Maximum allocation pools on one subnet. */
@@ -40,6 +37,16 @@ int vn_network_sync_addrs(struct vn_ctx *c, struct vn_obj *net, const struct vn_
 /* The subnet as IPAM sees it (effective values). -ENOENT: no cidr yet.
  * pools[] must hold VN_MAX_POOLS. */
 int vn_subnet_ipam(struct vn_obj *sub, struct vn_subnet_ipam *out, struct vn_pool *pools);
+/* Where the next allocation on a subnet starts: every pool address below
+ * `next` is held (valid for these pools only). Lowered as addresses are
+ * released (the subnet's `released` hook). */
+struct vn_alloc_hint {
+	bool valid;
+	struct vn_addr next;
+	struct vn_pool pools[VN_MAX_POOLS];
+	size_t npools;
+};
+struct vn_alloc_hint *vn_subnet_hint(struct vn_obj *sub);
 
 /* -EINVAL with a sentence if cidr on sub overlaps a subnet of its own
  * network, or (either of them being on an external network) any other. */
@@ -68,7 +75,8 @@ int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
 /* kind_router.c */
 /* "qrouter-<id>" */
 void vn_router_namespace(const struct vn_obj *router, char buf[64]);
-/* Routers using network net (as gateway or interface); NULL if none. */
+/* Routers using network net (as gateway or interface); NULL if none.
+ * Costs the edges of net and of its subnets. */
 struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net);
 
 #endif

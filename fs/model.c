@@ -85,7 +85,7 @@ int vn_ctx_init(struct vn_ctx *c, const struct vn_opts *opts)
 	c->nroots = n;
 	for (size_t i = 0; i < n && r == 0; i++)
 		vn_coll_init_in_place(&c->roots[i], vn_root_kinds[i], NULL, &r);
-	return r;
+	return r ?: vn_graph_init(c);
 }
 
 static void vn_obj_free(struct vn_obj *o)
@@ -125,6 +125,7 @@ static void vn_coll_free_objs(struct vn_coll *coll)
 
 void vn_ctx_fini(struct vn_ctx *c)
 {
+	vn_graph_fini(c);
 	for (size_t i = 0; i < c->nroots; i++) {
 		vn_coll_free_objs(&c->roots[i]);
 		if (c->roots[i].by_name)
@@ -292,6 +293,7 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 		vn_global_key(key, sizeof(key), k, o->name);
 		lh_table_insert(c->globals, strdup(key), o);
 	}
+	vn_graph_attach(c, o);
 	if (out)
 		*out = o;
 	return 0;
@@ -300,6 +302,7 @@ int vn_obj_attach(struct vn_ctx *c, struct vn_coll *coll, const char *name, cons
 /* Take an object (without children) out of the tables and free it. */
 static void vn_obj_detach(struct vn_ctx *c, struct vn_obj *o)
 {
+	vn_graph_detach(c, o);
 	vn_quota_obj_detach(c, o);
 	lh_table_delete(o->coll->by_name, o->name);
 	lh_table_delete(c->by_id, o->id);
@@ -346,12 +349,29 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	}
 	vn_txn_begin(c);
 	if (k->create) {
+		vn_graph_push(c, o);
 		r = k->create(c, o, err);
+		vn_graph_pop(c);
 		if (r < 0) {
 			vn_obj_detach(c, o);
 			vn_txn_end(c, false);
 			return r;
 		}
+	}
+	/* what follows it (a network's addresses follow its subnets) */
+	r = vn_propagate(c, o, NULL, false, err);
+	if (r < 0) {
+		struct vn_err undo = {0};
+
+		vn_txn_end(c, false);
+		c->persist_off++;
+		if (k->destroy)
+			k->destroy(c, o, &undo);
+		o->deleting = true;
+		vn_propagate(c, o, NULL, true, &undo);
+		c->persist_off--;
+		vn_obj_detach(c, o);
+		return r;
 	}
 	r = vn_obj_save(c, o);
 	if (r == 0)
@@ -365,6 +385,8 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 		c->persist_off++;
 		if (k->destroy)
 			k->destroy(c, o, &undo);
+		o->deleting = true;
+		vn_propagate(c, o, NULL, true, &undo);
 		c->persist_off--;
 		vn_obj_detach(c, o);
 		return vn_fail(err, -EIO, "could not persist %s '%s': %s", k->type, name,
@@ -378,12 +400,18 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	return 0;
 }
 
-/* rmdir must not half-delete: check the whole subtree first. */
-static int vn_obj_busy_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
+/* rmdir must not half-delete: check the whole subtree first. Pinned by a
+ * reference from outside the subtree (root): busy, generically; then what
+ * only the kind can say. */
+static int vn_obj_busy_tree(struct vn_ctx *c, struct vn_obj *root, struct vn_obj *o,
+			    struct vn_err *err)
 {
 	struct vn_obj *child;
 	int r;
 
+	r = vn_graph_busy(c, root, o, err);
+	if (r < 0)
+		return r;
 	if (o->kind->busy) {
 		r = o->kind->busy(c, o, err);
 		if (r < 0)
@@ -392,7 +420,7 @@ static int vn_obj_busy_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 	for (size_t i = 0; i < o->ncolls; i++) {
 		vn_coll_foreach(&o->colls[i], child)
 		{
-			r = vn_obj_busy_tree(c, child, err);
+			r = vn_obj_busy_tree(c, root, child, err);
 			if (r < 0)
 				return r;
 		}
@@ -468,11 +496,27 @@ static int vn_obj_destroy_tree(struct vn_ctx *c, struct vn_obj *o, struct vn_don
 		done->cap = cap;
 	}
 	if (o->kind->destroy) {
+		vn_graph_push(c, o);
 		r = o->kind->destroy(c, o, err);
+		vn_graph_pop(c);
 		if (r < 0)
 			return r;
 	}
 	done->v[done->n++] = o;
+	return 0;
+}
+
+/* What followed the objects going away follows their absence (or, with
+ * undo, their return). */
+static int vn_obj_propagate_done(struct vn_ctx *c, struct vn_done *done, bool undo,
+				 struct vn_err *err)
+{
+	for (size_t i = 0; i < done->n; i++) {
+		int r = vn_propagate(c, done->v[i], NULL, undo, err);
+
+		if (r < 0 && !undo)
+			return r;
+	}
 	return 0;
 }
 
@@ -514,7 +558,7 @@ int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err 
 	int r;
 
 	if (!force) {
-		r = vn_obj_busy_tree(c, o, err);
+		r = vn_obj_busy_tree(c, o, o, err);
 		if (r < 0)
 			return r;
 	}
@@ -526,17 +570,29 @@ int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err 
 		return r;
 	}
 	r = vn_obj_destroy_tree(c, o, &done, err);
+	if (r == 0)
+		r = vn_obj_propagate_done(c, &done, false, err);
 	if (r < 0) {
+		struct vn_err e = {0};
+
 		vn_obj_undelete_tree(o);
 		vn_txn_end(c, false);
 		vn_obj_redo(c, &done);
+		c->persist_off++;
+		vn_obj_propagate_done(c, &done, true, &e);
+		c->persist_off--;
 		free(done.v);
 		return r;
 	}
 	r = vn_txn_end(c, true);
 	if (r < 0) {
+		struct vn_err e = {0};
+
 		vn_obj_undelete_tree(o);
 		vn_obj_redo(c, &done);
+		c->persist_off++;
+		vn_obj_propagate_done(c, &done, true, &e);
+		c->persist_off--;
 		free(done.v);
 		return vn_fail(err, -EIO, "could not persist the removal of %s '%s': %s",
 			       o->kind->type, o->name, strerror(-r));

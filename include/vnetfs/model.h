@@ -37,6 +37,8 @@ struct vn_kind;
 struct vn_ns;
 struct vn_quota;
 struct vn_jobs;
+struct vn_uhold;
+struct vn_graph;
 
 /* ---- growable text buffer ---- */
 struct vn_buf {
@@ -108,6 +110,13 @@ enum vn_type {
 #define VN_ATTR_APPEND_EEXIST 0x4 /* `>>` of a line already there: EEXIST */
 #define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
 
+/* Where a reference's name is looked up (struct vn_attr.ref). */
+enum vn_ref_scope {
+	VN_REF_GLOBAL, /* the kind's tree-wide names (global_names kinds: subnets) */
+	VN_REF_ROOT,   /* the kind's top-level collection (networks) */
+	VN_REF_PARENT, /* the kind's collection under the referrer's parent */
+};
+
 struct vn_attr {
 	const char *name;
 	mode_t mode; /* 0444 read-only, 0644 writable, 0600 owner-only */
@@ -124,7 +133,67 @@ struct vn_attr {
 	/* Optional: render the effective value (read-only/derived attributes,
 	 * or defaults computed from other attributes). Lines end with '\n'. */
 	int (*show)(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out);
+	/* References as data (fs/graph.c): the value, or each line's first
+	 * word, names an object of kind `ref`, looked up in ref_scope. The
+	 * rest of the line (an address) is the value the referrer holds on
+	 * its target, indexed (vn_ref_holder). pins: the target is busy
+	 * (rmdir EBUSY) while referred to from outside its own subtree. role:
+	 * how the referrer uses it, in sentences (default: the name). */
+	const struct vn_kind *ref;
+	enum vn_ref_scope ref_scope;
+	bool pins;
+	const char *role;
+	/* The value is unique among the objects of one collection, and
+	 * indexed (vn_unique_holder): a port's mac_address on its network. */
+	bool unique;
 };
+
+/* A kind follows other objects (change propagation, fs/graph.c): when an
+ * object it depends on changes, the generic layer calls its `sync` hook
+ * (once per write, in dependency order, inside the same transaction). */
+enum vn_dep_via {
+	VN_DEP_END,
+	VN_DEP_PARENT,	 /* its parent (a port follows its network) */
+	VN_DEP_CHILDREN, /* its children of `kind` (a network follows its subnets) */
+	VN_DEP_REFS,	 /* the objects its attribute `attr` names */
+	VN_DEP_OWNED,	 /* the objects it owns (a router's legs) */
+};
+struct vn_dep {
+	enum vn_dep_via via;
+	const struct vn_kind *kind; /* of the object depended on */
+	const char *attr;	    /* VN_DEP_REFS: the referring attribute */
+	const char *const *on;	    /* its attributes that matter (NULL-terminated);
+				     * NULL: any change. Creates and deletes always. */
+};
+
+/* One reference (an edge of the object graph), kept in both directions by
+ * the generic layer: from->refs_out lists what an object names, to->refs_in
+ * who names it. attr NULL: ownership (from is an implicit object of to). */
+struct vn_hold;
+struct vn_bucket;
+struct vn_hold {
+	struct vn_hold *next, **pprev;
+	struct vn_bucket *b;
+	void *who;
+};
+struct vn_edge {
+	struct vn_obj *from, *to; /* to NULL: names nothing (yet) */
+	const struct vn_attr *attr;
+	bool pins;
+	char role[24];
+	char *value; /* the rest of the line, NULL if none */
+	char *key;   /* what the name resolves by (while dangling) */
+	struct vn_edge *out_next;
+	struct vn_edge *in_next, **in_pprev;
+	struct vn_hold dang; /* while dangling: in the index under key */
+	struct vn_hold val;  /* value held on `to`: in the index */
+};
+/* The first edge naming o / named by o (the graph is built first if a
+ * load left it to be built). */
+struct vn_edge *vn_refs_in(struct vn_obj *o);
+struct vn_edge *vn_refs_out(struct vn_obj *o);
+#define vn_refs_in_foreach(o, e) for (struct vn_edge *e = vn_refs_in(o); e; e = e->in_next)
+#define vn_refs_out_foreach(o, e) for (struct vn_edge *e = vn_refs_out(o); e; e = e->out_next)
 
 /* ---- kinds ----
  * Hooks run with the model lock held exclusive and always get a non-NULL
@@ -167,6 +236,14 @@ struct vn_kind {
 	const char *(*status)(struct vn_ctx *c, struct vn_obj *o);
 	/* Free what the kind keeps at o->priv (not the block itself). */
 	void (*free_priv)(struct vn_obj *o);
+	/* What it follows, and how (see struct vn_dep); NULL: nothing. */
+	const struct vn_dep *deps;
+	int (*sync)(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err);
+	/* A referrer let go of a value it held on o (e.g. an address). */
+	void (*released)(struct vn_obj *o, const struct vn_edge *e);
+	/* Stores of earlier versions: the owner of an implicit object that
+	 * has no "_owner" yet (parsed once on load from what it has). */
+	struct vn_obj *(*legacy_owner)(struct vn_ctx *c, struct vn_obj *o, const char **role);
 };
 
 /* A collection: the objects of one kind under one parent (or the root). */
@@ -197,6 +274,8 @@ struct vn_obj {
 	size_t ncolls;
 	struct vn_scratch *scratch;
 	void *priv;
+	struct vn_edge *refs_out, *refs_in; /* the object graph (fs/graph.c) */
+	struct vn_uhold *uniq;		    /* its indexed unique values */
 };
 
 struct vn_undo {
@@ -247,6 +326,7 @@ struct vn_ctx {
 	void *on_change_arg;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
+	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every
@@ -325,6 +405,30 @@ const char *vn_list_at(struct json_object *list, size_t i);
 /* Set an explicit value without running hooks (for kinds filling in
  * values they own, e.g. a port's allocated fixed_ips). Takes the ref. */
 void vn_set(struct vn_obj *o, const char *name, struct json_object *v);
+
+/* ---- the object graph (fs/graph.c) ---- */
+/* The typed owner of an implicit object (persisted as "_owner": {"id",
+ * "role"}), NULL if none; *role (may be NULL) gets its role. */
+struct vn_obj *vn_owner_of(struct vn_obj *o, const char **role);
+/* props for an implicit object created for owner (adds "_owner"). */
+void vn_owner_props(struct json_object *props, struct vn_obj *owner, const char *role);
+/* The first object other than except holding `value` on target through
+ * attribute attr of its kind (a port holding an address on a subnet). */
+struct vn_obj *vn_ref_holder(struct vn_obj *target, const char *attr, const char *value,
+			     struct vn_obj *except);
+/* The object of coll other than except whose unique attribute attr has
+ * value. */
+struct vn_obj *vn_unique_holder(struct vn_coll *coll, const char *attr, const char *value,
+				struct vn_obj *except);
+/* The first edge of target's referrers of kind k (NULL: any) through
+ * attribute attr (NULL: any; "" ownership only), or NULL. Costs the
+ * edges of target. */
+struct vn_edge *vn_referrer(struct vn_obj *target, const struct vn_kind *k, const char *attr);
+/* The write path with a value already parsed (nv: the explicit JSON
+ * value, reference taken; NULL: back to the default), for cascades: check,
+ * apply, propagation and persistence as a user's write. */
+int vn_attr_set(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct json_object *nv,
+		struct vn_err *err);
 
 /* Render the file `name` of o (attribute or common file) into out. */
 int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct vn_buf *out);

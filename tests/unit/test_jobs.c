@@ -794,12 +794,21 @@ static void test_proc_from_job(void **state)
 	assert_true(n > 0);
 	link[n] = '\0';
 	assert_string_equal(link, "/dev/null");
-	for (int fd = 0; fd < 64; fd++) {
-		struct stat st;
+	/* once the child has exec'd (its CLOEXEC report pipe is gone then;
+	 * under load that can take a moment after the fork) */
+	for (int tries = 0; tries < 200; tries++) {
+		fds[0] = '\0';
+		for (int fd = 0; fd < 64; fd++) {
+			struct stat st;
 
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
-		if (lstat(path, &st) == 0)
-			snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), "%d ", fd);
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+			if (lstat(path, &st) == 0)
+				snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), "%d ",
+					 fd);
+		}
+		if (!strcmp(fds, "0 1 2 "))
+			break;
+		usleep(10000);
 	}
 	assert_string_equal(fds, "0 1 2 ");
 	assert_int_equal(vn_proc_stop(&f->c, f->a, "worker-child"), 0);
