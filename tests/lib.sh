@@ -598,3 +598,164 @@ vn_expected_bridge() {
 	local hex=${1//-/}
 	printf 'vnb-%s' "${hex:0:11}"
 }
+
+# ------------------------------------------------ crash tests (issue 6) --
+# Used by crashpoints.sh and randomkill.sh. The shim tests/crash/vn_crash.c
+# (built as build*/tests/vn_crash.so; meson passes VN_CRASH_SHIM) SIGKILLs
+# the daemon before its Nth netlink send or state write while the file
+# VN_CRASH_ARM exists. The checks below look only at the file tree and the
+# kernel, never at the state files, so they hold for any store.
+
+# vn_crash_setup: find the shim and write the wrapper that starts the daemon
+# with it preloaded (behind libasan when the daemon is built with ASan, so
+# ASan's interceptors come first and call into the shim). Sets
+# VN_CRASH_WRAPPER, VN_CRASH_ARM (not created) and VN_CRASH_LOG.
+vn_crash_setup() {
+	local shim=${VN_CRASH_SHIM:-} b asan
+	if [ -z "$shim" ]; then
+		for b in "$(dirname "$VNETFS")"/tests/vn_crash.so "$VN_SRC_ROOT"/build*/tests/vn_crash.so; do
+			[ -f "$b" ] && { shim=$b; break; }
+		done
+	fi
+	[ -n "$shim" ] && [ -f "$shim" ] || vn_bail "no crash shim: set VN_CRASH_SHIM or build tests/vn_crash.so"
+	shim=$(readlink -f "$shim")
+	asan=$(ldd "$VNETFS" 2>/dev/null | awk '$1 ~ /^libasan\.so/ {print $3; exit}')
+	VN_CRASH_WRAPPER=$VN_TMP/vnetfs-crash
+	VN_CRASH_ARM=$VN_TMP/crash.arm
+	VN_CRASH_LOG=$VN_TMP/crash.log
+	rm -f "$VN_CRASH_ARM"
+	cat >"$VN_CRASH_WRAPPER" <<-WRAP
+		#!/bin/sh
+		# the daemon with the crash shim (written by vn_crash_setup)
+		LD_PRELOAD="${asan:+$asan:}$shim\${LD_PRELOAD:+:\$LD_PRELOAD}" \\
+		VN_CRASH_ARM="$VN_CRASH_ARM" VN_CRASH_LOG="$VN_CRASH_LOG" \\
+		VN_CRASH_AT="\${VN_CRASH_AT:-0}" exec "$VNETFS" "\$@"
+	WRAP
+	chmod 755 "$VN_CRASH_WRAPPER"
+	export VN_CRASH_ARM VN_CRASH_LOG
+}
+
+# vn_crash_start AT [daemon args]: start the daemon with the shim, killing
+# at the AT-th point once armed (0: count only); before that call, or
+# right after it returns with VN_CRASH_AFTER=1 in the environment.
+# Not armed yet.
+vn_crash_start() {
+	local at=$1
+	shift
+	rm -f "$VN_CRASH_ARM"
+	VN_QUIET=1 VN_CRASH_AT=$at VNETFS=$VN_CRASH_WRAPPER vn_start "$@"
+}
+
+vn_crash_arm() { : >"$VN_CRASH_ARM"; }
+vn_crash_disarm() { rm -f "$VN_CRASH_ARM"; }
+
+# vn_crash_points: the number of points the crash log holds
+vn_crash_points() {
+	if [ -f "$VN_CRASH_LOG" ]; then wc -l <"$VN_CRASH_LOG"; else echo 0; fi
+}
+
+# vn_crash_reap [TENTHS]: the daemon is expected to be dead or dying (the
+# shim killed it): wait for it (default 5 s), detach its dead mount. Sets
+# VN_CRASH_RESULT to "killed" (SIGKILL), "alive" (still running after the
+# wait: left running) or "exit N". Call it in the test's shell, not in $(...):
+# it waits for the daemon.
+vn_crash_reap() {
+	local pid=$VN_PID st=0
+	VN_CRASH_RESULT="exit none"
+	[ -n "$pid" ] || return 0
+	if ! vn__wait_gone "$pid" "${1:-50}"; then
+		VN_CRASH_RESULT=alive
+		return 0
+	fi
+	wait "$pid" 2>/dev/null || st=$?
+	VN_PID=
+	echo "==== $(date +%T.%N) died (status $st)" >>"$VN_TMP/daemon.log"
+	if vn__mounted; then
+		umount -l "$VN_MNT" 2>/dev/null || fusermount3 -uz "$VN_MNT" 2>/dev/null || true
+	fi
+	if [ "$st" = 137 ]; then VN_CRASH_RESULT=killed; else VN_CRASH_RESULT="exit $st"; fi
+}
+
+# vn_wipe_kernel: delete everything of ours from the kernel while the
+# daemon is down (the daemon's netns with its bridges and links, every
+# qrouter- namespace), so a fresh state starts from a clean kernel.
+vn_wipe_kernel() {
+	local h
+	for h in /run/netns/qrouter-*; do
+		[ -e "$h" ] && ip netns del "$(basename "$h")" 2>/dev/null
+	done
+	[ -e "/run/netns/$VN_NS" ] && ip netns del "$VN_NS" 2>/dev/null
+	return 0
+}
+
+# vn_model_bridges / vn_model_router_namespaces / vn_model_devices: what
+# the tree says the kernel holds, one name a line, sorted.
+vn_model_bridges() {
+	local d
+	for d in "$VN_MNT"/networks/*/; do
+		[ -d "$d" ] && vn_cat "$d/bridge" && echo
+	done | sed '/^$/d' | LC_ALL=C sort
+}
+vn_model_router_namespaces() {
+	local d
+	for d in "$VN_MNT"/routers/*/; do
+		[ -d "$d" ] && vn_cat "$d/namespace" && echo
+	done | sed '/^$/d' | LC_ALL=C sort
+}
+# "NET PORT DEVICE NETNS IFNAME" for every bound port (device not empty)
+vn_model_bound_ports() {
+	local p n dev
+	for p in "$VN_MNT"/networks/*/ports/*/; do
+		[ -d "$p" ] || continue
+		dev=$(vn_cat "$p/device") || dev="<unreadable>"
+		[ -n "$dev" ] || continue
+		n=${p%/ports/*}
+		echo "${n##*/} $(basename "$p") $dev $(vn_cat "$p/netns") $(vn_cat "$p/ifname")"
+	done | LC_ALL=C sort
+}
+
+# vn_kernel_state: the kernel's side of the same, for messages
+vn_kernel_bridges() { vn_bridges; }
+vn_kernel_router_namespaces() {
+	ip netns list 2>/dev/null | awk '$1 ~ /^qrouter-/ {print $1}' | LC_ALL=C sort
+}
+vn_kernel_port_links() {
+	ip -n "$VN_NS" -j link show 2>/dev/null | jq -r '.[].ifname | select(startswith("vnp-"))' | LC_ALL=C sort
+}
+
+# vn_kernel_is_model LABEL: the kernel matches the tree. Every network has
+# its bridge and there is no vnb- bridge without one; every router has its
+# qrouter- namespace and there is no other; every bound port (a router leg
+# too) has its vnp- link on its network's bridge and its peer inside its
+# namespace, and there is no other vnp- link. One assertion per rule.
+vn_kernel_is_model() {
+	local l=$1 bad="" net port dev ns ifn master br
+	vn_eq "$(vn_model_bridges)" "$(vn_kernel_bridges)" "$l: kernel = model: one vnb- bridge per network, no other"
+	vn_eq "$(vn_model_router_namespaces)" "$(vn_kernel_router_namespaces)" \
+		"$l: kernel = model: one qrouter- namespace per router, no other"
+	local bound
+	bound=$(vn_model_bound_ports)
+	vn_eq "$(awk '{print $3}' <<<"$bound" | sed '/^$/d' | LC_ALL=C sort)" "$(vn_kernel_port_links)" \
+		"$l: kernel = model: one vnp- link per bound port, no other"
+	while read -r net port dev ns ifn; do
+		[ -n "$net" ] || continue
+		br=$(vn_cat "$VN_MNT/networks/$net/bridge")
+		master=$(ip -n "$VN_NS" -j link show dev "$dev" 2>/dev/null | jq -r '.[0].master // "none"')
+		[ "$master" = "$br" ] || bad+=" $net/$port: $dev on ${master:-absent} (want $br);"
+		ns=${ns#/run/netns/}
+		if ! ip -n "$ns" link show dev "$ifn" >/dev/null 2>&1; then
+			bad+=" $net/$port: no $ifn in $ns;"
+		fi
+	done <<<"$bound"
+	vn_eq "" "$bad" "$l: kernel = model: every bound port's veth is on its bridge with its peer in its namespace"
+	# inside each router's namespace: exactly the legs of its ports
+	local want got
+	bad=""
+	for ns in $(vn_model_router_namespaces); do
+		want=$(awk -v ns="/run/netns/$ns" '$4 == ns {print $5}' <<<"$bound" | LC_ALL=C sort)
+		got=$(ip -n "$ns" -j link show 2>/dev/null |
+			jq -r '.[].ifname | select(startswith("qr-") or startswith("qg-"))' | LC_ALL=C sort)
+		[ "$want" = "$got" ] || bad+=" $ns: legs $(xargs <<<"$got") (want $(xargs <<<"$want"));"
+	done
+	vn_eq "" "$bad" "$l: kernel = model: each router namespace holds exactly its legs"
+}
