@@ -20,7 +20,8 @@
 #
 # Environment: VN_SEED=N replays a run (the seed is printed; the kill
 # points are mutation counts, so a replay kills at the same places);
-# VN_RANDOM_OPS=N operations (default 300).
+# VN_RANDOM_OPS=N operations (default 300); VN_KILL_TIMER=1 adds rounds
+# killed by a background timer at any moment (not replayable).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 vn_sandbox "$@"
@@ -247,7 +248,8 @@ vn_eq "$(vn_lines "net public mtu=1500" "subnet public-subnet net=public cidr=17
 vn_stop
 
 done_ops=0 round=0 acked=0 refused=0 kills_mid=0 kills_between=0 inflight_applied=0 inflight_dropped=0
-PER_OP=4 # mutation points per operation, measured as the run goes
+PER_OP=8        # mutation points per operation, measured as the run goes
+US_PER_OP=40000 # microseconds per operation, likewise
 declare -A ERRNOS=()
 while [ "$done_ops" -lt "$NOPS" ]; do
 	round=$((round + 1))
@@ -255,11 +257,15 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 	k=$((20 + R)) # operations in this round
 	# between: SIGKILL after k operations; mid: at a random mutation point
 	# of any operation, some way into the round; compound: at a random
-	# point of the multi-object operations only (the shim counts only
-	# while armed, and is armed only for them)
-	rnd 4
+	# point of the multi-object operations in the second half of the round
+	# only (the shim counts only while armed, and is armed only for them)
+	# timer (with VN_KILL_TIMER=1): SIGKILL from a background timer at a
+	# moment some way into the round, wherever the daemon is (such a kill
+	# lands anywhere, so a replay differs after the first timer round)
+	if [ "${VN_KILL_TIMER:-0}" = 1 ]; then rnd 5; else rnd 4; fi
 	case $R in
 	0) mode=between at=0 ;;
+	4) mode=timer at=0 ;;
 	1)
 		mode=mid
 		rnd $((k * PER_OP / 2 + 1))
@@ -267,14 +273,24 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 		;;
 	*)
 		mode=compound
-		rnd 60
+		rnd 30
 		at=$((R + 1))
 		;;
 	esac
 	VN_QUIET=1 vn_crash_start "$at"
 	rm -f "$VN_CRASH_LOG"
 	[ "$mode" = compound ] || vn_crash_arm
-	inflight="" ops_round=0
+	inflight="" ops_round=0 timer=""
+	t0=${EPOCHREALTIME/./}
+	if [ "$mode" = timer ]; then
+		rnd 51
+		delay=$((US_PER_OP * k * (50 + R) / 100))
+		(
+			sleep "$((delay / 1000000)).$(printf '%06d' $((delay % 1000000)))"
+			kill -KILL "$VN_PID"
+		) 2>/dev/null &
+		timer=$!
+	fi
 	while [ "$ops_round" -lt $((k * 3)) ] && [ "$done_ops" -lt "$NOPS" ]; do
 		[ "$mode" = between ] && [ "$ops_round" -ge "$k" ] && break
 		choose_op
@@ -282,7 +298,7 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 		ops_round=$((ops_round + 1))
 		done_ops=$((done_ops + 1))
 		st=0
-		if [ "$mode" = compound ]; then
+		if [ "$mode" = compound ] && [ "$ops_round" -gt $((k / 2)) ]; then
 			case $OP in rmnet* | rmsub* | cidr* | ifadd* | ifdel* | gateway* | rmrouter*) vn_crash_arm ;; esac
 		fi
 		# (bash's "Killed" notice for the daemon's job goes to /dev/null)
@@ -304,14 +320,23 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 			ERRNOS[$e]=$((${ERRNOS[$e]:-0} + 1))
 		fi
 	done
+	if [ -n "$timer" ]; then
+		kill "$timer" 2>/dev/null || true
+		wait "$timer" 2>/dev/null || true
+	fi
 	pts=$(vn_crash_points)
 	[ "$mode" != compound ] && [ "$ops_round" -gt 0 ] && [ "$pts" -gt 0 ] && PER_OP=$(((pts + ops_round - 1) / ops_round))
+	[ "$mode" != timer ] && [ "$ops_round" -gt 0 ] && US_PER_OP=$(((${EPOCHREALTIME/./} - t0) / ops_round))
 	vn_crash_disarm
 	if [ -n "$inflight" ]; then
-		vn_eq killed "$VN_CRASH_RESULT" "round $round: the daemon died by SIGKILL at point $at ($(tail -n 1 "$VN_CRASH_LOG" | cut -d' ' -f2- | sed "s|$VN_TMP/||"))"
+		if [ "$mode" = timer ]; then
+			vn_eq killed "$VN_CRASH_RESULT" "round $round: the daemon died by SIGKILL from the timer ($((delay / 1000)) ms)"
+		else
+			vn_eq killed "$VN_CRASH_RESULT" "round $round: the daemon died by SIGKILL at point $at ($(tail -n 1 "$VN_CRASH_LOG" | cut -d' ' -f2- | sed "s|$VN_TMP/||"))"
+		fi
 		kills_mid=$((kills_mid + 1))
 	else
-		if [ "$mode" = mid ] && ! vn_alive; then
+		if [ "$mode" != between ] && ! vn_alive; then
 			vn_crash_reap 2>/dev/null
 			vn__fail "round $round: the daemon died ($VN_CRASH_RESULT) but no operation failed with ENOTCONN"
 		else
@@ -325,18 +350,31 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 	if [ "$got" = "$MODEL" ]; then
 		vn__pass "$label: the tree is every acknowledged operation$([ -n "$inflight" ] && echo ", without the one in flight")"
 		[ -n "$inflight" ] && inflight_dropped=$((inflight_dropped + 1))
+		res=ok${inflight:+", in flight: not applied"}
 	elif [ -n "$inflight" ] && [ "$got" = "$(model_apply "$MODEL" $inflight)" ]; then
 		vn__pass "$label: the tree is every acknowledged operation and the one in flight, whole"
 		MODEL=$got
 		inflight_applied=$((inflight_applied + 1))
+		res="ok, in flight: applied whole"
 	else
+		res="FAILED: $({ diff <(echo "$MODEL") <(echo "$got") || true; } | grep '^[<>]' | head -n 4 | tr '\n' ';')"
 		vn__fail "$label: the tree is not the acknowledged model$([ -n "$inflight" ] && echo " (with or without '$inflight')")
     model vs tree:
 $({ diff <(echo "$MODEL") <(echo "$got") || true; } | grep '^[<>]' | head -n 12 | sed 's/^/      /')"
 		# go on from what is there, so one failure is reported once
 		MODEL=$(grep -v -e NO-LEG-PORT -e '^leg-' -e '^gateway-leg' <<<"$got" || true)
 	fi
+	k=$VN_FAIL
 	VN_QUIET=1 vn_kernel_is_model "$label"
+	[ "$VN_FAIL" = "$k" ] || res+=" KERNEL MISMATCH"
+	how="between operations"
+	if [ -n "$inflight" ]; then
+		case $mode in
+		mid | compound) how="at point $at ($(tail -n 1 "$VN_CRASH_LOG" 2>/dev/null | cut -d' ' -f2- | sed "s|$VN_TMP/||; s/ KILL$//")) during '$inflight'" ;;
+		timer) how="by the timer after $((delay / 1000)) ms during '$inflight'" ;;
+		esac
+	fi
+	echo "# round $round: $ops_round ops ($done_ops in all), $mode kill $how: $res"
 	VN_QUIET=1 vn_stop
 done
 
