@@ -735,14 +735,23 @@ vn_kernel_is_model() {
 		"$l: kernel = model: one qrouter- namespace per router, no other"
 	local bound
 	bound=$(vn_model_bound_ports)
-	vn_eq "$(awk '{print $3}' <<<"$bound" | sed '/^$/d' | LC_ALL=C sort)" "$(vn_kernel_port_links)" \
+	local -A masters=() bridges=()
+	while read -r dev master; do
+		[ -n "$dev" ] && masters[$dev]=$master
+	done < <(ip -n "$VN_NS" -j link show 2>/dev/null |
+		jq -r '.[] | select(.ifname | startswith("vnp-")) | "\(.ifname) \(.master // "none")"')
+	vn_eq "$(awk '{print $3}' <<<"$bound" | sed '/^$/d' | LC_ALL=C sort)" \
+		"$(for dev in "${!masters[@]}"; do echo "$dev"; done | LC_ALL=C sort)" \
 		"$l: kernel = model: one vnp- link per bound port, no other"
 	while read -r net port dev ns ifn; do
 		[ -n "$net" ] || continue
-		br=$(vn_cat "$VN_MNT/networks/$net/bridge")
-		master=$(ip -n "$VN_NS" -j link show dev "$dev" 2>/dev/null | jq -r '.[0].master // "none"')
-		[ "$master" = "$br" ] || bad+=" $net/$port: $dev on ${master:-absent} (want $br);"
+		[ -n "${bridges[$net]:-}" ] || bridges[$net]=$(vn_cat "$VN_MNT/networks/$net/bridge")
+		br=${bridges[$net]}
+		master=${masters[$dev]:-absent}
+		[ "$master" = "$br" ] || bad+=" $net/$port: $dev on $master (want $br);"
 		ns=${ns#/run/netns/}
+		# (a router's legs are checked below, one namespace at a time)
+		case $ns in qrouter-*) continue ;; esac
 		if ! ip -n "$ns" link show dev "$ifn" >/dev/null 2>&1; then
 			bad+=" $net/$port: no $ifn in $ns;"
 		fi
