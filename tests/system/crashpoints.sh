@@ -4,7 +4,8 @@
 # compound operation — create a network with a subnet, a cidr and a port;
 # rmdir of a network holding 2 subnets and 3 ports; rmdir of a subnet a
 # port holds an address on; router interface add and remove; external
-# gateway set and clear — the operation is run once with the crash shim
+# gateway set and clear; mkdir of a router (its namespace) and rmdir of
+# one with a gateway — the operation is run once with the crash shim
 # (tests/crash/vn_crash.c) counting its mutation points (netlink sends,
 # state writes, syncs, renames, unlinks, netns mounts), then once for each
 # point N with the daemon SIGKILLed just before its Nth point (and once
@@ -21,7 +22,7 @@
 # operation through the file tree (the test never reads state files), on a
 # kernel wiped clean, so every run starts from the same ids.
 #
-# Environment: VN_CRASH_MAX_POINTS (default 20): at most this many points
+# Environment: VN_CRASH_MAX_POINTS (default 16): at most this many points
 # per operation, evenly sampled, for all but the rmdir operations, which
 # are tried at every point. VN_CRASH_ONLY=NAME: run one operation.
 set -euo pipefail
@@ -30,7 +31,7 @@ set -euo pipefail
 vn_sandbox "$@"
 vn_crash_setup
 M=$VN_MNT
-MAX_POINTS=${VN_CRASH_MAX_POINTS:-20}
+MAX_POINTS=${VN_CRASH_MAX_POINTS:-16}
 SUMMARY=()
 
 # ---- the tree, canonically (no ids, MACs or bridge names: those of objects
@@ -180,6 +181,15 @@ setup_gateway_clear() {
 }
 op_gateway_clear() { step vn_w "$M/routers/r/external_gateway" ""; }
 
+setup_router_create() { mknet ra ia 10.40.1.0/24; }
+op_router_create() { step mkdir "$M/routers/r2"; }
+
+setup_router_delete() {
+	setup_router
+	vn_ok vn_w "$M/routers/r/external_gateway" public
+}
+op_router_delete() { step rmdir "$M/routers/r"; }
+
 # ---- the machinery --------------------------------------------------------------
 # restore TEMPLATE: the daemon is down: a clean kernel, the template state
 restore() {
@@ -304,7 +314,7 @@ $({ diff <(echo "${VIEWS[ACKED + 1]:-}") <(echo "$got") || true; } | grep '^[<>]
 	SUMMARY+=("$name: $count points, tried $found: $ok_old all-old, $ok_new all-new, $bad failed${notes[*]:+ — ${notes[*]}}")
 }
 
-OPS=(create rmdir_network rmdir_subnet interface_add interface_remove gateway_set gateway_clear)
+OPS=(create rmdir_network rmdir_subnet interface_add interface_remove gateway_set gateway_clear router_create router_delete)
 for op in "${OPS[@]}"; do
 	[ -z "${VN_CRASH_ONLY:-}" ] || [ "$VN_CRASH_ONLY" = "$op" ] || continue
 	case $op in
