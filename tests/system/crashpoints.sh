@@ -57,6 +57,12 @@ view() {
 	done
 }
 
+# gw_route NS: "GATEWAY DEV" of the default route (its protocol is the
+# daemon's business)
+gw_route() {
+	ip -n "$1" -j route show default 2>/dev/null | jq -r '.[] | "\(.gateway) \(.dev)"'
+}
+
 # routers_kernel LABEL: each router's namespace has a default route via its
 # external network's gateway exactly when it has a gateway, and SNAT rules
 # for exactly its interfaces' IPv4 subnets then.
@@ -70,15 +76,15 @@ routers_kernel() {
 		want="" got=""
 		if [ -n "$ext" ]; then
 			gw=$(vn_cat "$r/gateway_ip")
-			want="$(vn_cat "$M/networks/$ext/subnets/$(vn_ls "$M/networks/$ext/subnets" | head -n1)/gateway_ip") $qg static"
-			got=$(default_route "$ns")
+			want="$(vn_cat "$M/networks/$ext/subnets/$(vn_ls "$M/networks/$ext/subnets" | head -n1)/gateway_ip") $qg"
+			got=$(gw_route "$ns")
 			vn_eq "$want" "$got" "$l: router $(basename "$r"): default route via its gateway network"
 			want=$(for s in $(vn_cat "$r/interfaces"); do
 				net=$(dirname "$(dirname "$(find "$M/networks" -mindepth 3 -maxdepth 3 -path "*/subnets/$s" | head -n1)")")
 				echo "$(vn_cat "$net/subnets/$s/cidr") $qg snat $gw"
 			done | LC_ALL=C sort)
 		else
-			vn_eq "" "$(default_route "$ns")" "$l: router $(basename "$r"): no default route without a gateway"
+			vn_eq "" "$(gw_route "$ns")" "$l: router $(basename "$r"): no default route without a gateway"
 		fi
 		vn_eq "$want" "$(snat_rules "$ns")" "$l: router $(basename "$r"): SNAT rules match gateway and interfaces"
 	done
