@@ -375,6 +375,9 @@ $({ diff <(echo "$MODEL") <(echo "$got") || true; } | grep '^[<>]' | head -n 12 
 		esac
 	fi
 	echo "# round $round: $ops_round ops ($done_ops in all), $mode kill $how: $res"
+	# (FUSE releases arrive in the background after close(): let them land
+	# before the leak-checked SIGTERM, see crashpoints.sh)
+	sleep 0.2
 	VN_QUIET=1 vn_stop
 done
 
