@@ -635,6 +635,37 @@ vn_crash_setup() {
 	export VN_CRASH_ARM VN_CRASH_LOG
 }
 
+# vn_start_patient [daemon args]: vn_start, but waiting up to
+# VN_START_TIMEOUT seconds (default 60) for the mount: a daemon's start-up
+# reconcile talks netlink, and on a busy host the kernel can hold
+# rtnl_lock for seconds while it tears down other namespaces. A start that
+# took over 5 s is logged as a note.
+vn_start_patient() {
+	VN_DAEMON_ARGS=("$@")
+	echo "==== $(date +%T.%N) starting: $VNETFS -f --state $VN_STATE --netns $VN_NS $* $VN_MNT" >>"$VN_TMP/daemon.log"
+	UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=0:print_stacktrace=1" \
+		env --default-signal=INT,QUIT \
+		"$VNETFS" -f --state "$VN_STATE" --netns "$VN_NS" "$@" "$VN_MNT" >>"$VN_TMP/daemon.log" 2>&1 &
+	VN_PID=$!
+	local i=0 max=$((${VN_START_TIMEOUT:-60} * 10))
+	while [ "$i" -lt "$max" ]; do
+		if mountpoint -q "$VN_MNT"; then
+			[ "$i" -le 50 ] || echo "# note: the daemon took $((i / 10)) s to mount" >&2
+			vn__pass "daemon started and mounted (pid $VN_PID)"
+			return 0
+		fi
+		if ! kill -0 "$VN_PID" 2>/dev/null; then
+			local st=0
+			wait "$VN_PID" || st=$?
+			VN_PID=
+			vn_bail "daemon exited with status $st before mounting $VN_MNT"
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	vn_bail "daemon did not mount $VN_MNT within ${VN_START_TIMEOUT:-60} s"
+}
+
 # vn_crash_start AT [daemon args]: start the daemon with the shim, killing
 # at the AT-th point once armed (0: count only); before that call, or
 # right after it returns with VN_CRASH_AFTER=1 in the environment.
@@ -643,7 +674,7 @@ vn_crash_start() {
 	local at=$1
 	shift
 	rm -f "$VN_CRASH_ARM"
-	VN_QUIET=1 VN_CRASH_AT=$at VNETFS=$VN_CRASH_WRAPPER vn_start "$@"
+	VN_QUIET=1 VN_CRASH_AT=$at VNETFS=$VN_CRASH_WRAPPER vn_start_patient "$@"
 }
 
 vn_crash_arm() { : >"$VN_CRASH_ARM"; }
@@ -693,13 +724,13 @@ vn_wipe_kernel() {
 vn_model_bridges() {
 	local d
 	for d in "$VN_MNT"/networks/*/; do
-		[ -d "$d" ] && vn_cat "$d/bridge" && echo
+		if [ -d "$d" ]; then vn_cat "$d/bridge" || true; echo; fi
 	done | sed '/^$/d' | LC_ALL=C sort
 }
 vn_model_router_namespaces() {
 	local d
 	for d in "$VN_MNT"/routers/*/; do
-		[ -d "$d" ] && vn_cat "$d/namespace" && echo
+		if [ -d "$d" ]; then vn_cat "$d/namespace" || true; echo; fi
 	done | sed '/^$/d' | LC_ALL=C sort
 }
 # "NET PORT DEVICE NETNS IFNAME" for every bound port (device not empty)

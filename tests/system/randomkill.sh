@@ -241,7 +241,7 @@ append() {
 }
 
 # ---- the run ---------------------------------------------------------------------------
-vn_start
+vn_start_patient
 MODEL=$(tree_view | m_sorted)
 vn_eq "$(vn_lines "net public mtu=1500" "subnet public-subnet net=public cidr=172.24.4.0/24")" "$MODEL" \
 	"the starting tree is public and its subnet"
@@ -344,7 +344,7 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 		fi
 		kills_between=$((kills_between + 1))
 	fi
-	VN_QUIET=1 vn_start
+	VN_QUIET=1 vn_start_patient
 	got=$(tree_view | m_sorted)
 	label="round $round (after $done_ops operations, $acked acknowledged, kill $mode${inflight:+ during '$inflight'})"
 	if [ "$got" = "$MODEL" ]; then
@@ -387,5 +387,5 @@ echo "# seed $SEED: $done_ops operations in $round rounds: $acked acknowledged, 
 [ -f "$VN_TMP/refused" ] && sort "$VN_TMP/refused" | head -n 20
 vn_true "most operations were acknowledged ($acked of $done_ops)" test "$acked" -ge $((done_ops / 2))
 vn_true "some kills landed inside an operation ($kills_mid)" test "$kills_mid" -ge 1
-vn_start
+vn_start_patient
 vn_done
