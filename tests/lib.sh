@@ -707,18 +707,6 @@ vn_crash_reap() {
 	if [ "$st" = 137 ]; then VN_CRASH_RESULT=killed; else VN_CRASH_RESULT="exit $st"; fi
 }
 
-# vn_wipe_kernel: delete everything of ours from the kernel while the
-# daemon is down (the daemon's netns with its bridges and links, every
-# qrouter- namespace), so a fresh state starts from a clean kernel.
-vn_wipe_kernel() {
-	local h
-	for h in /run/netns/qrouter-*; do
-		[ -e "$h" ] && ip netns del "$(basename "$h")" 2>/dev/null
-	done
-	[ -e "/run/netns/$VN_NS" ] && ip netns del "$VN_NS" 2>/dev/null
-	return 0
-}
-
 # vn_model_bridges / vn_model_router_namespaces / vn_model_devices: what
 # the tree says the kernel holds, one name a line, sorted.
 vn_model_bridges() {
