@@ -280,7 +280,7 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 	VN_QUIET=1 vn_crash_start "$at"
 	rm -f "$VN_CRASH_LOG"
 	[ "$mode" = compound ] || vn_crash_arm
-	inflight="" ops_round=0 timer=""
+	inflight="" hung="" ops_round=0 timer=""
 	t0=${EPOCHREALTIME/./}
 	if [ "$mode" = timer ]; then
 		rnd 51
@@ -313,11 +313,18 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 			inflight=$OP
 			vn_crash_reap 2>/dev/null
 			break
+		elif [ "$st" = 124 ] || [ "$st" = 137 ]; then
+			# no operation may hang; this one may still land: end the round
+			# here and accept it whole or not at all
+			vn__fail "round $round: '$OP' did not return within $VN_TIMEOUT s"
+			inflight=$OP hung=1
+			break
 		else
 			refused=$((refused + 1))
-			echo "# refused: $OP: $out" >>"$VN_TMP/refused"
+			echo "# refused: $OP: status $st: $out" >>"$VN_TMP/refused"
 			e=${out##*: }
-			ERRNOS[$e]=$((${ERRNOS[$e]:-0} + 1))
+			[ -n "$e" ] || e="status $st, no message"
+			ERRNOS["$e"]=$((${ERRNOS["$e"]:-0} + 1))
 		fi
 	done
 	if [ -n "$timer" ]; then
@@ -328,7 +335,7 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 	[ "$mode" != compound ] && [ "$ops_round" -gt 0 ] && [ "$pts" -gt 0 ] && PER_OP=$(((pts + ops_round - 1) / ops_round))
 	[ "$mode" != timer ] && [ "$ops_round" -gt 0 ] && US_PER_OP=$(((${EPOCHREALTIME/./} - t0) / ops_round))
 	vn_crash_disarm
-	if [ -n "$inflight" ]; then
+	if [ -n "$inflight" ] && [ -z "$hung" ]; then
 		if [ "$mode" = timer ]; then
 			vn_eq killed "$VN_CRASH_RESULT" "round $round: the daemon died by SIGKILL from the timer ($((delay / 1000)) ms)"
 		else
@@ -336,7 +343,7 @@ while [ "$done_ops" -lt "$NOPS" ]; do
 		fi
 		kills_mid=$((kills_mid + 1))
 	else
-		if [ "$mode" != between ] && ! vn_alive; then
+		if [ "$mode" != between ] && [ -z "$hung" ] && ! vn_alive; then
 			vn_crash_reap 2>/dev/null
 			vn__fail "round $round: the daemon died ($VN_CRASH_RESULT) but no operation failed with ENOTCONN"
 		else
