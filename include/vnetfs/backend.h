@@ -60,7 +60,11 @@ bool vn_ns_id_eq(const struct vn_ns_id *a, const struct vn_ns_id *b);
  * belongs to the daemon's own user namespace (the host's: root's) or one
  * above it. */
 int vn_ns_owner(const struct vn_ns *ns, uid_t *uid);
+/* Frees ns at once; its sockets and fd are closed by a backend thread
+ * shortly after (a netlink close can wait for an RCU grace period), so
+ * this never blocks. vn_backend_drain() waits for those closes. */
 void vn_ns_close(struct vn_ns *ns);
+void vn_backend_drain(void);
 /* The namespace's fd (for setns or moving links into it). */
 int vn_ns_fd(const struct vn_ns *ns);
 /* Unmount and remove /run/netns/NAME (0 if it did not exist). Processes
