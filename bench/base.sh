@@ -26,3 +26,15 @@ if [ -z "${BENCH_BASE:-}" ] && [ -n "${BENCH_BASE_REF:-}" ] && [ "${VN_IN_SANDBO
 	export BENCH_BASE_LABEL=${BENCH_BASE_LABEL:-$BENCH_BASE_REF ($(git -C "$_root" rev-parse --short "$_rev"))}
 fi
 export BENCH_BASE_LABEL=${BENCH_BASE_LABEL:-${BENCH_BASE:-}}
+
+# bench_settle: wait (up to 120 s) until the kernel has finished tearing
+# down deleted network namespaces: while that work runs (a kworker showing
+# "+netns"), it holds RTNL for long stretches and creating a namespace
+# blocks, which would be measured as the daemon's time.
+bench_settle() {
+	local quiet=0 i
+	for ((i = 0; i < 600 && quiet < 5; i++)); do
+		if ps -eo comm= | grep -q '+netns'; then quiet=0; else quiet=$((quiet + 1)); fi
+		sleep 0.2
+	done
+}

@@ -74,7 +74,7 @@ check_kernel() { # WHAT
 	[ "$nqr" = "$NROUT" ] || die "$1: $nqr router namespaces, expected $NROUT"
 	for ns in $(qrouters | head -3); do
 		[ "$(ip -n "$ns" -br link | grep -c '^q[rg]-')" = 2 ] || die "$1: $ns lacks its legs"
-		ip netns exec "$ns" nft list table ip vnetfs | grep -q 'snat to' || die "$1: $ns has no NAT"
+		[[ $(ip netns exec "$ns" nft list table ip vnetfs) == *"snat to"* ]] || die "$1: $ns has no NAT"
 	done
 }
 
@@ -122,7 +122,7 @@ run_bin() { # BINARY LABEL
 		vn_kill9
 		for ns in $(qrouters); do ip netns del "$ns"; done
 		ip netns del "$VN_NS"
-		sleep 5 # the kernel dismantles the old namespaces in the background
+		bench_settle # the kernel dismantles the old namespaces in the background
 		start_timed
 		R[${2}_cold_$r]=$T
 		check_kernel "$2 cold $r"
@@ -130,7 +130,7 @@ run_bin() { # BINARY LABEL
 	vn_kill9
 	for ns in $(qrouters); do ip netns del "$ns"; done
 	ip netns del "$VN_NS"
-	sleep 5
+	bench_settle
 }
 
 # The same kernel objects with ip -batch and nft -f: NNET+1 bridges (public
@@ -185,9 +185,10 @@ raw_run() { # R
 	[ "$(ip -n "$rc" -br link show type bridge | grep -c '^vnb-')" = $((NNET + 1)) ] || die "raw: bridges missing"
 	for ((i = 0; i < NROUT; i++)); do ip netns del "qrouter-raw-$i"; done
 	ip netns del "$rc"
-	sleep 5
+	bench_settle
 }
 
+bench_settle
 NEW_BIN=$VNETFS
 run_bin "$NEW_BIN" new
 [ -z "${BENCH_BASE:-}" ] || run_bin "$BENCH_BASE" base

@@ -246,7 +246,7 @@ fs_run() { # BINARY LABEL
 		ip netns del "$ns"
 	done
 	ip netns del "$VN_NS" 2>/dev/null || true
-	sleep 3 # the kernel dismantles those namespaces in the background
+	bench_settle # the kernel dismantles those namespaces in the background
 }
 
 NEW_BIN=$VNETFS
