@@ -157,7 +157,7 @@ VN_PID=
 DISK_DIR=${BENCH_DISK_DIR:-/var/tmp}
 if [ "$DISK_DIR" != none ] && command -v python3 >/dev/null; then
 	DISK_STATE=$(mktemp -d "$DISK_DIR/vnetfs-bench-state.XXXXXX")
-	R[disk_fs]=$(df -T --output=fstype "$DISK_STATE" | tail -1 | tr -d ' ')
+	R[disk_fs]=$(df --output=fstype "$DISK_STATE" | tail -1 | tr -d ' ')
 	VN_STATE=$DISK_STATE
 	vn_start --no-defaults >/dev/null
 	for n in "${SIZES[@]}"; do
