@@ -358,16 +358,40 @@ int vn_link_list(struct vn_ns *ns, const char *prefix, char ***names)
 
 int vn_link_set_ipv6(struct vn_ns *ns, const char *ifname, bool on)
 {
-	char key[64];
+	char key[64], cur[16];
 	int err = check_ifname(ifname);
 
 	if (err)
 		return err;
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
-	err = vn_ns_sysctl(ns, key, on ? "0" : "1");
+	/* A write takes RTNL with rtnl_trylock() and is restarted from user
+	 * space until it gets it (thousands of times while links are being
+	 * made): read first, which takes no lock, and write only a change. */
+	err = vn_be_sysctl_get(ns, key, cur, sizeof(cur));
+	if (!err && !strcmp(cur, on ? "0" : "1"))
+		return 0;
+	if (!err)
+		err = vn_ns_sysctl(ns, key, on ? "0" : "1");
 	/* Below 1280 bytes of mtu the kernel drops IPv6 from the link
 	 * altogether (the key is gone): nothing to switch. */
 	return err == -ENOENT ? 0 : err;
+}
+
+/*
+ * Is IPv6 off by default for new links in ns? In a namespace of the
+ * daemon's own (opened by name: its --netns), the first tenant bridge sets
+ * net.ipv6.conf.default.disable_ipv6 = 1 there, once per handle, so every
+ * later link is born without IPv6 and needs no write of its own (writing
+ * the default takes no RTNL). The host's namespace ("self") and
+ * namespaces named by path are never changed: there each bridge still
+ * gets its own write.
+ */
+static bool v6_default_off(struct vn_ns *ns)
+{
+	if (ns->v6_default < 0 && ns->own)
+		ns->v6_default =
+			vn_ns_sysctl(ns, "net/ipv6/conf/default/disable_ipv6", "1") == 0 ? 1 : 0;
+	return ns->v6_default == 1;
 }
 
 int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up, bool ipv6)
@@ -381,19 +405,27 @@ int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up
 	err = link_get(ns, ifname, &l);
 	if (err == -ENODEV) {
 		_cleanup_link_ struct rtnl_link *br = rtnl_link_bridge_alloc();
+		/* Born with the IPv6 state wanted: made up (and with its mtu)
+		 * in the one RTM_NEWLINK. Otherwise made down, and IPv6 is
+		 * switched before the first up, so the kernel never
+		 * configures it (its per-device IPv6 routes make each new link
+		 * cost more than the last). */
+		bool born_right = !ipv6 && v6_default_off(ns);
 
 		if (!br)
 			return -ENOMEM;
-		/* Made down: IPv6 is switched off before the first up, so the
-		 * kernel never configures it (its per-device IPv6 routes make
-		 * each new link cost more than the last). */
 		rtnl_link_set_name(br, ifname);
 		if (mtu)
 			rtnl_link_set_mtu(br, mtu);
+		if (born_right && up)
+			rtnl_link_set_flags(br, IFF_UP);
 		err = vn_be_nlerr(rtnl_link_add(ns->sk, br, NLM_F_CREATE | NLM_F_EXCL));
 		if (err && err != -EEXIST)
 			return err;
 		created = err == 0;
+		/* Made as asked, in one message: nothing left to check. */
+		if (created && born_right)
+			return 0;
 		/* Made by someone else meanwhile: check it like any other. */
 		err = link_get(ns, ifname, &l);
 	}
@@ -409,7 +441,8 @@ int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up
 	err = link_fix(ns, l, mtu, up, NULL, -1);
 	if (err || created)
 		return err;
-	/* after the mtu: an mtu back over 1280 gives the link IPv6 anew */
+	/* after the mtu: an mtu back over 1280 gives the link IPv6 anew (with
+	 * the namespace's default); vn_link_set_ipv6 writes only a change */
 	return vn_link_set_ipv6(ns, ifname, ipv6);
 }
 

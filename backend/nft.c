@@ -18,8 +18,22 @@
  * whole outcome with one or a handful of replies whatever the size of the
  * batch (an ACK per rule could overrun the socket's receive buffer).
  *
- * Sockets are opened per call, inside the namespace (vn_ns_run), and are
- * bound to it for their whole life; nothing is kept between calls.
+ * One socket per namespace handle (struct vn_ns), opened inside the
+ * namespace (vn_ns_run) the first time and kept: it stays bound to that
+ * namespace, and closing one costs an RCU grace period (8-20 ms), which
+ * vn_ns_close() leaves to the backend's reaper thread. Sequence numbers
+ * keep increasing on it; replies of other sequence numbers are ignored and
+ * a socket that saw a transport error is given up.
+ *
+ * A replace is skipped when the kernel already holds it: the new table
+ * carries the comment "vnetfs HASH gen GEN" (HASH: of the batch's
+ * messages, sequence numbers aside; GEN: the nftables generation our
+ * commit produces, the one read before it plus one). Each commit in a
+ * namespace, by anyone, moves its generation on, so a table whose comment
+ * names the batch we would send and the generation the namespace is still
+ * at is exactly what that batch made. This costs one NFT_MSG_GETGEN (and
+ * one NFT_MSG_GETTABLE when the handle has not itself made the table,
+ * e.g. after a restart) instead of a commit.
  *
  * Rules are built with the same expressions `nft` itself generates, so
  * `nft list table ip vnetfs` shows them in the ordinary syntax:
@@ -35,8 +49,11 @@
  */
 #include "vnetfs/nft.h"
 
+#include "ns_priv.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -45,6 +62,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -56,6 +74,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 /* Room kept free in the batch buffer before building one message: far more
  * than the largest message built here (a rule of seven expressions is a
@@ -81,13 +100,6 @@ static void freep(void *p)
 	free(*(void **)p);
 }
 #define _cleanup_free_ __attribute__((cleanup(freep)))
-
-static void mnl_socket_closep(struct mnl_socket **nl)
-{
-	if (*nl)
-		mnl_socket_close(*nl);
-}
-#define _cleanup_mnl_ __attribute__((cleanup(mnl_socket_closep)))
 
 static void table_freep(struct nftnl_table **t)
 {
@@ -130,29 +142,76 @@ static int mnl_open_cb(void *arg)
 	return 0;
 }
 
-/* A NETLINK_NETFILTER socket living in ns. */
+/* Give up the kept socket (after a transport error: replies of an
+ * exchange that failed half-way may still be queued on it). Its close is
+ * left to the reaper. */
+static void nft_drop(struct vn_ns *ns)
+{
+	int copy;
+
+	if (!ns->nft)
+		return;
+	copy = fcntl(mnl_socket_get_fd(ns->nft), F_DUPFD_CLOEXEC, 0);
+	vn_be_close_later(copy);
+	mnl_socket_close(ns->nft);
+	ns->nft = NULL;
+}
+
+/* The NETLINK_NETFILTER socket of ns: opened inside ns the first time,
+ * then kept (see ns_priv.h). */
 static int nft_socket(struct vn_ns *ns, struct mnl_socket **out)
 {
 	const struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+	struct mnl_socket *nl = NULL;
 	int one = 1;
 	int err;
 
-	*out = NULL;
-	err = vn_ns_run(ns, mnl_open_cb, out);
+	*out = ns->nft;
+	if (ns->nft)
+		return 0;
+	err = vn_ns_run(ns, mnl_open_cb, &nl);
 	if (err)
 		return err;
 	/* Errors without the failed message echoed back: replies stay small.
 	 * Best effort (kernels < 4.3 echo it, which is merely bigger). */
-	(void)mnl_socket_setsockopt(*out, NETLINK_CAP_ACK, &one, sizeof(one));
+	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	/* The kernel answers at once; never hang the caller (who holds the
 	 * model lock) on a reply that will not come. */
-	if (setsockopt(mnl_socket_get_fd(*out), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		err = -errno;
-		mnl_socket_close(*out);
-		*out = NULL;
+		mnl_socket_close(nl); /* never used: nothing to wait for */
 		return err;
 	}
+	ns->nft = nl;
+	ns->nft_stats.opens++;
+	*out = nl;
 	return 0;
+}
+
+/* The next n sequence numbers on ns's socket (never 0). */
+static uint32_t nft_seqs(struct vn_ns *ns, uint32_t n)
+{
+	uint32_t first;
+
+	if (ns->nft_seq == 0 || ns->nft_seq > UINT32_MAX / 2 - n)
+		ns->nft_seq = 1;
+	first = ns->nft_seq;
+	ns->nft_seq += n;
+	return first;
+}
+
+void vn_nft_stats_get(const struct vn_ns *ns, struct vn_nft_stats *st)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (ns)
+		*st = ns->nft_stats;
+}
+
+int vn_nft_sock_fd(const struct vn_ns *ns)
+{
+	return ns && ns->nft ? mnl_socket_get_fd(ns->nft) : -1;
 }
 
 /* A send buffer of at least len bytes (SO_SNDBUFFORCE when root, as nft
@@ -252,9 +311,18 @@ static void batch_end(struct batch *b)
 	b->len += NLMSG_ALIGN(((struct nlmsghdr *)p)->nlmsg_len);
 }
 
-static void put_table(struct batch *b, uint16_t type, uint16_t flags)
+static void udata_freep(struct nftnl_udata_buf **u)
+{
+	if (*u)
+		nftnl_udata_buf_free(*u);
+}
+#define _cleanup_udata_ __attribute__((cleanup(udata_freep)))
+
+/* comment: the table's comment (NULL: none). */
+static void put_table(struct batch *b, uint16_t type, uint16_t flags, const char *comment)
 {
 	_cleanup_table_ struct nftnl_table *t = nftnl_table_alloc();
+	_cleanup_udata_ struct nftnl_udata_buf *u = NULL;
 	struct nlmsghdr *nlh;
 	char *p = batch_cur(b);
 
@@ -263,6 +331,15 @@ static void put_table(struct batch *b, uint16_t type, uint16_t flags)
 	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, VN_NFT_TABLE) < 0) {
 		b->err = -ENOMEM;
 		return;
+	}
+	if (comment) {
+		u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		if (!u || !nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, comment) ||
+		    nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u),
+					 nftnl_udata_buf_len(u)) < 0) {
+			b->err = -ENOMEM;
+			return;
+		}
 	}
 	nlh = nftnl_table_nlmsg_build_hdr(p, type, NFPROTO_IPV4, flags, b->seq++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -474,6 +551,9 @@ static int ack_cb(const struct nlmsghdr *nlh, void *data)
 	struct acks *a = data;
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
+	/* Not of this batch (a late reply to an earlier exchange). */
+	if (nlh->nlmsg_seq < a->begin || nlh->nlmsg_seq > a->last)
+		return MNL_CB_OK;
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
 		if (!a->err)
 			a->err = -EBADMSG;
@@ -505,53 +585,98 @@ static int recv_some(struct mnl_socket *nl, char *buf, size_t len)
 	return (int)n;
 }
 
+/* Throw away whatever is queued on the socket (nothing, unless an earlier
+ * exchange was cut short): one non-blocking read. */
+static void drain(struct mnl_socket *nl, char *buf, size_t len)
+{
+	while (recv(mnl_socket_get_fd(nl), buf, len, MSG_DONTWAIT) > 0)
+		;
+}
+
+/* A transport error (not an error the kernel reported about a message):
+ * the socket may hold half an exchange, so it is given up. */
+static int transport_err(struct vn_ns *ns, int err)
+{
+	nft_drop(ns);
+	return err;
+}
+
 static int batch_send(struct vn_ns *ns, const struct batch *b)
 {
-	_cleanup_mnl_ struct mnl_socket *nl = NULL;
 	_cleanup_free_ char *buf = NULL;
 	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = ack_cb};
 	struct acks a = {.begin = b->begin, .last = b->ack};
+	struct mnl_socket *nl;
 	unsigned portid;
 	ssize_t sent;
 	int err;
 
 	err = nft_socket(ns, &nl);
 	if (err)
-		goto out;
+		return err;
 	err = ensure_sndbuf(nl, b->len);
 	if (err)
-		goto out;
+		return err;
+	buf = malloc(RECV_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	drain(nl, buf, RECV_SIZE);
 	portid = mnl_socket_get_portid(nl);
 	sent = mnl_socket_sendto(nl, b->buf, b->len);
-	if (sent < 0) {
-		err = -errno;
-		goto out;
-	}
-	if ((size_t)sent != b->len) {
-		err = -EIO;
-		goto out;
-	}
-	buf = malloc(RECV_SIZE);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (sent < 0)
+		return transport_err(ns, -errno);
+	if ((size_t)sent != b->len)
+		return transport_err(ns, -EIO);
+	ns->nft_stats.batches++;
 	while (!a.done) {
 		int n = recv_some(nl, buf, RECV_SIZE);
 
-		if (n < 0) {
-			err = n;
-			goto out;
-		}
+		if (n < 0)
+			return transport_err(ns, n);
 		if (mnl_cb_run2(buf, (size_t)n, 0, portid, NULL, &a, ctl, NLMSG_MIN_TYPE) < 0 &&
-		    !a.done) {
-			err = -errno;
-			goto out;
-		}
+		    !a.done)
+			return transport_err(ns, -errno);
 	}
-	err = a.err;
-out:
-	return err;
+	return a.err;
+}
+
+/* One request (nlh, with NLM_F_ACK) and its replies, each given to cb,
+ * until the ACK. 0, or the kernel's error for the request, or a transport
+ * error. */
+static int request(struct vn_ns *ns, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	_cleanup_free_ char *buf = malloc(RECV_SIZE);
+	struct mnl_socket *nl;
+	uint32_t seq = nlh->nlmsg_seq;
+	unsigned portid;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = nft_socket(ns, &nl);
+	if (err)
+		return err;
+	drain(nl, buf, RECV_SIZE);
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return transport_err(ns, -errno);
+	for (;;) {
+		int n = recv_some(nl, buf, RECV_SIZE);
+
+		if (n < 0)
+			return transport_err(ns, n);
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (n < 0) {
+			/* errno: the kernel's error for the request, or
+			 * ESRCH/EPROTO for a reply that is not ours */
+			err = -errno;
+			if (errno == ESRCH || errno == EPROTO || errno == EBADMSG)
+				return transport_err(ns, err);
+			return err;
+		}
+		if (n == MNL_CB_STOP)
+			return 0;
+	}
 }
 
 /* ---- the API ----------------------------------------------------------- */
@@ -586,119 +711,253 @@ static int check_cfg(const struct vn_nft_router *cfg)
 	return 0;
 }
 
+/* The batch that makes the table what cfg says (with the comment, if
+ * any, on the new table), sequence numbers from b->seq on. */
+static void build(struct batch *b, const struct vn_nft_router *cfg, const char *comment)
+{
+	batch_begin(b);
+	put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, NULL);
+	put_table(b, NFT_MSG_DELTABLE, 0, NULL);
+	if (has_gateway(cfg)) {
+		const char *gw = cfg->gw_ifname;
+
+		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, comment);
+		put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT);
+		put_chain(b, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
+		put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT);
+		for (size_t i = 0; i < cfg->nfips; i++) {
+			const struct vn_nft_fip *f = &cfg->fips[i];
+			const struct vn_cidr fixed = {.net = f->fixed, .prefix = 32};
+
+			put_rule(b, &(struct rule_spec){.chain = "prerouting",
+							.daddr = &f->floating,
+							.nat = NFT_NAT_DNAT,
+							.to = &f->fixed});
+			put_rule(b, &(struct rule_spec){.chain = "output",
+							.daddr = &f->floating,
+							.nat = NFT_NAT_DNAT,
+							.to = &f->fixed});
+			put_rule(b, &(struct rule_spec){.chain = "postrouting",
+							.saddr = &fixed,
+							.oifname = gw,
+							.nat = NFT_NAT_SNAT,
+							.to = &f->floating});
+		}
+		for (size_t i = 0; cfg->snat && i < cfg->ninternal; i++) {
+			if (cfg->internal[i].net.af != AF_INET)
+				continue;
+			put_rule(b, &(struct rule_spec){.chain = "postrouting",
+							.saddr = &cfg->internal[i],
+							.oifname = gw,
+							.nat = NFT_NAT_SNAT,
+							.to = &cfg->gw_addr});
+		}
+	}
+	batch_end(b);
+}
+
+/* FNV-1a, 64 bits, of every message of b: length, type, flags and
+ * payload, not the sequence number or port id. Never 0 (0: no table). */
+static uint64_t batch_hash(const struct batch *b)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t off = 0; off + NLMSG_HDRLEN <= b->len;) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(b->buf + off);
+		const uint32_t head[3] = {nlh->nlmsg_len, nlh->nlmsg_type, nlh->nlmsg_flags};
+		const unsigned char *p = (const unsigned char *)head;
+
+		if (nlh->nlmsg_len < NLMSG_HDRLEN || off + nlh->nlmsg_len > b->len)
+			break;
+		for (size_t i = 0; i < sizeof(head); i++)
+			h = (h ^ p[i]) * 0x100000001b3ULL;
+		p = (const unsigned char *)NLMSG_DATA(nlh);
+		for (size_t i = 0; i < nlh->nlmsg_len - NLMSG_HDRLEN; i++)
+			h = (h ^ p[i]) * 0x100000001b3ULL;
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	return h ? h : 1;
+}
+
+static int gen_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		tb[NFTA_GEN_ID] = attr;
+	return MNL_CB_OK;
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_GEN_MAX + 1] = {0};
+	uint32_t *gen = data;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWGEN)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), gen_attr_cb, tb) < 0 || !tb[NFTA_GEN_ID])
+		return MNL_CB_OK;
+	*gen = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
+	return MNL_CB_OK;
+}
+
+/* The namespace's nftables generation (never 0). */
+static int get_gen(struct vn_ns *ns, uint32_t *gen)
+{
+	char buf[256] = {0};
+	struct nlmsghdr *nlh;
+	int err;
+
+	*gen = 0;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, nft_seqs(ns, 1));
+	err = request(ns, nlh, gen_cb, gen);
+	if (!err && !*gen)
+		err = -EPROTO;
+	return err;
+}
+
+static uint32_t gen_next(uint32_t gen)
+{
+	return gen + 1 ? gen + 1 : 1; /* the kernel skips 0 too */
+}
+
+struct table_info {
+	bool found;
+	char comment[128]; /* "" if none */
+};
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct table_info *ti = data;
+	uint8_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) != NFTNL_UDATA_TABLE_COMMENT || !len ||
+	    len > sizeof(ti->comment) || v[len - 1] != '\0')
+		return MNL_CB_OK;
+	memcpy(ti->comment, v, len);
+	return MNL_CB_OK;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	_cleanup_table_ struct nftnl_table *t = NULL;
+	struct table_info *ti = data;
+	const void *ud;
+	uint32_t len = 0;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWTABLE)
+		return MNL_CB_OK;
+	ti->found = true;
+	t = nftnl_table_alloc();
+	if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0)
+		return MNL_CB_OK; /* found, with no comment we can read */
+	ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	if (ud && len)
+		(void)nftnl_udata_parse(ud, len, comment_cb, ti);
+	return MNL_CB_OK;
+}
+
+/* Our table in ns: found or not, and its comment. */
+static int get_table(struct vn_ns *ns, struct table_info *ti)
+{
+	_cleanup_table_ struct nftnl_table *t = nftnl_table_alloc();
+	char buf[512] = {0};
+	struct nlmsghdr *nlh;
+	int err;
+
+	memset(ti, 0, sizeof(*ti));
+	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, VN_NFT_TABLE) < 0)
+		return -ENOMEM;
+	nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK,
+					  nft_seqs(ns, 1));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	err = request(ns, nlh, table_cb, ti);
+	if (err == -ENOENT) {
+		ti->found = false;
+		err = 0;
+	}
+	return err;
+}
+
+static void mark_comment(char *buf, size_t len, uint64_t hash, uint32_t gen)
+{
+	snprintf(buf, len, "vnetfs %016llx gen %u", (unsigned long long)hash, gen);
+}
+
 int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 {
-	struct batch b = {.seq = 1};
+	struct batch b = {0};
+	struct table_info ti;
+	char want[128];
+	uint64_t hash = 0;
+	uint32_t gen = 0;
 	int err;
 
 	if (!ns)
 		return -EINVAL;
 	err = check_cfg(cfg);
 	if (err)
-		goto out;
-
-	batch_begin(&b);
-	put_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	put_table(&b, NFT_MSG_DELTABLE, 0);
+		return err;
 	if (has_gateway(cfg)) {
-		const char *gw = cfg->gw_ifname;
-
-		put_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		put_chain(&b, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT);
-		put_chain(&b, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
-		put_chain(&b, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT);
-		for (size_t i = 0; i < cfg->nfips; i++) {
-			const struct vn_nft_fip *f = &cfg->fips[i];
-			const struct vn_cidr fixed = {.net = f->fixed, .prefix = 32};
-
-			put_rule(&b, &(struct rule_spec){.chain = "prerouting",
-							 .daddr = &f->floating,
-							 .nat = NFT_NAT_DNAT,
-							 .to = &f->fixed});
-			put_rule(&b, &(struct rule_spec){.chain = "output",
-							 .daddr = &f->floating,
-							 .nat = NFT_NAT_DNAT,
-							 .to = &f->fixed});
-			put_rule(&b, &(struct rule_spec){.chain = "postrouting",
-							 .saddr = &fixed,
-							 .oifname = gw,
-							 .nat = NFT_NAT_SNAT,
-							 .to = &f->floating});
+		/* What we would send, without the comment (which names it). */
+		b.seq = 1;
+		build(&b, cfg, NULL);
+		err = b.err;
+		if (!err)
+			hash = batch_hash(&b);
+		free(b.buf);
+		b = (struct batch){0};
+		if (err)
+			return err;
+	}
+	/* No generation (an old kernel, say): never skip, always replace. */
+	if (get_gen(ns, &gen) < 0)
+		gen = 0;
+	if (gen && ns->nft_mark.gen == gen) {
+		/* This handle made the last commit here: nothing since. */
+		if (ns->nft_mark.hash == hash) {
+			ns->nft_stats.skipped++;
+			return 0;
 		}
-		for (size_t i = 0; cfg->snat && i < cfg->ninternal; i++) {
-			if (cfg->internal[i].net.af != AF_INET)
-				continue;
-			put_rule(&b, &(struct rule_spec){.chain = "postrouting",
-							 .saddr = &cfg->internal[i],
-							 .oifname = gw,
-							 .nat = NFT_NAT_SNAT,
-							 .to = &cfg->gw_addr});
+	} else if (gen) {
+		err = get_table(ns, &ti);
+		if (err)
+			return err;
+		mark_comment(want, sizeof(want), hash, gen);
+		if ((!hash && !ti.found) || (hash && ti.found && !strcmp(ti.comment, want))) {
+			ns->nft_mark.hash = hash;
+			ns->nft_mark.gen = gen;
+			ns->nft_stats.skipped++;
+			return 0;
 		}
 	}
-	batch_end(&b);
+	ns->nft_mark.gen = 0;
+	mark_comment(want, sizeof(want), hash, gen ? gen_next(gen) : 0);
+	b.seq = nft_seqs(ns, 0);
+	build(&b, cfg, want);
 	err = b.err;
-	if (err)
-		goto out;
-	err = batch_send(ns, &b);
-out:
+	if (!err) {
+		ns->nft_seq = b.seq; /* the numbers build() used are spent */
+		err = batch_send(ns, &b);
+	}
+	if (!err && gen) {
+		ns->nft_mark.hash = hash;
+		ns->nft_mark.gen = gen_next(gen);
+	}
 	free(b.buf);
 	return err;
 }
 
-static int table_cb(const struct nlmsghdr *nlh, void *data)
-{
-	bool *found = data;
-
-	if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
-		*found = true;
-	return MNL_CB_OK;
-}
-
 int vn_nft_router_exists(struct vn_ns *ns)
 {
-	_cleanup_mnl_ struct mnl_socket *nl = NULL;
-	_cleanup_table_ struct nftnl_table *t = NULL;
-	_cleanup_free_ char *buf = NULL;
-	struct nlmsghdr *nlh;
-	const uint32_t seq = 1;
-	bool found = false;
-	unsigned portid;
+	struct table_info ti;
 	int err;
 
 	if (!ns)
 		return -EINVAL;
-	buf = calloc(1, RECV_SIZE);
-	t = nftnl_table_alloc();
-	if (!buf || !t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, VN_NFT_TABLE) < 0) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = nft_socket(ns, &nl);
+	err = get_table(ns, &ti);
 	if (err)
-		goto out;
-	portid = mnl_socket_get_portid(nl);
-	nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, seq);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (;;) {
-		int n = recv_some(nl, buf, RECV_SIZE);
-
-		if (n < 0) {
-			err = n;
-			goto out;
-		}
-		n = mnl_cb_run(buf, (size_t)n, seq, portid, table_cb, &found);
-		if (n < 0) {
-			err = errno == ENOENT ? 0 : -errno;
-			goto out;
-		}
-		if (n == MNL_CB_STOP)
-			break;
-	}
-	err = found ? 1 : 0;
-out:
-	return err;
+		return err;
+	return ti.found ? 1 : 0;
 }

@@ -12,10 +12,33 @@
 #include <netlink/errno.h>
 #include <netlink/socket.h>
 
+#include "vnetfs/nft.h"
+
+struct mnl_socket;
+
 struct vn_ns {
 	int fd;		    /* O_RDONLY handle on the nsfs inode */
 	char *name;	    /* /run/netns name, path, or "self" */
 	struct nl_sock *sk; /* NETLINK_ROUTE, bound to this namespace */
+	/* NETLINK_NETFILTER, bound to this namespace: opened inside it the
+	 * first time nftables is used here, kept until vn_ns_close() (whose
+	 * close is deferred to the reaper: see vn_be_close_later). */
+	struct mnl_socket *nft;
+	uint32_t nft_seq; /* next sequence number on nft */
+	/* The last commit this handle made in the namespace: the generation
+	 * it produced (0: none known) and the hash of the batch (0: no table).
+	 * See backend/nft.c. */
+	struct {
+		uint64_t hash;
+		uint32_t gen;
+	} nft_mark;
+	struct vn_nft_stats nft_stats;
+	/* Opened by name through vn_ns_open(): a namespace of the daemon's
+	 * own, whose defaults (net.ipv6.conf.default) it may set. */
+	bool own;
+	/* net.ipv6.conf.default.disable_ipv6 as this handle set it: -1 not
+	 * set (yet), 0 or 1. */
+	int v6_default;
 };
 
 /* A libnl result (0, positive count, or -NLE_*) as 0 or a negative errno.
@@ -66,6 +89,16 @@ static inline int vn_be_nlerr(int err)
 		return -EIO;
 	}
 }
+
+/* Close fd on the backend's reaper thread, off the caller's path: closing
+ * a netlink socket can wait for an RCU grace period (8-20 ms for a
+ * NETLINK_NETFILTER one) and callers hold the model lock. Falls back to a
+ * plain close() if the thread cannot be started. fd < 0: nothing. */
+void vn_be_close_later(int fd);
+
+/* Read the sysctl /proc/sys/KEY inside ns into buf (NUL-terminated,
+ * trailing newline dropped). */
+int vn_be_sysctl_get(const struct vn_ns *ns, const char *key, char *buf, size_t len);
 
 /* Append a copy of s to the NULL-terminated vector *v holding *n strings. */
 int vn_be_strv_push(char ***v, size_t *n, const char *s);

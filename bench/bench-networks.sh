@@ -12,6 +12,7 @@
 # table. Not run by `meson test`.
 set -euo pipefail
 
+. "$(dirname "$0")/base.sh"
 . "$(dirname "$0")/common.sh"
 
 SIZES=("$@")
@@ -29,6 +30,38 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 cidr_of() { echo "10.$(($1 / 256)).$(($1 % 256)).0/24"; }
 
 declare -A R
+
+# py_pass N KEY: N networks + subnets + cidrs from one python3 process, then
+# their deletion; sets R[KEY_total_N] R[KEY_median_N] R[KEY_p99_N] R[KEY_delete_N].
+py_pass() {
+	local n=$1 key=$2 out nbr
+	out=$(python3 - "$M" "$n" <<'PY'
+import os, sys, time, shutil
+m, n = sys.argv[1], int(sys.argv[2])
+lat = []
+t0 = time.perf_counter_ns()
+for i in range(n):
+    a = time.perf_counter_ns()
+    os.mkdir(f"{m}/networks/p{i}")
+    os.mkdir(f"{m}/networks/p{i}/subnets/ps{i}")
+    fd = os.open(f"{m}/networks/p{i}/subnets/ps{i}/cidr", os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, f"10.{i // 256}.{i % 256}.0/24\n".encode())
+    os.close(fd)
+    lat.append((time.perf_counter_ns() - a) // 1000)
+t1 = time.perf_counter_ns()
+for i in range(n):
+    shutil.rmtree(f"{m}/networks/p{i}")
+t2 = time.perf_counter_ns()
+lat.sort()
+print((t1 - t0) // 1000, lat[(n - 1) // 2] if n % 2 else (lat[n // 2 - 1] + lat[n // 2]) // 2,
+      lat[min(n - 1, int(n * 0.99 + 0.999) - 1)], (t2 - t1) // 1000)
+PY
+	)
+	read -r R[${key}_total_$n] R[${key}_median_$n] R[${key}_p99_$n] R[${key}_delete_$n] <<<"$out"
+	nbr=$(vn_bridges | wc -l)
+	[ "$nbr" = 0 ] || { echo "expected no bridges after the python pass, found $nbr" >&2; exit 1; }
+}
+
 
 for n in "${SIZES[@]}"; do
 	echo "# N=$n: creating through the mount" >&2
@@ -84,31 +117,7 @@ for n in "${SIZES[@]}"; do
 
 	if command -v python3 >/dev/null; then
 		echo "# N=$n: the same through the mount from one python3 process (no fork per step)" >&2
-		out=$(python3 - "$M" "$n" <<'PY'
-import os, sys, time, shutil
-m, n = sys.argv[1], int(sys.argv[2])
-lat = []
-t0 = time.perf_counter_ns()
-for i in range(n):
-    a = time.perf_counter_ns()
-    os.mkdir(f"{m}/networks/p{i}")
-    os.mkdir(f"{m}/networks/p{i}/subnets/ps{i}")
-    fd = os.open(f"{m}/networks/p{i}/subnets/ps{i}/cidr", os.O_WRONLY | os.O_TRUNC)
-    os.write(fd, f"10.{i // 256}.{i % 256}.0/24\n".encode())
-    os.close(fd)
-    lat.append((time.perf_counter_ns() - a) // 1000)
-t1 = time.perf_counter_ns()
-for i in range(n):
-    shutil.rmtree(f"{m}/networks/p{i}")
-t2 = time.perf_counter_ns()
-lat.sort()
-print((t1 - t0) // 1000, lat[(n - 1) // 2] if n % 2 else (lat[n // 2 - 1] + lat[n // 2]) // 2,
-      lat[min(n - 1, int(n * 0.99 + 0.999) - 1)], (t2 - t1) // 1000)
-PY
-		)
-		read -r R[py_total_$n] R[py_median_$n] R[py_p99_$n] R[py_delete_$n] <<<"$out"
-		nbr=$(vn_bridges | wc -l)
-		[ "$nbr" = 0 ] || { echo "expected no bridges after the python pass, found $nbr" >&2; exit 1; }
+		py_pass "$n" py
 	fi
 
 	echo "# N=$n: the same bridges with ip -batch" >&2
@@ -142,12 +151,50 @@ kill -TERM "$VN_PID"
 wait "$VN_PID" || true
 VN_PID=
 
+# The python pass again with the state directory on the real disk (each
+# acknowledged write is one durable sync there): BENCH_DISK_DIR, default
+# /var/tmp. Skipped with BENCH_DISK_DIR=none or without python3.
+DISK_DIR=${BENCH_DISK_DIR:-/var/tmp}
+if [ "$DISK_DIR" != none ] && command -v python3 >/dev/null; then
+	DISK_STATE=$(mktemp -d "$DISK_DIR/vnetfs-bench-state.XXXXXX")
+	R[disk_fs]=$(df --output=fstype "$DISK_STATE" | tail -1 | tr -d ' ')
+	VN_STATE=$DISK_STATE
+	vn_start --no-defaults >/dev/null
+	for n in "${SIZES[@]}"; do
+		echo "# N=$n: one python3 process, state directory on $DISK_DIR (${R[disk_fs]})" >&2
+		py_pass "$n" disk
+	done
+	kill -TERM "$VN_PID"
+	wait "$VN_PID" || true
+	VN_PID=
+	rm -rf "$DISK_STATE"
+fi
+
+# With a baseline binary (bench/base.sh: BENCH_BASE or BENCH_BASE_REF), the
+# tmpfs python pass once more with it, in its own state dir and netns.
+if [ -n "${BENCH_BASE:-}" ] && command -v python3 >/dev/null; then
+	NEW_BIN=$VNETFS
+	VNETFS=$BENCH_BASE
+	VN_STATE=$VN_TMP/state-base
+	VN_NS=vnt-base
+	mkdir -p "$VN_STATE"
+	vn_start --no-defaults >/dev/null
+	for n in "${SIZES[@]}"; do
+		echo "# N=$n: one python3 process, baseline binary" >&2
+		py_pass "$n" base
+	done
+	kill -TERM "$VN_PID"
+	wait "$VN_PID" || true
+	VN_PID=
+	VNETFS=$NEW_BIN
+fi
+
 host=$(uname -r)
 cpus=$(nproc)
 echo
 echo "vnetfs bench — $(date -u +%F) — kernel $host, $cpus CPUs, $(basename "$(dirname "$VNETFS")")/vnetfs"
 echo
-echo "Create N networks, each with one subnet and its cidr; targets: ratio to ip -batch ≤ 1.5, median ≤ 3 ms."
+echo "Create N networks, each with one subnet and its cidr; targets: ratio to ip -batch ≤ 1.5 (state on tmpfs) and ≤ 3 (state on disk), median ≤ 3 ms. The state directory is the sandbox's tmpfs scratch unless the row says otherwise."
 echo
 echo "| N | client | vnetfs total | per network+subnet (median) | p99 | ip -batch total | ratio | delete: vnetfs / ip -batch |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|"
@@ -161,6 +208,17 @@ for n in "${SIZES[@]}"; do
 		"$n" "$(ms "${R[py_total_$n]}")" "$(ms "${R[py_median_$n]}")" "$(ms "${R[py_p99_$n]}")" \
 		"$(ms "${R[ip_total_$n]}")" "$(ratio "${R[py_total_$n]}" "${R[ip_total_$n]}")" \
 		"$(ms "${R[py_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
+	if [ -n "${R[base_total_$n]:-}" ]; then
+		printf '| %s | one python3 process, baseline binary (%s) | %s ms | %s ms | %s ms | %s ms | %s | %s ms / %s ms |\n' \
+			"$n" "$BENCH_BASE_LABEL" "$(ms "${R[base_total_$n]}")" "$(ms "${R[base_median_$n]}")" "$(ms "${R[base_p99_$n]}")" \
+			"$(ms "${R[ip_total_$n]}")" "$(ratio "${R[base_total_$n]}" "${R[ip_total_$n]}")" \
+			"$(ms "${R[base_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
+	fi
+	[ -n "${R[disk_total_$n]:-}" ] || continue
+	printf '| %s | one python3 process, state on %s (%s) | %s ms | %s ms | %s ms | %s ms | %s | %s ms / %s ms |\n' \
+		"$n" "$DISK_DIR" "${R[disk_fs]}" "$(ms "${R[disk_total_$n]}")" "$(ms "${R[disk_median_$n]}")" "$(ms "${R[disk_p99_$n]}")" \
+		"$(ms "${R[ip_total_$n]}")" "$(ratio "${R[disk_total_$n]}" "${R[ip_total_$n]}")" \
+		"$(ms "${R[disk_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
 done
 echo
 echo "One fork+exec of /bin/true costs $(ms "${R[exec]}") ms here; the create loop spends two per network (mkdir), the delete loop one (rm)."

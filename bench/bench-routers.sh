@@ -6,6 +6,12 @@
 #
 #   sudo bash bench/bench-routers.sh
 #   sudo VNETFS=build-foo/vnetfs bash bench/bench-routers.sh   # another binary
+#   sudo BENCH_BASE_REF=main bash bench/bench-routers.sh         # + main's binary
+#   sudo BENCH_BASE=/path/old/vnetfs bash bench/bench-routers.sh # + that binary
+#
+# With a baseline binary (bench/base.sh) the mount side is measured for both
+# binaries in the same run, one after the other, each with a fresh state
+# directory and netns.
 #
 # Builds build-release/ (buildtype=release, no sanitizers) unless VNETFS is
 # set, then runs inside the throwaway mount + network namespace of the
@@ -28,6 +34,7 @@
 # routers when measuring at 100.
 set -euo pipefail
 
+. "$(dirname "$0")/base.sh"
 . "$(dirname "$0")/common.sh"
 trap - ERR
 
@@ -35,7 +42,6 @@ REPEAT=${BENCH_REPEAT:-10}
 NIF=${BENCH_IFACES:-50}
 read -r -a COUNTS <<<"${BENCH_ROUTERS:-1 100}"   # existing routers to measure at
 
-vn_start
 M=$VN_MNT
 
 median() { LC_ALL=C sort -n | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
@@ -57,10 +63,12 @@ fs_router_delete() { # NAME
 	rmdir "$M/routers/$1"
 }
 
-echo "# networks for the measurements (through the mount, untimed)" >&2
-for ((i = 1; i <= NIF; i++)); do mk_net "bn$i" "bs$i" "10.100.$i.0/24"; done
-mk_net an as 10.99.0.0/24
-FILLERS=0
+fs_setup() {
+	echo "# networks for the measurements (through the mount, untimed)" >&2
+	for ((i = 1; i <= NIF; i++)); do mk_net "bn$i" "bs$i" "10.100.$i.0/24"; done
+	mk_net an as 10.99.0.0/24
+	FILLERS=0
+}
 fs_add_fillers() { # up to TOTAL existing routers
 	local i
 	for ((i = FILLERS + 1; i <= $1; i++)); do
@@ -77,8 +85,8 @@ fs_add_fillers() { # up to TOTAL existing routers
 
 declare -A R
 
-fs_measure() { # K
-	local k=$1 i a b lat=()
+fs_measure() { # K [LABEL]
+	local k=$1 p=${2:-fs} i a b lat=()
 	for ((i = 0; i < REPEAT; i++)); do
 		a=$(now)
 		mkdir "$M/routers/ta"
@@ -90,7 +98,7 @@ fs_measure() { # K
 			die "router ta has no qr- leg"
 		fs_router_delete ta
 	done
-	R[fs_create_$k]=$(printf '%s\n' "${lat[@]}" | median)
+	R[${p}_create_$k]=$(printf '%s\n' "${lat[@]}" | median)
 	lat=()
 	mkdir "$M/routers/tb"
 	echo public >"$M/routers/tb/external_gateway"
@@ -103,9 +111,9 @@ fs_measure() { # K
 	local nqr
 	nqr=$(ip -n "$(cat "$M/routers/tb/namespace")" -j link show | jq '[.[].ifname | select(startswith("qr-"))] | length')
 	[ "$nqr" = "$NIF" ] || die "router tb has $nqr qr- legs, expected $NIF"
-	R[fs_add_$k]=$(printf '%s\n' "${lat[@]}" | median)
-	R[fs_add_first_$k]=$(printf '%s\n' "${lat[@]:0:10}" | median)
-	R[fs_add_last_$k]=$(printf '%s\n' "${lat[@]: -10}" | median)
+	R[${p}_add_$k]=$(printf '%s\n' "${lat[@]}" | median)
+	R[${p}_add_first_$k]=$(printf '%s\n' "${lat[@]:0:10}" | median)
+	R[${p}_add_last_$k]=$(printf '%s\n' "${lat[@]: -10}" | median)
 	fs_router_delete tb
 }
 
@@ -217,12 +225,37 @@ raw_measure() { # K
 
 # ---------------------------------------------------------------------- run --
 
+# The mount side for one binary: a daemon of its own (state dir, netns),
+# every count, then the daemon stopped and its kernel state removed.
+fs_run() { # BINARY LABEL
+	local k ns
+	VNETFS=$1
+	VN_NS=vnt-$2
+	VN_STATE=$VN_TMP/state-$2
+	mkdir -p "$VN_STATE"
+	vn_start
+	fs_setup
+	for k in "${COUNTS[@]}"; do
+		echo "# $k existing routers: adding fillers ($2)" >&2
+		fs_add_fillers "$k"
+		echo "# $k existing routers: through the mount ($2)" >&2
+		fs_measure "$k" "$2"
+	done
+	vn_stop >/dev/null
+	for ns in $(ip netns list | awk '/^qrouter-/ && !/^qrouter-raw-/ {print $1}'); do
+		ip netns del "$ns"
+	done
+	ip netns del "$VN_NS" 2>/dev/null || true
+	bench_settle # the kernel dismantles those namespaces in the background
+}
+
+NEW_BIN=$VNETFS
+fs_run "$NEW_BIN" fs
+[ -z "${BENCH_BASE:-}" ] || fs_run "$BENCH_BASE" base
+VNETFS=$NEW_BIN
 for k in "${COUNTS[@]}"; do
-	echo "# $k existing routers: adding fillers" >&2
-	fs_add_fillers "$k"
+	echo "# $k existing routers: adding fillers (raw)" >&2
 	raw_add_fillers "$k"
-	echo "# $k existing routers: through the mount" >&2
-	fs_measure "$k"
 	echo "# $k existing routers: raw ip/nft" >&2
 	raw_measure "$k"
 done
@@ -241,26 +274,34 @@ RAW_STEPS_CREATE=13   # netns add, lo up, sysctl, 2 legs x (veth, master+up, mac
 RAW_STEPS_ADD=5       # veth, master+up, mac+up, addr, nft -f
 
 echo
-echo "vnetfs: $VNETFS; $(nproc) CPUs; kernel $(uname -r); repeat $REPEAT; interfaces 1..$NIF"
+echo "vnetfs: $VNETFS; baseline: ${BENCH_BASE_LABEL:-none}; $(nproc) CPUs; kernel $(uname -r); repeat $REPEAT; interfaces 1..$NIF"
 echo
-row() { # LABEL K FS_US RAW_US STEPS
-	echo "| $1 | $2 | $(ms "$3") ms | $(ms "$4") ms ($5 commands) | $(ratio "$3" "$4") |"
-}
-echo "| operation | existing routers | mount median | raw ip/nft median | ratio mount/raw |"
-echo "|---|---:|---:|---:|---:|"
+if [ -n "${BENCH_BASE:-}" ]; then
+	row() { # LABEL K FS_US RAW_US STEPS [BASE_US]
+		echo "| $1 | $2 | $(ms "$3") ms | $(ms "$6") ms | $(ms "$4") ms ($5 commands) | $(ratio "$3" "$4") |"
+	}
+	echo "| operation | existing routers | mount median | baseline binary median | raw ip/nft median | ratio mount/raw |"
+	echo "|---|---:|---:|---:|---:|---:|"
+else
+	row() { # LABEL K FS_US RAW_US STEPS
+		echo "| $1 | $2 | $(ms "$3") ms | $(ms "$4") ms ($5 commands) | $(ratio "$3" "$4") |"
+	}
+	echo "| operation | existing routers | mount median | raw ip/nft median | ratio mount/raw |"
+	echo "|---|---:|---:|---:|---:|"
+fi
 for k in "${COUNTS[@]}"; do
-	row "create router + gateway + 1 interface" "$k" "${R[fs_create_$k]}" "${R[raw_create_$k]}" $RAW_STEPS_CREATE
+	row "create router + gateway + 1 interface" "$k" "${R[fs_create_$k]}" "${R[raw_create_$k]}" $RAW_STEPS_CREATE "${R[base_create_$k]:-0}"
 done
 for k in "${COUNTS[@]}"; do
-	row "add Nth interface, N=1..$NIF" "$k" "${R[fs_add_$k]}" "${R[raw_add_$k]}" $RAW_STEPS_ADD
+	row "add Nth interface, N=1..$NIF" "$k" "${R[fs_add_$k]}" "${R[raw_add_$k]}" $RAW_STEPS_ADD "${R[base_add_$k]:-0}"
 done
 for k in "${COUNTS[@]}"; do
-	row "add Nth interface, N=1..10" "$k" "${R[fs_add_first_$k]}" "${R[raw_add_first_$k]}" $RAW_STEPS_ADD
-	row "add Nth interface, N=$((NIF - 9))..$NIF" "$k" "${R[fs_add_last_$k]}" "${R[raw_add_last_$k]}" $RAW_STEPS_ADD
+	row "add Nth interface, N=1..10" "$k" "${R[fs_add_first_$k]}" "${R[raw_add_first_$k]}" $RAW_STEPS_ADD "${R[base_add_first_$k]:-0}"
+	row "add Nth interface, N=$((NIF - 9))..$NIF" "$k" "${R[fs_add_last_$k]}" "${R[raw_add_last_$k]}" $RAW_STEPS_ADD "${R[base_add_last_$k]:-0}"
 done
 echo
 k0=${COUNTS[0]} k1=${COUNTS[-1]}
 echo "Growth with existing routers ($k0 -> $k1), mount: create $(ratio "${R[fs_create_$k1]}" "${R[fs_create_$k0]}")x, add interface $(ratio "${R[fs_add_$k1]}" "${R[fs_add_$k0]}")x; raw: create $(ratio "${R[raw_create_$k1]}" "${R[raw_create_$k0]}")x, add interface $(ratio "${R[raw_add_$k1]}" "${R[raw_add_$k0]}")x."
 echo "One fork+exec of /bin/true: $(ms "$fork_us") ms; one trivial ip command: $(ms "$ipcmd_us") ms. The mount side forks once per router creation (mkdir) and not at all per interface (echo is a builtin); the raw side runs one process per step ($RAW_STEPS_CREATE for a router, $RAW_STEPS_ADD for an interface). The raw side's time is mostly process start-up, so 'raw' is not the bare kernel work: a ratio below 1 does not mean the daemon beats the kernel."
+[ -z "${BENCH_BASE:-}" ] || echo "Target: add interface median <= 3 ms (baseline binary: ${BENCH_BASE_LABEL})."
 VN_DONE=1
-vn_stop >/dev/null

@@ -60,7 +60,11 @@ bool vn_ns_id_eq(const struct vn_ns_id *a, const struct vn_ns_id *b);
  * belongs to the daemon's own user namespace (the host's: root's) or one
  * above it. */
 int vn_ns_owner(const struct vn_ns *ns, uid_t *uid);
+/* Frees ns at once; its sockets and fd are closed by a backend thread
+ * shortly after (a netlink close can wait for an RCU grace period), so
+ * this never blocks. vn_backend_drain() waits for those closes. */
 void vn_ns_close(struct vn_ns *ns);
+void vn_backend_drain(void);
 /* The namespace's fd (for setns or moving links into it). */
 int vn_ns_fd(const struct vn_ns *ns);
 /* Unmount and remove /run/netns/NAME (0 if it did not exist). Processes
@@ -92,7 +96,12 @@ struct vn_link_state {
 /* Make a bridge named ifname exist with this mtu and admin state (create,
  * or fix drift). Idempotent. ipv6 false: the host has no IPv6 on it (no
  * link-local address, no routes), as os-vif does for tenant bridges; it
- * is switched off before a new bridge first goes up. */
+ * is switched off before a new bridge first goes up. In a namespace opened
+ * by name (vn_ns_open(name): the daemon's own), the first such bridge sets
+ * net.ipv6.conf.default.disable_ipv6 = 1 there, and new tenant bridges are
+ * then made up, with their mtu, in one RTM_NEWLINK; elsewhere (the
+ * caller's own namespace) the default is left alone and each bridge gets
+ * its own write. disable_ipv6 is only written when it differs. */
 int vn_bridge_ensure(struct vn_ns *ns, const char *ifname, unsigned mtu, bool up, bool ipv6);
 /* net.ipv6.conf.IFNAME.disable_ipv6 = !on, inside ns. */
 int vn_link_set_ipv6(struct vn_ns *ns, const char *ifname, bool on);

@@ -45,6 +45,8 @@
 
 #include "vnetfs/backend.h"
 
+#include "backend/ns_priv.h"
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static struct vn_ns *ns_new(const char *name)
@@ -1223,6 +1225,136 @@ static void test_bridge_ipv6(void **state)
 	ns_done(ns, "vnt-br6");
 }
 
+/* Every sendmsg() of the process comes here (the executable's symbol wins
+ * over libc's for libnl too); those on the watched fd are counted. libnl
+ * sends each netlink request with one sendmsg(). */
+static int watch_fd = -1;
+static unsigned watch_sends;
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (fd == watch_fd)
+		watch_sends++;
+	return syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+/* rtnetlink requests sent on ns's socket since the last call. */
+static unsigned rtnl_sent(struct vn_ns *ns)
+{
+	unsigned n = watch_sends;
+
+	watch_fd = nl_socket_get_fd(ns->sk);
+	watch_sends = 0;
+	return n;
+}
+
+static const char *sysctl_in(struct vn_ns *ns, const char *path)
+{
+	static struct read_arg rd;
+
+	rd.path = path;
+	assert_int_equal(vn_ns_run(ns, read_fn, &rd), 0);
+	return rd.buf;
+}
+
+/* In a namespace of its own (opened by name), the first tenant bridge
+ * switches IPv6 off by default there, and a tenant bridge is then made
+ * up, with its mtu, by one RTM_NEWLINK after the lookup; an external one
+ * still gets IPv6. The namespace we run in ("self": the host's, for the
+ * daemon without --netns) keeps its default. */
+static void test_bridge_one_message(void **state)
+{
+	struct vn_ns *ns = ns_new("vnt-brone"), *self = NULL;
+	struct vn_link_state st;
+
+	(void)state;
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/default/disable_ipv6"), "0");
+	(void)rtnl_sent(ns);
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-one", 1400, true, false), 0);
+	assert_int_equal(rtnl_sent(ns), 2); /* RTM_GETLINK, RTM_NEWLINK */
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/default/disable_ipv6"), "1");
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/vnb-one/disable_ipv6"), "1");
+	assert_int_equal(vn_link_get(ns, "vnb-one", &st), 0);
+	assert_true(st.exists);
+	assert_int_equal(st.mtu, 1400);
+	assert_true(st.up);
+	assert_true(if_flags(ns, "vnb-one") & IFF_UP);
+	assert_true(if_flags(ns, "vnb-one") & IFF_MULTICAST);
+	(void)rtnl_sent(ns);
+
+	/* Already right: one lookup, no change sent. */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-one", 1400, true, false), 0);
+	assert_int_equal(rtnl_sent(ns), 1);
+
+	/* Down, a second one: the same single message, left down. */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-two", 1500, false, false), 0);
+	assert_int_equal(rtnl_sent(ns), 2);
+	assert_int_equal(vn_link_get(ns, "vnb-two", &st), 0);
+	assert_false(st.up);
+	assert_int_equal(st.mtu, 1500);
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/vnb-two/disable_ipv6"), "1");
+	(void)rtnl_sent(ns);
+
+	/* Under 1280 (no IPv6 on the link at all): still one message. */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-small", 1000, true, false), 0);
+	assert_int_equal(rtnl_sent(ns), 2);
+	assert_int_equal(vn_link_get(ns, "vnb-small", &st), 0);
+	assert_int_equal(st.mtu, 1000);
+	assert_true(st.up);
+	/* ... and back over it, born of the default: IPv6 stays off. */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-small", 1500, true, false), 0);
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/vnb-small/disable_ipv6"), "1");
+
+	/* External: IPv6 on, against the default, switched before up. */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-ext", 1500, true, true), 0);
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/vnb-ext/disable_ipv6"), "0");
+	assert_int_equal(vn_link_get(ns, "vnb-ext", &st), 0);
+	assert_true(st.up);
+	/* and a tenant one made after it is still off */
+	assert_int_equal(vn_bridge_ensure(ns, "vnb-three", 1500, true, false), 0);
+	assert_string_equal(sysctl_in(ns, "/proc/sys/net/ipv6/conf/vnb-three/disable_ipv6"), "1");
+
+	/* The namespace we run in: default untouched, the bridge off. */
+	assert_int_equal(vn_ns_open(NULL, false, &self), 0);
+	assert_int_equal(vn_bridge_ensure(self, "vnb-self", 1500, true, false), 0);
+	assert_string_equal(sysctl_in(self, "/proc/sys/net/ipv6/conf/default/disable_ipv6"), "0");
+	assert_string_equal(sysctl_in(self, "/proc/sys/net/ipv6/conf/vnb-self/disable_ipv6"), "1");
+	assert_int_equal(vn_link_get(self, "vnb-self", &st), 0);
+	assert_true(st.up);
+	assert_int_equal(vn_link_delete(self, "vnb-self"), 0);
+	vn_ns_close(self);
+	ns_done(ns, "vnt-brone");
+}
+
+/* vn_ns_close() leaves the closes to the reaper; the drain waits for
+ * them: the namespace's fd and sockets are gone after it. */
+static void test_ns_close_deferred(void **state)
+{
+	struct vn_ns *ns = ns_new("vnt-reap");
+	struct stat a, b;
+	char link[64], path[64];
+	int nsfd = vn_ns_fd(ns), skfd = nl_socket_get_fd(ns->sk);
+	bool left = false;
+
+	(void)state;
+	assert_int_equal(fstat(nsfd, &a), 0);
+	assert_int_equal(fstat(skfd, &b), 0);
+	vn_ns_close(ns);
+	vn_backend_drain();
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (readlink(path, link, sizeof(link)) <= 0 || fstat(fd, &st) < 0)
+			continue;
+		if ((st.st_dev == a.st_dev && st.st_ino == a.st_ino) ||
+		    (st.st_dev == b.st_dev && st.st_ino == b.st_ino))
+			left = true;
+	}
+	assert_false(left);
+	assert_int_equal(vn_netns_delete("vnt-reap"), 0);
+}
+
 /* ---- sandbox ----------------------------------------------------------- */
 
 static int mkdir_p(const char *path)
@@ -1276,6 +1408,8 @@ int main(void)
 		cmocka_unit_test(test_route_foreign),
 		cmocka_unit_test(test_sysctl),
 		cmocka_unit_test(test_bridge_ipv6),
+		cmocka_unit_test(test_bridge_one_message),
+		cmocka_unit_test(test_ns_close_deferred),
 	};
 	/* clang-format on */
 

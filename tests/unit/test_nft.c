@@ -319,6 +319,164 @@ static void test_resync(void **state)
 	vn_ns_close(ns);
 }
 
+/* Is a socket with this inode still open in this process? */
+static bool sock_open(ino_t ino)
+{
+	char want[64], path[64], link[64];
+	bool found = false;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)ino);
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = !strcmp(link, want);
+	}
+	return found;
+}
+
+static struct vn_nft_stats stats(struct vn_ns *ns)
+{
+	struct vn_nft_stats st;
+
+	vn_nft_stats_get(ns, &st);
+	return st;
+}
+
+/* One socket per handle, kept across calls; a sync the kernel already
+ * holds sends no batch; anything that touched the namespace's nftables
+ * (or the table itself) since makes it replace again. */
+static void test_kept_socket(void **state)
+{
+	struct vn_ns *ns = self_ns(), *ns2;
+	const struct vn_cidr internal[] = {C("10.0.1.0/24")};
+	struct vn_nft_router cfg = {
+		.gw_ifname = "qg-keep",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = internal,
+		.ninternal = 1,
+	};
+	struct vn_nft_stats st;
+	struct stat sb;
+	char *l, *l2;
+	int fd;
+
+	(void)state;
+	assert_int_equal(vn_nft_sock_fd(ns), -1);
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	fd = vn_nft_sock_fd(ns);
+	assert_true(fd >= 0);
+	st = stats(ns);
+	assert_int_equal(st.opens, 1);
+	assert_int_equal(st.batches, 1);
+	assert_int_equal(st.skipped, 0);
+	l = nft_list();
+	assert_has(l, "comment \"vnetfs ");
+	assert_has(l, "ip saddr 10.0.1.0/24 oifname \"qg-keep\" snat to 172.24.4.10");
+
+	/* The same again: nothing sent, the same socket. */
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	st = stats(ns);
+	assert_int_equal(st.batches, 1);
+	assert_int_equal(st.skipped, 2);
+	assert_int_equal(st.opens, 1);
+	assert_int_equal(vn_nft_sock_fd(ns), fd);
+	l2 = nft_list();
+	assert_string_equal(l, l2);
+	free(l2);
+
+	/* A change: one batch, on the same socket. */
+	cfg.snat = false;
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	st = stats(ns);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(st.opens, 1);
+	assert_int_equal(vn_nft_sock_fd(ns), fd);
+	l2 = nft_list();
+	assert_lacks(l2, "snat to 172.24.4.10");
+	free(l2);
+	cfg.snat = true;
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(stats(ns).batches, 3);
+
+	/* Someone adds a rule to our table: replaced, the rule is gone. */
+	RUN("nft", "add", "rule", "ip", VN_NFT_TABLE, "postrouting", "ip", "saddr", "10.7.7.7",
+	    "accept");
+	l2 = nft_list();
+	assert_has(l2, "10.7.7.7");
+	free(l2);
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(stats(ns).batches, 4);
+	l2 = nft_list();
+	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	free(l2);
+
+	/* The table deleted behind our back: made again. */
+	RUN("nft", "delete", "table", "ip", VN_NFT_TABLE);
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(stats(ns).batches, 5);
+	l2 = nft_list();
+	assert_non_null(l2);
+	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	free(l2);
+
+	/* A new handle (a restarted daemon): it finds the table as the
+	 * comment says and sends nothing. */
+	assert_int_equal(vn_ns_open(NULL, false, &ns2), 0);
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	st = stats(ns2);
+	assert_int_equal(st.batches, 0);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(st.opens, 1);
+	/* ... but not a different description. */
+	cfg.gw_addr = A("172.24.4.11");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 1);
+	l2 = nft_list();
+	assert_has(l2, "snat to 172.24.4.11");
+	free(l2);
+	/* The first handle's idea of the kernel is stale now (another commit
+	 * happened): it looks again and sees ns2's table is what it wants. */
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	st = stats(ns);
+	assert_int_equal(st.batches, 5);
+	assert_int_equal(st.skipped, 3);
+
+	/* Any commit in the namespace, even to another table, means "look
+	 * again": the table is replaced, never wrongly kept. */
+	RUN("nft", "add", "table", "ip", "other");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 2);
+	RUN("nft", "delete", "table", "ip", "other");
+
+	/* No gateway: the table goes, once; then nothing to do. */
+	assert_int_equal(vn_nft_router_sync(ns2, NULL), 0);
+	assert_int_equal(stats(ns2).batches, 3);
+	assert_null(nft_list());
+	assert_int_equal(vn_nft_router_sync(ns2, NULL), 0);
+	assert_int_equal(vn_nft_router_sync(ns, NULL), 0);
+	assert_int_equal(stats(ns2).batches, 3);
+	assert_int_equal(stats(ns).batches, 5);
+	assert_null(nft_list());
+
+	/* Closing hands the socket to the reaper; after the drain it is
+	 * gone from the process. */
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_true(sock_open(sb.st_ino));
+	vn_ns_close(ns);
+	vn_backend_drain();
+	assert_false(sock_open(sb.st_ino));
+	vn_ns_close(ns2);
+	vn_backend_drain();
+	free(l);
+}
+
 /* Bad descriptions are refused before anything is sent. */
 static void test_invalid(void **state)
 {
@@ -663,7 +821,7 @@ int main(void)
 		cmocka_unit_test(test_empty),	       cmocka_unit_test(test_sync),
 		cmocka_unit_test(test_resync),	       cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_kernel_rejects), cmocka_unit_test(test_big),
-		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_traffic),	       cmocka_unit_test(test_kept_socket),
 	};
 
 	if (geteuid() != 0) {
