@@ -315,6 +315,21 @@ static void vn_obj_detach(struct vn_ctx *c, struct vn_obj *o)
 	vn_obj_free(o);
 }
 
+/* A create that cannot stand: tear down its kernel part, let what follows
+ * it forget it, and take it out of the model; nothing is stored. */
+static void vn_obj_create_undo(struct vn_ctx *c, struct vn_obj *o)
+{
+	struct vn_err undo = {0};
+
+	c->persist_off++;
+	if (o->kind->destroy)
+		o->kind->destroy(c, o, &undo);
+	o->deleting = true;
+	vn_propagate(c, o, NULL, true, &undo);
+	c->persist_off--;
+	vn_obj_detach(c, o);
+}
+
 int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_t uid, gid_t gid,
 		  struct json_object *props, struct vn_obj **out, struct vn_err *err)
 {
@@ -361,16 +376,8 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	/* what follows it (a network's addresses follow its subnets) */
 	r = vn_propagate(c, o, NULL, false, err);
 	if (r < 0) {
-		struct vn_err undo = {0};
-
 		vn_txn_end(c, false);
-		c->persist_off++;
-		if (k->destroy)
-			k->destroy(c, o, &undo);
-		o->deleting = true;
-		vn_propagate(c, o, NULL, true, &undo);
-		c->persist_off--;
-		vn_obj_detach(c, o);
+		vn_obj_create_undo(c, o);
 		return r;
 	}
 	r = vn_obj_save(c, o);
@@ -379,16 +386,8 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 	else
 		vn_txn_end(c, false);
 	if (r < 0) {
-		struct vn_err undo = {0};
-
 		/* the store has none of it: take the kernel part back too */
-		c->persist_off++;
-		if (k->destroy)
-			k->destroy(c, o, &undo);
-		o->deleting = true;
-		vn_propagate(c, o, NULL, true, &undo);
-		c->persist_off--;
-		vn_obj_detach(c, o);
+		vn_obj_create_undo(c, o);
 		return vn_fail(err, -EIO, "could not persist %s '%s': %s", k->type, name,
 			       strerror(-r));
 	}

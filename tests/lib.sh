@@ -217,9 +217,14 @@ vn_start() {
 		env --default-signal=INT,QUIT \
 		"$VNETFS" -f --state "$VN_STATE" --netns "$VN_NS" "$@" "$VN_MNT" >>"$VN_TMP/daemon.log" 2>&1 &
 	VN_PID=$!
-	local i=0
-	while [ "$i" -lt 100 ]; do
+	# Up to VN_START_TIMEOUT seconds (default 60): the start-up reconcile
+	# talks netlink, and on a busy host the kernel can hold rtnl_lock for
+	# seconds while it tears down other namespaces. A start that took over
+	# 5 s is logged as a note.
+	local i=0 max=$((${VN_START_TIMEOUT:-60} * 10))
+	while [ "$i" -lt "$max" ]; do
 		if mountpoint -q "$VN_MNT"; then
+			[ "$i" -le 50 ] || echo "# note: the daemon took $((i / 10)) s to mount" >&2
 			vn__pass "daemon started and mounted (pid $VN_PID)"
 			return 0
 		fi
@@ -232,7 +237,7 @@ vn_start() {
 		sleep 0.1
 		i=$((i + 1))
 	done
-	vn_bail "daemon did not mount $VN_MNT within 10 s"
+	vn_bail "daemon did not mount $VN_MNT within ${VN_START_TIMEOUT:-60} s"
 }
 
 # vn_stop [SIGNAL]: SIGTERM (or SIGNAL, e.g. INT), wait (10 s), check it
@@ -635,35 +640,10 @@ vn_crash_setup() {
 	export VN_CRASH_ARM VN_CRASH_LOG
 }
 
-# vn_start_patient [daemon args]: vn_start, but waiting up to
-# VN_START_TIMEOUT seconds (default 60) for the mount: a daemon's start-up
-# reconcile talks netlink, and on a busy host the kernel can hold
-# rtnl_lock for seconds while it tears down other namespaces. A start that
-# took over 5 s is logged as a note.
+# vn_start_patient [daemon args]: vn_start (which waits up to
+# VN_START_TIMEOUT seconds, default 60, for the mount).
 vn_start_patient() {
-	VN_DAEMON_ARGS=("$@")
-	echo "==== $(date +%T.%N) starting: $VNETFS -f --state $VN_STATE --netns $VN_NS $* $VN_MNT" >>"$VN_TMP/daemon.log"
-	UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=0:print_stacktrace=1" \
-		env --default-signal=INT,QUIT \
-		"$VNETFS" -f --state "$VN_STATE" --netns "$VN_NS" "$@" "$VN_MNT" >>"$VN_TMP/daemon.log" 2>&1 &
-	VN_PID=$!
-	local i=0 max=$((${VN_START_TIMEOUT:-60} * 10))
-	while [ "$i" -lt "$max" ]; do
-		if mountpoint -q "$VN_MNT"; then
-			[ "$i" -le 50 ] || echo "# note: the daemon took $((i / 10)) s to mount" >&2
-			vn__pass "daemon started and mounted (pid $VN_PID)"
-			return 0
-		fi
-		if ! kill -0 "$VN_PID" 2>/dev/null; then
-			local st=0
-			wait "$VN_PID" || st=$?
-			VN_PID=
-			vn_bail "daemon exited with status $st before mounting $VN_MNT"
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	vn_bail "daemon did not mount $VN_MNT within ${VN_START_TIMEOUT:-60} s"
+	vn_start "$@"
 }
 
 # vn_crash_start AT [daemon args]: start the daemon with the shim, killing
