@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ struct vn_fh {
 	bool failed;		   /* a write failed: the rest of the value is void */
 	bool cached;		   /* read through the kernel's page cache */
 	int list_err;		   /* a list value failed: what close() returns */
+	uint64_t owner;		   /* lock owner (file table) of the last list write */
+	struct vn_final *final;	   /* cached, its object gone: what all read */
 	unsigned long long gen;	   /* vn_cache.gen when rd was rendered */
 	/* The value before this handle's first write, put back if a value
 	 * that came in pieces turns out bad (a partial value never stays). */
@@ -247,16 +250,46 @@ static void vn_inval_entry(const struct vn_inval *e)
 	}
 }
 
+static void vn_inval_free(struct vn_inval *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(q[i].path);
+	free(q);
+}
+
+/* How long after a batch the notifier invalidates it once more: a LOOKUP
+ * that rendered before the change and whose reply lands after the first
+ * invalidation made a kernel inode the first one could not find. */
+#define VN_INVAL_AGAIN_NS (20 * 1000 * 1000L)
+
 static void *vn_cache_thread(void *arg)
 {
+	struct vn_inval *later = NULL;
+	size_t nlater = 0;
+	struct timespec due = {0};
+
 	pthread_mutex_lock(&vn_cache.mu);
 	for (;;) {
 		struct vn_inval *q;
 		size_t n;
 		unsigned long long upto;
 
-		while (!vn_cache.n && !vn_cache.stop)
-			pthread_cond_wait(&vn_cache.more, &vn_cache.mu);
+		while (!vn_cache.n && !vn_cache.stop) {
+			if (!later) {
+				pthread_cond_wait(&vn_cache.more, &vn_cache.mu);
+				continue;
+			}
+			if (pthread_cond_timedwait(&vn_cache.more, &vn_cache.mu, &due) != ETIMEDOUT)
+				continue;
+			/* the second pass, off the writers' path */
+			pthread_mutex_unlock(&vn_cache.mu);
+			for (size_t i = 0; i < nlater; i++)
+				vn_inval_entry(&later[i]);
+			vn_inval_free(later, nlater);
+			later = NULL;
+			nlater = 0;
+			pthread_mutex_lock(&vn_cache.mu);
+		}
 		if (!vn_cache.n && vn_cache.stop)
 			break;
 		q = vn_cache.q;
@@ -265,24 +298,47 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.q = NULL;
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++)
 			vn_inval_entry(&q[i]);
-			free(q[i].path);
-		}
-		free(q);
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
+		/* keep the batch for the second pass (merged with the one
+		 * waiting, which is then due with this one) */
+		if (!later) {
+			later = q;
+			nlater = n;
+		} else {
+			struct vn_inval *m = realloc(later, (nlater + n) * sizeof(*m));
+
+			if (m) {
+				memcpy(m + nlater, q, n * sizeof(*q));
+				later = m;
+				nlater += n;
+				free(q);
+			} else {
+				vn_inval_free(q, n);
+			}
+		}
+		if (nlater == n) { /* a new second pass: due in a while */
+			clock_gettime(CLOCK_REALTIME, &due);
+			due.tv_nsec += VN_INVAL_AGAIN_NS;
+			if (due.tv_nsec >= 1000000000L) {
+				due.tv_sec++;
+				due.tv_nsec -= 1000000000L;
+			}
+		}
 	}
 	vn_cache.done = vn_cache.queued;
 	pthread_cond_broadcast(&vn_cache.done_cv);
 	pthread_mutex_unlock(&vn_cache.mu);
+	vn_inval_free(later, nlater);
 	return NULL;
 }
 
 /* Wait until what this thread queued is invalidated (not with the model
  * lock held; see above). Bounded: a stuck kernel can't hang a writer. */
-static void vn_cache_wait(void)
+static void vn_cache_wait(long ms, bool warn)
 {
 	unsigned long long t = vn_tl_ticket;
 	struct timespec until;
@@ -291,11 +347,17 @@ static void vn_cache_wait(void)
 		return;
 	vn_tl_ticket = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 2;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&vn_cache.mu);
 	while (vn_cache.done < t && !vn_cache.stop)
 		if (pthread_cond_timedwait(&vn_cache.done_cv, &vn_cache.mu, &until) == ETIMEDOUT) {
-			vn_warn(-ETIMEDOUT, "the kernel's cache invalidation is late");
+			if (warn)
+				vn_warn(-ETIMEDOUT, "the kernel's cache invalidation is late");
 			break;
 		}
 	pthread_mutex_unlock(&vn_cache.mu);
@@ -327,6 +389,69 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_cond_signal(&vn_cache.more);
 	pthread_mutex_unlock(&vn_cache.mu);
 	pthread_join(vn_cache.th, NULL);
+}
+
+/* A file whose object is gone, still read through handles held open:
+ * one kernel inode and page cache serve them all, so they all read one
+ * content (the snapshot of the first handle that read it since), never
+ * one handle's bytes under another's size. */
+struct vn_final {
+	struct vn_final *next;
+	char id[37];
+	const char *name;
+	struct vn_buf b; /* immutable once made */
+	unsigned refs;
+};
+static struct vn_final *vn_finals;
+static pthread_mutex_t vn_finals_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct vn_buf *vn_fh_final(struct vn_fh *fh)
+{
+	struct vn_final *f;
+
+	pthread_mutex_lock(&vn_finals_mu);
+	if (!fh->final) {
+		for (f = vn_finals; f; f = f->next)
+			if (!strcmp(f->id, fh->id) && !strcmp(f->name, fh->name))
+				break;
+		if (!f && (f = calloc(1, sizeof(*f)))) {
+			memcpy(f->id, fh->id, sizeof(f->id));
+			f->name = fh->name;
+			if (fh->rd.len && vn_buf_add(&f->b, fh->rd.s, fh->rd.len) < 0) {
+				free(f);
+				f = NULL;
+			} else {
+				f->next = vn_finals;
+				vn_finals = f;
+			}
+		}
+		if (f)
+			f->refs++;
+		fh->final = f;
+	}
+	pthread_mutex_unlock(&vn_finals_mu);
+	return fh->final ? &fh->final->b : &fh->rd;
+}
+
+static void vn_fh_final_put(struct vn_fh *fh)
+{
+	struct vn_final **pp;
+
+	if (!fh->final)
+		return;
+	pthread_mutex_lock(&vn_finals_mu);
+	if (--fh->final->refs == 0) {
+		for (pp = &vn_finals; *pp; pp = &(*pp)->next) {
+			if (*pp == fh->final) {
+				*pp = fh->final->next;
+				break;
+			}
+		}
+		vn_buf_free(&fh->final->b);
+		free(fh->final);
+	}
+	pthread_mutex_unlock(&vn_finals_mu);
+	fh->final = NULL;
 }
 
 /* ---- path resolution (model lock held) ---- */
@@ -451,7 +576,18 @@ static void vn_wrlock(struct vn_ctx *c)
 static void vn_unlock(struct vn_ctx *c)
 {
 	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait();
+	vn_cache_wait(2000, true);
+}
+
+/* Unlock after an rmdir, unlink or rename: libfuse holds the path locked
+ * for writing until it returns, and a READ of a file below it, which the
+ * notifier may be waiting for (its page lock), waits for that lock. Wait
+ * briefly only: the kernel itself drops the dentries these remove, and
+ * the rest is invalidated right after. */
+static void vn_unlock_pathop(struct vn_ctx *c)
+{
+	pthread_rwlock_unlock(&c->lock);
+	vn_cache_wait(20, false);
 }
 
 /* Unlock without waiting: the request holds a page lock of a file the
@@ -537,13 +673,13 @@ static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
 	if (r == -ESTALE && fi && fi->fh) {
 		/* The kernel asks before reading a cached handle whose file is
 		 * gone: its snapshot is still what it reads (vn_op_read). */
-		const struct vn_fh *fh = (const struct vn_fh *)(uintptr_t)fi->fh;
+		struct vn_fh *fh = (struct vn_fh *)(uintptr_t)fi->fh;
 
 		if (fh->cached) {
 			memset(st, 0, sizeof(*st));
 			st->st_mode = S_IFREG | 0444;
 			st->st_nlink = 1;
-			st->st_size = (off_t)fh->rd.len;
+			st->st_size = (off_t)vn_fh_final(fh)->len;
 			st->st_atim = st->st_mtim = st->st_ctim = c->start;
 			r = 0;
 		}
@@ -661,7 +797,7 @@ static int vn_op_rmdir(const char *path)
 		r = -ENOTDIR;
 	}
 out:
-	vn_unlock(c);
+	vn_unlock_pathop(c);
 	return r;
 }
 
@@ -671,6 +807,7 @@ static void vn_fh_free(struct vn_fh *fh)
 {
 	if (!fh)
 		return;
+	vn_fh_final_put(fh);
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
 	json_object_put(fh->saved);
@@ -812,10 +949,14 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 		 * this READ, which holds the page locked, has landed). */
 		vn_rdlock(c);
 		locked = true;
-		if (vn_fh_node(c, path, fh, &n) == 0 && vn_obj_render(c, n.obj, n.name, &now) == 0)
+		if (vn_fh_node(c, path, fh, &n) == 0 &&
+		    vn_obj_render(c, n.obj, n.name, &now) == 0) {
 			src = &now;
-		else if (path && vn_cache.running)
-			vn_cache_push(strdup(path), NULL); /* gone: drop its page after */
+		} else {
+			src = vn_fh_final(fh);
+			if (path && vn_cache.running) /* another object has the name now */
+				vn_cache_push(strdup(path), NULL);
+		}
 	}
 	if (r == 0 && off >= 0 && (size_t)off < src->len) {
 		len = src->len - (size_t)off;
@@ -929,6 +1070,7 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 		 * fails), apply the whole once at flush. */
 		if (off == 0)
 			vn_buf_reset(&fh->wr);
+		fh->owner = fi->lock_owner;
 		r = (size_t)off <= fh->wr.len ? vn_buf_put_at(&fh->wr, buf, size, off) : -EINVAL;
 		if (r == 0)
 			r = vn_attr_precheck(c, n.obj, n.attr, fh->wr.s, fh->wr.len, &err);
@@ -985,6 +1127,11 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 
 	if (!fh->pending)
 		return fh->list_err; /* a list refused on the way: close() says so */
+	/* A close by another file table than the one that wrote -- a child
+	 * closing the descriptor it inherited at exec or exit -- does not
+	 * end the value: the writer's own close (or the release) does. */
+	if (fh->owner && fi->lock_owner != fh->owner)
+		return 0;
 	vn_wrlock(c);
 	r = vn_fh_attr(c, path, fh, &n);
 	if (r == 0)
@@ -1010,7 +1157,16 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 	 * Not at flush: the shell closes a dup of the descriptor before
 	 * echo writes, and that close flushes too. The error, if any, is
 	 * in the object's error file. */
-	if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
+	if (fh->pending) {
+		/* a list whose writer never closed it itself: apply it now;
+		 * its error, if any, is in the object's error file */
+		struct vn_node n;
+
+		vn_wrlock(c);
+		if (vn_fh_attr(c, path, fh, &n) == 0)
+			vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
+		vn_unlock(c);
+	} else if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
 		struct vn_node n;
 
 		vn_wrlock(c);
@@ -1154,7 +1310,7 @@ static int vn_op_unlink(const char *path)
 			vn_obj_set_error(n.obj, &err);
 	}
 out:
-	vn_unlock(c);
+	vn_unlock_pathop(c);
 	return r;
 }
 
@@ -1233,7 +1389,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 	src.scratch->name = nn;
 	r = 0;
 out:
-	vn_unlock(c);
+	vn_unlock_pathop(c);
 	return r;
 }
 
