@@ -898,10 +898,15 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	if (n.type == VN_N_FILE && acc == O_RDONLY && vn_cache.running) {
-		/* Through the page cache, kept across opens: every page in it
-		 * holds what the file rendered at a moment after which every
-		 * change was invalidated (vn_op_read), so it is current. */
+	if (n.type == VN_N_FILE && acc == O_RDONLY && vn_cache.running &&
+	    !(vn_file_mode(&n) & 0222)) {
+		/* A read-only file (id status error json, derived values) is
+		 * read through the page cache, kept across opens: every page
+		 * in it holds what the file rendered at a moment after which
+		 * every change was invalidated (vn_op_read), so it is current.
+		 * Not a writable one: an O_TRUNC open of it truncates the
+		 * kernel's copy at once (atomic_o_trunc), and a concurrent
+		 * reader would read it empty before the write comes. */
 		fh->cached = true;
 		fi->keep_cache = 1;
 	} else {
