@@ -257,38 +257,90 @@ static void vn_inval_free(struct vn_inval *q, size_t n)
 	free(q);
 }
 
-/* How long after a batch the notifier invalidates it once more: a LOOKUP
- * that rendered before the change and whose reply lands after the first
- * invalidation made a kernel inode the first one could not find. */
-#define VN_INVAL_AGAIN_NS (20 * 1000 * 1000L)
+/* A LOOKUP that rendered before a change and whose reply lands after the
+ * change's invalidation made a kernel inode that invalidation could not
+ * find: the notifier invalidates every batch again, 50 ms and 1 s later
+ * (off the writers' path: they wait for the first pass only). */
+static const long vn_again_ms[] = {50, 1000};
+
+struct vn_batch {
+	struct vn_batch *next;
+	struct vn_inval *q;
+	size_t n;
+	unsigned pass;	     /* passes done */
+	struct timespec due; /* of the next one */
+};
+
+static void vn_batch_due(struct vn_batch *b)
+{
+	long ms = vn_again_ms[b->pass - 1];
+
+	clock_gettime(CLOCK_REALTIME, &b->due);
+	b->due.tv_sec += ms / 1000;
+	b->due.tv_nsec += (ms % 1000) * 1000000L;
+	if (b->due.tv_nsec >= 1000000000L) {
+		b->due.tv_sec++;
+		b->due.tv_nsec -= 1000000000L;
+	}
+}
+
+static bool vn_ts_passed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
 
 static void *vn_cache_thread(void *arg)
 {
-	struct vn_inval *later = NULL;
-	size_t nlater = 0;
-	struct timespec due = {0};
+	/* batches waiting for a later pass, in due order per pass */
+	struct vn_batch *fifo[2] = {NULL, NULL}, **tail[2] = {&fifo[0], &fifo[1]};
 
 	pthread_mutex_lock(&vn_cache.mu);
 	for (;;) {
+		struct vn_batch *b;
 		struct vn_inval *q;
 		size_t n;
 		unsigned long long upto;
+		int k;
 
-		while (!vn_cache.n && !vn_cache.stop) {
-			if (!later) {
+		if (!vn_cache.n && !vn_cache.stop) {
+			/* the earliest later pass due */
+			k = !fifo[0]   ? 1
+			    : !fifo[1] ? 0
+			    : (fifo[0]->due.tv_sec < fifo[1]->due.tv_sec ||
+			       (fifo[0]->due.tv_sec == fifo[1]->due.tv_sec &&
+				fifo[0]->due.tv_nsec <= fifo[1]->due.tv_nsec))
+				    ? 0
+				    : 1;
+			if (!fifo[k]) {
 				pthread_cond_wait(&vn_cache.more, &vn_cache.mu);
 				continue;
 			}
-			if (pthread_cond_timedwait(&vn_cache.more, &vn_cache.mu, &due) != ETIMEDOUT)
+			if (!vn_ts_passed(&fifo[k]->due) &&
+			    pthread_cond_timedwait(&vn_cache.more, &vn_cache.mu, &fifo[k]->due) !=
+				    ETIMEDOUT)
 				continue;
-			/* the second pass, off the writers' path */
+			b = fifo[k];
+			fifo[k] = b->next;
+			if (!fifo[k])
+				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
-			for (size_t i = 0; i < nlater; i++)
-				vn_inval_entry(&later[i]);
-			vn_inval_free(later, nlater);
-			later = NULL;
-			nlater = 0;
+			for (size_t i = 0; i < b->n; i++)
+				vn_inval_entry(&b->q[i]);
 			pthread_mutex_lock(&vn_cache.mu);
+			b->pass++;
+			b->next = NULL;
+			if (b->pass <= 2) {
+				vn_batch_due(b);
+				*tail[1] = b;
+				tail[1] = &b->next;
+			} else {
+				vn_inval_free(b->q, b->n);
+				free(b);
+			}
+			continue;
 		}
 		if (!vn_cache.n && vn_cache.stop)
 			break;
@@ -303,36 +355,30 @@ static void *vn_cache_thread(void *arg)
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
-		/* keep the batch for the second pass (merged with the one
-		 * waiting, which is then due with this one) */
-		if (!later) {
-			later = q;
-			nlater = n;
-		} else {
-			struct vn_inval *m = realloc(later, (nlater + n) * sizeof(*m));
-
-			if (m) {
-				memcpy(m + nlater, q, n * sizeof(*q));
-				later = m;
-				nlater += n;
-				free(q);
-			} else {
-				vn_inval_free(q, n);
-			}
+		b = calloc(1, sizeof(*b));
+		if (!b) {
+			vn_inval_free(q, n);
+			continue;
 		}
-		if (nlater == n) { /* a new second pass: due in a while */
-			clock_gettime(CLOCK_REALTIME, &due);
-			due.tv_nsec += VN_INVAL_AGAIN_NS;
-			if (due.tv_nsec >= 1000000000L) {
-				due.tv_sec++;
-				due.tv_nsec -= 1000000000L;
-			}
-		}
+		b->q = q;
+		b->n = n;
+		b->pass = 1;
+		vn_batch_due(b);
+		*tail[0] = b;
+		tail[0] = &b->next;
 	}
 	vn_cache.done = vn_cache.queued;
 	pthread_cond_broadcast(&vn_cache.done_cv);
 	pthread_mutex_unlock(&vn_cache.mu);
-	vn_inval_free(later, nlater);
+	for (int k = 0; k < 2; k++) {
+		while (fifo[k]) {
+			struct vn_batch *b = fifo[k];
+
+			fifo[k] = b->next;
+			vn_inval_free(b->q, b->n);
+			free(b);
+		}
+	}
 	return NULL;
 }
 
@@ -390,6 +436,15 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_mutex_unlock(&vn_cache.mu);
 	pthread_join(vn_cache.th, NULL);
 }
+
+/* File contents in the kernel's page cache (read-only files, keep_cache):
+ * off. With it on, tests/system/racing.sh sees now and then a handle held
+ * open across changes read a json cut short (the kernel's cached size
+ * smaller than what the READ returned), a race not found yet; the rest of
+ * its machinery (vn_op_read, vn_final) stays for when it is. Names and
+ * attributes are cached either way; contents are direct_io, read from the
+ * handle's snapshot. */
+static const bool vn_page_cache = false;
 
 /* A file whose object is gone, still read through handles held open:
  * one kernel inode and page cache serve them all, so they all read one
@@ -898,7 +953,7 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	if (n.type == VN_N_FILE && acc == O_RDONLY && vn_cache.running &&
+	if (vn_page_cache && n.type == VN_N_FILE && acc == O_RDONLY && vn_cache.running &&
 	    !(vn_file_mode(&n) & 0222)) {
 		/* A read-only file (id status error json, derived values) is
 		 * read through the page cache, kept across opens: every page

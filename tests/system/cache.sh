@@ -105,6 +105,7 @@ vn_ok rmdir "$M/networks/c2"
 # bytes from the other would show as a cut or padded value.
 STOP=$VN_TMP/stop
 rm -f "$STOP"
+vn_ok vn_w "$N/mtu" 900
 writer() {
 	local k=0
 	while [ ! -e "$STOP" ] && [ $k -lt 150 ]; do
