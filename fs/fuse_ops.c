@@ -1525,6 +1525,11 @@ static void vn_op_destroy(void *private_data)
 	vn_cache_stop(private_data);
 }
 
+void vn_fuse_cache_stop(struct vn_ctx *c)
+{
+	vn_cache_stop(c);
+}
+
 const struct fuse_operations vn_fuse_ops = {
 	.init = vn_op_init,
 	.destroy = vn_op_destroy,
