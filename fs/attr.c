@@ -679,12 +679,56 @@ int vn_attr_restore(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 	return vn_attr_change(c, o, a, json_object_get(saved), err);
 }
 
+/* Check the complete lines of a list as the write path would, against the
+ * rest of the model too (kind->check), with the list in place for the
+ * check only: nothing is applied, nothing is reported as changed. On a
+ * refusal the sentence names the first line that makes it fail. */
+static int vn_precheck_refs(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			    struct json_object *arr, struct vn_err *err)
+{
+	_cleanup_json_ struct json_object *old = json_object_get(vn_prop(o, a->name));
+	size_t n = json_object_array_length(arr), k;
+	struct vn_err e = {0};
+	int r;
+
+	if (!o->kind->check || !n)
+		return 0;
+	json_object_object_add(o->props, a->name, json_object_get(arr));
+	r = o->kind->check(c, o, a, &e);
+	if (r < 0) {
+		/* the first prefix that fails names the line */
+		struct json_object *pre = json_object_new_array();
+
+		for (k = 0; pre && k < n; k++) {
+			struct vn_err e2 = {0};
+
+			json_object_array_add(pre,
+					      json_object_get(json_object_array_get_idx(arr, k)));
+			json_object_object_add(o->props, a->name, json_object_get(pre));
+			if (o->kind->check(c, o, a, &e2) < 0)
+				break;
+		}
+		json_object_put(pre);
+		if (k >= n)
+			k = n - 1;
+		vn_fail(err, r, "%s line '%.128s': %s", a->name,
+			json_object_get_string(json_object_array_get_idx(arr, k)),
+			e.msg[0] ? e.msg : strerror(-r));
+	}
+	if (old)
+		json_object_object_add(o->props, a->name, json_object_get(old));
+	else
+		json_object_object_del(o->props, a->name);
+	return r;
+}
+
 int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
 		     size_t len, struct vn_err *err)
 {
 	_cleanup_json_ struct json_object *arr = NULL;
-	const char *nl;
+	const char *nl, *p, *end;
 	size_t i = 0;
+	int r;
 
 	if (len > VN_ATTR_MAX)
 		return vn_fail(err, -EFBIG, "%s: a value is at most %d bytes", a->name,
@@ -701,14 +745,43 @@ int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a
 				return vn_fail(err, -EINVAL, "%s takes a single line", a->name);
 		return 0;
 	}
-	/* a list: the complete lines so far must each be valid */
+	if ((a->mode & 0222) == 0)
+		return vn_fail(err, -EACCES, "%s is read-only", a->name);
+	if (o->kind->writable) {
+		r = o->kind->writable(c, o, a, err);
+		if (r < 0)
+			return r;
+	}
+	/* a list: the complete lines so far must each be valid, alone (its
+	 * syntax; the sentence names the line) and together (references) */
 	nl = memrchr(val, '\n', len);
 	if (!nl)
 		return 0;
 	arr = json_object_new_array();
 	if (!arr)
 		return -ENOMEM;
-	return vn_parse_lines(c, o, a, val, (size_t)(nl - val), false, arr, err);
+	end = nl;
+	for (p = val; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		struct vn_err e = {0};
+
+		r = vn_parse_lines(c, o, a, p, l, false, arr, &e);
+		if (r < 0) {
+			_cleanup_free_ char *line = vn_strip(p, l);
+
+			/* the sentences of vn_parse_lines name the line already */
+			if (line && e.msg[0] && !strstr(e.msg, line))
+				return vn_fail(err, r, "%s line '%.128s': %s", a->name, line,
+					       e.msg);
+			*err = e;
+			if (!err->code)
+				err->code = r;
+			return r;
+		}
+		p += l + 1;
+	}
+	return vn_precheck_refs(c, o, a, arr, err);
 }
 
 /* ---- scratch files ----

@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	fuse_loop_cfg_set_idle_threads(loop, 4);
 	r = fuse_loop_mt(f, loop);
+	vn_fuse_cache_stop(&ctx); /* before fuse_destroy frees the nodes it reads */
 	/* The loop reports the signal that ended it: a clean stop. */
 	r = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);

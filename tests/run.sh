@@ -7,7 +7,9 @@
 #
 # Builds vnetfs with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/ (configured on first use, reused afterwards), runs every test
-# suite (unit, kernel, system) with `meson test`, and ends with one line:
+# suite (unit, kernel, system) with `meson test`, then (with no arguments)
+# the fuzz smoke runs (build-fuzz) and the threaded tests under
+# ThreadSanitizer (build-tsan), and ends with one line:
 #
 #   N passed, M failed[, K skipped]
 #
@@ -75,6 +77,31 @@ if [ $# = 0 ] && [ -z "${VN_NO_FUZZ:-}" ] && command -v clang >/dev/null; then
 		[ "$frc" = 0 ] || rc=$frc
 	else
 		echo "tests/run.sh: the fuzz build failed" >&2
+		echo "Fail: 1" >>"$log"
+		rc=1
+	fi
+fi
+
+# ThreadSanitizer: a third build (build-tsan) for the FUSE and model
+# layers' threads: the unit tests (test_race renders while a writer
+# changes values) and the system tests that race readers and writers,
+# with the daemon built with TSan (a report makes its exit status 66,
+# which vn_stop checks). When no suite was picked; VN_NO_TSAN=1 skips it.
+if [ $# = 0 ] && [ -z "${VN_NO_TSAN:-}" ]; then
+	TSAN_BUILD=${VN_TSAN_BUILD_DIR:-build-tsan}
+	if [ ! -f "$TSAN_BUILD/build.ninja" ]; then
+		echo "==> meson setup $TSAN_BUILD (ThreadSanitizer)"
+		meson setup "$TSAN_BUILD" -Db_sanitize=thread >/dev/null
+	fi
+	echo "==> meson test -C $TSAN_BUILD (ThreadSanitizer: unit tests, concurrency, racing, cache)"
+	if ninja -C "$TSAN_BUILD" >/dev/null; then
+		TSAN_OPTIONS=${TSAN_OPTIONS:-exitcode=66:halt_on_error=0:second_deadlock_stack=1} \
+			meson test -C "$TSAN_BUILD" --print-errorlogs test_ip test_model test_quota test_jobs test_graph \
+			test_race system-concurrency system-racing system-cache 2>&1 | tee -a "$log"
+		trc=${PIPESTATUS[0]}
+		[ "$trc" = 0 ] || rc=$trc
+	else
+		echo "tests/run.sh: the ThreadSanitizer build failed" >&2
 		echo "Fail: 1" >>"$log"
 		rc=1
 	fi

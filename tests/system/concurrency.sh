@@ -36,6 +36,8 @@ writer() {
 		echo $((1000 + 10 * w + i)) >"$M/networks/c$w-$i/mtu" 2>>"$ERR/w$w" ||
 			echo "final mtu c$w-$i failed" >>"$ERR/w$w"
 	done
+	# the exit status says how many steps failed (checked below)
+	[ ! -s "$ERR/w$w" ]
 }
 
 # racer w: everybody tries to create race-$j and subnet rs-$j (the subnet
@@ -56,18 +58,61 @@ racer() {
 			cat "$ERR/r$w.last" >>"$ERR/r$w"
 		fi
 	done
+	[ ! -s "$ERR/r$w" ]
 }
 
-# reader: walk and read the whole tree while the writers work.
+# reader: walk and read the whole tree while the writers work, checking
+# every value read (an mtu is a number in range, never "\n" or two numbers
+# run together; ids, status, json parse...). A file or directory removed
+# while walking may answer ENOENT or ESTALE; any other errno counts.
+READER='
+import errno, json, os, re, sys
+mnt, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+rules = {
+    "id": lambda v: re.fullmatch(UUID + "\n", v),
+    "status": lambda v: re.fullmatch("(ACTIVE|DOWN|BUILD|ERROR)\n", v),
+    "admin_state": lambda v: v in ("up\n", "down\n"),
+    "external": lambda v: v in ("0\n", "1\n"),
+    "mtu": lambda v: re.fullmatch("[0-9]+\n", v) and 68 <= int(v) <= 9000,
+    "cidr": lambda v: v == "" or re.fullmatch("[0-9a-f.:]+/[0-9]+\n", v),
+    "error": lambda v: v == "" or (v.endswith("\n") and v.count("\n") == 1),
+}
+def check_json(v):
+    j = json.loads(v)
+    if not re.fullmatch(UUID, j["id"]):
+        return False
+    m = j.get("mtu")
+    return m is None or (isinstance(m, int) and 68 <= m <= 9000)
+gone = (errno.ENOENT, errno.ESTALE)
+rounds = files = bad = unexpected = 0
+log = open(out, "w")
+while rounds < 200 and not os.path.exists(stop):
+    for d, dirs, names in os.walk(mnt, onerror=lambda e: None):
+        for n in names:
+            p = os.path.join(d, n)
+            try:
+                with open(p) as f:
+                    v = f.read()
+            except OSError as e:
+                if e.errno not in gone:
+                    unexpected += 1
+                    log.write("%s: %s\n" % (p, e))
+                continue
+            files += 1
+            try:
+                ok = check_json(v) if n == "json" else rules.get(n, lambda v: True)(v)
+            except Exception:
+                ok = False
+            if not ok:
+                bad += 1
+                log.write("%s: read %r\n" % (p, v[:200]))
+    rounds += 1
+log.write("rounds %d files %d bad %d unexpected %d\n" % (rounds, files, bad, unexpected))
+print(rounds, files, bad, unexpected)
+'
 reader() {
-	local stop=$1 n=0
-	set +e
-	while [ ! -e "$stop" ] && [ "$n" -lt 200 ]; do
-		find "$M" -type f -print0 2>/dev/null | xargs -0 -r cat >/dev/null 2>&1
-		ls -lR "$M" >/dev/null 2>&1
-		n=$((n + 1))
-	done
-	echo "$n" >"$ERR/reader-rounds"
+	python3 -c "$READER" "$M" "$1" "$ERR/reader-log" >"$ERR/reader-counts"
 }
 
 pids=()
@@ -187,6 +232,9 @@ done
 vn_eq public "$(vn_ls "$M/networks")" "only public is left"
 vn_eq "$(vn_cat "$M/networks/public/bridge")" "$(vn_bridges)" "only public's bridge is left"
 vn_true "daemon still alive at the end" vn_alive
-vn_true "the reader made progress" test "$(cat "$ERR/reader-rounds")" -ge 1
+read -r rounds files rbad runexp <"$ERR/reader-counts" || rounds=0
+vn_true "the reader made progress ($rounds rounds, $files files read)" test "$rounds" -ge 1 -a "$files" -ge 100
+vn_eq "0 0" "${rbad:-x} ${runexp:-x}" "the reader read only valid values and met no unexpected errno"
+vn_eq "" "$(grep -v '^rounds' "$ERR/reader-log" | head -5)" "the reader's log of bad reads is empty"
 
 vn_done

@@ -229,4 +229,86 @@ vn_eq "8.8.8.8
 1.1.1.1" "$(vn_cat "$P")" "the good lines around it were added"
 vn_ok vn_w "$P" ""
 
+# ---- values written in pieces (issue 7 section 4) ---------------------------------
+# A list is checked line by line as its lines arrive and applied once, at
+# close; a concurrent reader sees the old value or the new, never half.
+vn_ok mkdir "$M/networks/pw1"
+vn_ok mkdir "$M/networks/pw1/subnets/pw1-sub"
+N=$M/networks/pw1
+S=$N/subnets/pw1-sub
+vn_ok vn_w "$S/cidr" 10.22.0.0/24
+D=$S/dns_nameservers
+vn_ok vn_w "$D" ""
+# bash's builtin printf writes a line at a time
+vn_ok bash -c "printf '%s\n' 8.8.8.8 1.1.1.1 >'$D'"
+vn_eq "$(vn_lines 8.8.8.8 1.1.1.1)" "$(vn_cat "$D")" "builtin printf, a write per line: both lines"
+vn_ok bash -c "echo -e '9.9.9.9\n8.8.4.4' >'$D'"
+vn_eq "$(vn_lines 9.9.9.9 8.8.4.4)" "$(vn_cat "$D")" "echo -e 'a\\nb': both lines"
+vn_ok bash -c "printf '1.0.0.1\n8.8.8.8\n9.9.9.9\n' | dd bs=7 of='$D' status=none"
+vn_eq "$(vn_lines 1.0.0.1 8.8.8.8 9.9.9.9)" "$(vn_cat "$D")" "dd bs=7 (lines cut in the middle): the whole list"
+
+# python os.write per line, with a reader in another process in between
+pieces='
+import os, subprocess, sys
+path = sys.argv[1]
+def cat():
+    return subprocess.run(["cat", path], capture_output=True, text=True).stdout.replace("\n", ",")
+fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+out = ["before:" + cat()]
+for line in sys.argv[2:]:
+    try:
+        os.write(fd, line.encode() + b"\n")
+        out.append("w ok:" + cat())
+    except OSError as e:
+        out.append("w %d:%s" % (e.errno, cat()))
+try:
+    os.close(fd)
+    out.append("close ok:" + cat())
+except OSError as e:
+    out.append("close %d:%s" % (e.errno, cat()))
+print(" ".join(out))'
+vn_eq "before:1.0.0.1,8.8.8.8,9.9.9.9, w ok:1.0.0.1,8.8.8.8,9.9.9.9, w ok:1.0.0.1,8.8.8.8,9.9.9.9, close ok:4.4.4.4,5.5.5.5," \
+	"$(python3 -c "$pieces" "$D" 4.4.4.4 5.5.5.5)" "os.write per line: readers see the old list until close, then the new"
+vn_eq "" "$(vn_cat "$S/error")" "error empty after the list in pieces"
+
+# a bad second line: that write fails, close fails too, nothing applied
+vn_eq "before:4.4.4.4,5.5.5.5, w ok:4.4.4.4,5.5.5.5, w 22:4.4.4.4,5.5.5.5, close 22:4.4.4.4,5.5.5.5," \
+	"$(python3 -c "$pieces" "$D" 6.6.6.6 bogus)" "a bad second line: its write and close say EINVAL, nothing applied"
+vn_match "bogus" "$(vn_cat "$S/error")" "error names the bad line"
+vn_expect_fail EINVAL bash -c "printf '%s\n' 7.7.7.7 bogus2 >'$D'"
+vn_eq "$(vn_lines 4.4.4.4 5.5.5.5)" "$(vn_cat "$D")" "builtin printf with a bad second line: the list is unchanged"
+vn_match "bogus2" "$(vn_cat "$S/error")" "error names that line"
+vn_ok vn_w "$D" ""
+
+# references: a router's interfaces naming a missing subnet fails in the
+# write that carries the line; rewriting the same two lines a line at a
+# time leaves the legs as they are (same veth, same ifindex)
+vn_ok mkdir "$M/networks/pw2"
+vn_ok mkdir "$M/networks/pw2/subnets/pw2-sub"
+vn_ok vn_w "$M/networks/pw2/subnets/pw2-sub/cidr" 10.21.0.0/24
+vn_ok mkdir "$M/routers/pr"
+PR=$M/routers/pr
+vn_eq "before: w ok: w 2: close 2:" "$(python3 -c "$pieces" "$PR/interfaces" pw1-sub nosuch)" \
+	"interfaces: a missing subnet on line 2 fails that write (ENOENT) and close"
+vn_match "nosuch" "$(vn_cat "$PR/error")" "the router's error names the line"
+vn_eq "" "$(vn_ls "$N/ports")" "no leg was made for the first line"
+vn_ok bash -c "printf '%s\n' pw1-sub pw2-sub >'$PR/interfaces'"
+vn_eq "$(vn_lines pw1-sub pw2-sub)" "$(vn_cat "$PR/interfaces")" "interfaces from builtin printf, a line per write"
+legs() {
+	local p d
+	for p in "$N/ports/"* "$M/networks/pw2/ports/"*; do
+		d=$(vn_cat "$p/device") || continue
+		printf '%s=%s ' "$d" "$(vn_link_json "$d" | jq -r '.[0].ifindex')"
+	done
+}
+before=$(legs)
+vn_match '^vnp-[^ ]+=[0-9]+ vnp-[^ ]+=[0-9]+ $' "$before" "two router legs with their veths"
+vn_ok bash -c "printf '%s\n' pw1-sub pw2-sub >'$PR/interfaces'"
+vn_ok bash -c "echo -e 'pw1-sub\npw2-sub' >'$PR/interfaces'"
+vn_ok bash -c "printf 'pw1-sub\npw2-sub\n' | dd bs=7 of='$PR/interfaces' status=none"
+vn_eq "$before" "$(legs)" "the unchanged list rewritten in pieces rebuilt no leg (same veths, same ifindex)"
+vn_ok vn_w "$PR/interfaces" ""
+vn_ok rmdir "$PR"
+vn_ok rm -r "$M/networks/pw2" "$N"
+
 vn_done
