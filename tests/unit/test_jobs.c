@@ -208,11 +208,18 @@ static int t_run(void *snap, void **result, struct vn_err *err)
 	long *res;
 	int fail;
 
-	if (pthread_rwlock_tryrdlock(&s->c->lock) == 0) {
-		pthread_rwlock_unlock(&s->c->lock);
-		pthread_mutex_lock(&J.mu);
-		J.run_saw_lock_free++;
-		pthread_mutex_unlock(&J.mu);
+	/* The submitter may still be on its way out of the write lock (or
+	 * another test thread briefly in it): run must get the lock shared
+	 * within a second, which it never could if the queue held it. */
+	for (int i = 0; i < 100; i++) {
+		if (pthread_rwlock_tryrdlock(&s->c->lock) == 0) {
+			pthread_rwlock_unlock(&s->c->lock);
+			pthread_mutex_lock(&J.mu);
+			J.run_saw_lock_free++;
+			pthread_mutex_unlock(&J.mu);
+			break;
+		}
+		sleep_ms(10);
 	}
 	pthread_mutex_lock(&J.mu);
 	J.runs++;
