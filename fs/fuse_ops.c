@@ -56,6 +56,8 @@ struct vn_node {
 
 /* An open file. */
 struct vn_fh {
+	struct vn_ctx *ctx;
+	struct vn_fh *prev, *next; /* in ctx->open_fhs */
 	/* What it was opened on; checked before every use. */
 	enum vn_node_type type;	   /* VN_N_FILE or VN_N_SCRATCH */
 	char id[37];		   /* the object's id */
@@ -858,10 +860,37 @@ out:
 
 /* ---- files ---- */
 
+static struct vn_fh *vn_fh_new(struct vn_ctx *c)
+{
+	struct vn_fh *fh = calloc(1, sizeof(*fh));
+
+	if (!fh)
+		return NULL;
+	fh->ctx = c;
+	pthread_mutex_lock(&c->fh_mu);
+	fh->next = c->open_fhs;
+	if (fh->next)
+		fh->next->prev = fh;
+	c->open_fhs = fh;
+	pthread_mutex_unlock(&c->fh_mu);
+	return fh;
+}
+
 static void vn_fh_free(struct vn_fh *fh)
 {
+	struct vn_ctx *c;
+
 	if (!fh)
 		return;
+	c = fh->ctx;
+	pthread_mutex_lock(&c->fh_mu);
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else
+		c->open_fhs = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	pthread_mutex_unlock(&c->fh_mu);
 	vn_fh_final_put(fh);
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
@@ -903,7 +932,7 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	struct vn_node n;
 	int r;
 
-	fh = calloc(1, sizeof(*fh));
+	fh = vn_fh_new(c);
 	if (!fh)
 		return -ENOMEM;
 	if (acc == O_RDONLY)
@@ -1301,7 +1330,7 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	struct vn_fh *fh;
 	int r;
 
-	fh = calloc(1, sizeof(*fh));
+	fh = vn_fh_new(c);
 	if (!fh)
 		return -ENOMEM;
 	vn_wrlock(c);
@@ -1334,7 +1363,7 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 out:
 	vn_unlock(c);
 	if (r < 0) {
-		free(fh);
+		vn_fh_free(fh);
 		return r;
 	}
 	fi->direct_io = 1; /* a scratch file: see vn_op_open */
@@ -1522,7 +1551,12 @@ static void *vn_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void vn_op_destroy(void *private_data)
 {
-	vn_cache_stop(private_data);
+	struct vn_ctx *c = private_data;
+
+	vn_cache_stop(c);
+	/* handles whose RELEASE never came: the daemon is stopping */
+	while (c->open_fhs)
+		vn_fh_free(c->open_fhs);
 }
 
 void vn_fuse_cache_stop(struct vn_ctx *c)

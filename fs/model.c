@@ -57,6 +57,7 @@ int vn_ctx_init(struct vn_ctx *c, const struct vn_opts *opts)
 	memset(c, 0, sizeof(*c));
 	c->opts = *opts;
 	c->state_fd = -1;
+	pthread_mutex_init(&c->fh_mu, NULL);
 	clock_gettime(CLOCK_REALTIME, &c->start);
 	/* Writer-preferring: a steady stream of readers (find | xargs cat)
 	 * must not keep a write out forever. The price: a thread holding the
@@ -144,6 +145,7 @@ void vn_ctx_fini(struct vn_ctx *c)
 	vn_ctx_backend_fini(c);
 	vn_quota_fini(c);
 	pthread_rwlock_destroy(&c->lock);
+	pthread_mutex_destroy(&c->fh_mu);
 }
 
 struct vn_coll *vn_root_coll(struct vn_ctx *c, const struct vn_kind *k)

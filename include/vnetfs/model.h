@@ -324,6 +324,10 @@ struct vn_ctx {
 	 * Called with the model lock held exclusive: it must only queue. */
 	void (*on_change)(void *arg, struct vn_obj *o, const char *name);
 	void *on_change_arg;
+	/* The FUSE layer's open handles (fs/fuse_ops.c), so that the ones no
+	 * RELEASE reached (the daemon stopped first) are freed at unmount. */
+	void *open_fhs;
+	pthread_mutex_t fh_mu;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
 	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
