@@ -112,7 +112,8 @@ static bool vn_may_modify(const struct vn_obj *o)
  * files are direct_io (no page locks). A WRITE to a scratch file goes
  * through the page cache and holds its page: it never waits.
  */
-static struct {
+struct vn_final;
+struct vn_fuse_cache {
 	pthread_mutex_t mu;
 	pthread_cond_t more, done_cv;
 	struct vn_inval {
@@ -126,17 +127,50 @@ static struct {
 	bool running, stop;
 	pthread_t th;
 	struct fuse *f;
-} vn_cache = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.more = PTHREAD_COND_INITIALIZER,
-	.done_cv = PTHREAD_COND_INITIALIZER,
+	/* contents of removed files, shared by their open handles */
+	struct vn_final *finals;
+	pthread_mutex_t finals_mu;
 };
+
+/* The functions below name the FUSE layer's state (c->fuse_cache, one per
+ * context) vn_cache, through a local pointer fc. */
+#define vn_cache (*fc)
+
+int vn_fuse_state_init(struct vn_ctx *c)
+{
+	struct vn_fuse_cache *fc = calloc(1, sizeof(*fc));
+
+	if (!fc)
+		return -ENOMEM;
+	pthread_mutex_init(&fc->mu, NULL);
+	pthread_cond_init(&fc->more, NULL);
+	pthread_cond_init(&fc->done_cv, NULL);
+	pthread_mutex_init(&fc->finals_mu, NULL);
+	c->fuse_cache = fc;
+	return 0;
+}
+
+void vn_fuse_state_fini(struct vn_ctx *c)
+{
+	struct vn_fuse_cache *fc = c->fuse_cache;
+
+	if (!fc)
+		return;
+	pthread_mutex_destroy(&fc->mu);
+	pthread_cond_destroy(&fc->more);
+	pthread_cond_destroy(&fc->done_cv);
+	pthread_mutex_destroy(&fc->finals_mu);
+	free(fc);
+	c->fuse_cache = NULL;
+}
 
 /* The last ticket this thread queued, not waited for yet. */
 static __thread unsigned long long vn_tl_ticket;
 
-static unsigned long long vn_cache_gen(void)
+static unsigned long long vn_cache_gen(struct vn_ctx *c)
 {
+	struct vn_fuse_cache *fc = c->fuse_cache;
+
 	return __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
 }
 
@@ -153,8 +187,9 @@ static int vn_obj_path(const struct vn_obj *o, struct vn_buf *b)
 	return r;
 }
 
-static void vn_cache_push(char *path, const struct vn_kind *kind)
+static void vn_cache_push(struct vn_ctx *c, char *path, const struct vn_kind *kind)
 {
+	struct vn_fuse_cache *fc = c->fuse_cache;
 	struct vn_inval *e;
 
 	if (!path)
@@ -195,6 +230,8 @@ out:
  * status and derived values follow more than the file named). */
 static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 {
+	struct vn_ctx *c = arg;
+	struct vn_fuse_cache *fc = c->fuse_cache;
 	struct vn_buf b = {0};
 
 	__atomic_add_fetch(&vn_cache.gen, 1, __ATOMIC_ACQ_REL);
@@ -204,18 +241,18 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 		vn_buf_free(&b);
 		return;
 	}
-	vn_cache_push(vn_buf_steal(&b), o ? o->kind : NULL);
+	vn_cache_push(c, vn_buf_steal(&b), o ? o->kind : NULL);
 	/* its editor temp files go with it when it goes */
 	for (struct vn_scratch *s = o ? o->scratch : NULL; s; s = s->next) {
 		struct vn_buf sp = {0};
 
 		if (vn_obj_path(o, &sp) == 0 && vn_buf_printf(&sp, "/%s", s->name) == 0)
-			vn_cache_push(vn_buf_steal(&sp), NULL);
+			vn_cache_push(c, vn_buf_steal(&sp), NULL);
 		vn_buf_free(&sp);
 	}
 }
 
-static void vn_inval(const char *path)
+static void vn_inval(struct vn_fuse_cache *fc, const char *path)
 {
 	int r = fuse_invalidate_path(vn_cache.f, path);
 
@@ -223,32 +260,32 @@ static void vn_inval(const char *path)
 		vn_debug("invalidating %s: %s", path, strerror(-r));
 }
 
-static void vn_inval_entry(const struct vn_inval *e)
+static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e)
 {
 	const struct vn_kind *k = e->kind;
 	char p[4096];
 	const char *slash;
 
-	vn_inval(e->path);
+	vn_inval(fc, e->path);
 	if (!k)
 		return;
 	for (size_t i = 0; vn_common_files[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, vn_common_files[i]) <
 		    sizeof(p))
-			vn_inval(p);
+			vn_inval(fc, p);
 	for (const struct vn_attr *a = k->attrs; a && a->name; a++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, a->name) < sizeof(p))
-			vn_inval(p);
+			vn_inval(fc, p);
 	for (size_t i = 0; k->children && k->children[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, k->children[i]->dir) <
 		    sizeof(p))
-			vn_inval(p);
+			vn_inval(fc, p);
 	/* the collection holding it: its listing and times */
 	slash = strrchr(e->path, '/');
 	if (slash && slash != e->path && (size_t)(slash - e->path) < sizeof(p)) {
 		memcpy(p, e->path, (size_t)(slash - e->path));
 		p[slash - e->path] = '\0';
-		vn_inval(p);
+		vn_inval(fc, p);
 	}
 }
 
@@ -296,6 +333,7 @@ static bool vn_ts_passed(const struct timespec *t)
 
 static void *vn_cache_thread(void *arg)
 {
+	struct vn_fuse_cache *fc = ((struct vn_ctx *)arg)->fuse_cache;
 	/* batches waiting for a later pass, in due order per pass */
 	struct vn_batch *fifo[2] = {NULL, NULL}, **tail[2] = {&fifo[0], &fifo[1]};
 
@@ -330,7 +368,7 @@ static void *vn_cache_thread(void *arg)
 				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
 			for (size_t i = 0; i < b->n; i++)
-				vn_inval_entry(&b->q[i]);
+				vn_inval_entry(fc, &b->q[i]);
 			pthread_mutex_lock(&vn_cache.mu);
 			b->pass++;
 			b->next = NULL;
@@ -353,7 +391,7 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
 		for (size_t i = 0; i < n; i++)
-			vn_inval_entry(&q[i]);
+			vn_inval_entry(fc, &q[i]);
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
@@ -386,8 +424,9 @@ static void *vn_cache_thread(void *arg)
 
 /* Wait until what this thread queued is invalidated (not with the model
  * lock held; see above). Bounded: a stuck kernel can't hang a writer. */
-static void vn_cache_wait(long ms, bool warn)
+static void vn_cache_wait(struct vn_ctx *c, long ms, bool warn)
 {
+	struct vn_fuse_cache *fc = c->fuse_cache;
 	unsigned long long t = vn_tl_ticket;
 	struct timespec until;
 
@@ -413,9 +452,13 @@ static void vn_cache_wait(long ms, bool warn)
 
 static void vn_cache_start(struct vn_ctx *c, struct fuse *f)
 {
+	struct vn_fuse_cache *fc = c->fuse_cache;
+
+	if (!fc)
+		return; /* no state: nothing is cached (attributes expire) */
 	vn_cache.f = f;
 	vn_cache.stop = false;
-	if (pthread_create(&vn_cache.th, NULL, vn_cache_thread, NULL) != 0) {
+	if (pthread_create(&vn_cache.th, NULL, vn_cache_thread, c) != 0) {
 		vn_err(-EAGAIN, "cannot start the cache notifier: caching nothing");
 		return;
 	}
@@ -426,7 +469,9 @@ static void vn_cache_start(struct vn_ctx *c, struct fuse *f)
 
 static void vn_cache_stop(struct vn_ctx *c)
 {
-	if (!vn_cache.running)
+	struct vn_fuse_cache *fc = c->fuse_cache;
+
+	if (!fc || !vn_cache.running)
 		return;
 	pthread_rwlock_wrlock(&c->lock);
 	c->on_change = NULL;
@@ -459,16 +504,15 @@ struct vn_final {
 	struct vn_buf b; /* immutable once made */
 	unsigned refs;
 };
-static struct vn_final *vn_finals;
-static pthread_mutex_t vn_finals_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct vn_buf *vn_fh_final(struct vn_fh *fh)
 {
+	struct vn_fuse_cache *fc = fh->ctx->fuse_cache;
 	struct vn_final *f;
 
-	pthread_mutex_lock(&vn_finals_mu);
+	pthread_mutex_lock(&vn_cache.finals_mu);
 	if (!fh->final) {
-		for (f = vn_finals; f; f = f->next)
+		for (f = vn_cache.finals; f; f = f->next)
 			if (!strcmp(f->id, fh->id) && !strcmp(f->name, fh->name))
 				break;
 		if (!f && (f = calloc(1, sizeof(*f)))) {
@@ -478,27 +522,28 @@ static const struct vn_buf *vn_fh_final(struct vn_fh *fh)
 				free(f);
 				f = NULL;
 			} else {
-				f->next = vn_finals;
-				vn_finals = f;
+				f->next = vn_cache.finals;
+				vn_cache.finals = f;
 			}
 		}
 		if (f)
 			f->refs++;
 		fh->final = f;
 	}
-	pthread_mutex_unlock(&vn_finals_mu);
+	pthread_mutex_unlock(&vn_cache.finals_mu);
 	return fh->final ? &fh->final->b : &fh->rd;
 }
 
 static void vn_fh_final_put(struct vn_fh *fh)
 {
+	struct vn_fuse_cache *fc = fh->ctx->fuse_cache;
 	struct vn_final **pp;
 
 	if (!fh->final)
 		return;
-	pthread_mutex_lock(&vn_finals_mu);
+	pthread_mutex_lock(&vn_cache.finals_mu);
 	if (--fh->final->refs == 0) {
-		for (pp = &vn_finals; *pp; pp = &(*pp)->next) {
+		for (pp = &vn_cache.finals; *pp; pp = &(*pp)->next) {
 			if (*pp == fh->final) {
 				*pp = fh->final->next;
 				break;
@@ -507,7 +552,7 @@ static void vn_fh_final_put(struct vn_fh *fh)
 		vn_buf_free(&fh->final->b);
 		free(fh->final);
 	}
-	pthread_mutex_unlock(&vn_finals_mu);
+	pthread_mutex_unlock(&vn_cache.finals_mu);
 	fh->final = NULL;
 }
 
@@ -633,7 +678,7 @@ static void vn_wrlock(struct vn_ctx *c)
 static void vn_unlock(struct vn_ctx *c)
 {
 	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait(2000, true);
+	vn_cache_wait(c, 2000, true);
 }
 
 /* Unlock after an rmdir, unlink or rename: libfuse holds the path locked
@@ -644,7 +689,7 @@ static void vn_unlock(struct vn_ctx *c)
 static void vn_unlock_pathop(struct vn_ctx *c)
 {
 	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait(20, false);
+	vn_cache_wait(c, 20, false);
 }
 
 /* Unlock without waiting: the request holds a page lock of a file the
@@ -971,7 +1016,7 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
-		fh->gen = vn_cache_gen(); /* stable: changes take the lock exclusive */
+		fh->gen = vn_cache_gen(c); /* stable: changes take the lock exclusive */
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
 	}
 	if (n.type == VN_N_SCRATCH && fh->trunc)
@@ -982,8 +1027,8 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	if (vn_page_cache && n.type == VN_N_FILE && acc == O_RDONLY && vn_cache.running &&
-	    !(vn_file_mode(&n) & 0222)) {
+	if (vn_page_cache && n.type == VN_N_FILE && acc == O_RDONLY && c->fuse_cache &&
+	    c->fuse_cache->running && !(vn_file_mode(&n) & 0222)) {
 		/* A read-only file (id status error json, derived values) is
 		 * read through the page cache, kept across opens: every page
 		 * in it holds what the file rendered at a moment after which
@@ -1031,7 +1076,7 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 		r = vn_fh_node(c, path, fh, &n);
 		if (r == 0)
 			src = &n.scratch->data;
-	} else if (fh->cached && vn_cache_gen() != fh->gen) {
+	} else if (fh->cached && vn_cache_gen(c) != fh->gen) {
 		/* What this READ returns stays in the page cache for every
 		 * later open: after a change, that must be the file as it is
 		 * now (a change after this render invalidates the page once
@@ -1043,8 +1088,9 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 			src = &now;
 		} else {
 			src = vn_fh_final(fh);
-			if (path && vn_cache.running) /* another object has the name now */
-				vn_cache_push(strdup(path), NULL);
+			if (path && c->fuse_cache &&
+			    c->fuse_cache->running) /* another object has the name now */
+				vn_cache_push(c, strdup(path), NULL);
 		}
 	}
 	if (r == 0 && off >= 0 && (size_t)off < src->len) {

@@ -13,5 +13,9 @@ struct vn_ctx;
  * once the session loop has returned, before fuse_destroy frees libfuse's
  * node table, which the notifier reads. The destroy op calls it too. */
 void vn_fuse_cache_stop(struct vn_ctx *c);
+/* The FUSE layer's own state in the context (c->fuse_cache): made before
+ * fuse_new, freed after vn_ctx_fini. */
+int vn_fuse_state_init(struct vn_ctx *c);
+void vn_fuse_state_fini(struct vn_ctx *c);
 
 #endif

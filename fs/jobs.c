@@ -75,11 +75,13 @@ struct vn_proc {
 	char id[37];
 	char name[VN_PROC_NAME_MAX];
 	char **argv;
-	pid_t pid;	/* 0: not running */
-	int pidfd;	/* -1: none (fallback or not running) */
-	bool stopping;	/* vn_proc_stop owns it now */
-	bool start_req; /* the supervisor is to spawn it */
-	int start_rc;	/* what that spawn gave */
+	pid_t pid;	 /* 0: not running */
+	int pidfd;	 /* -1: none (fallback or not running) */
+	bool stopping;	 /* vn_proc_stop owns it now */
+	bool start_req;	 /* the supervisor is to spawn it */
+	int start_rc;	 /* what that spawn gave */
+	pid_t start_pid; /* the pid it made (p->pid may be 0 again by the
+			  * time the caller wakes: a child that dies at once) */
 	char start_err[256];
 	long long started_ms;
 	long long restart_at_ms; /* 0: no restart scheduled */
@@ -697,6 +699,7 @@ static void vn_sup_due(struct vn_jobs *j, long long now, long long *next)
 			continue;
 		if (p->start_req) {
 			p->start_rc = vn_proc_spawn(j, p, p->start_err, sizeof(p->start_err));
+			p->start_pid = p->pid;
 			p->start_req = false;
 			pthread_cond_broadcast(&j->pcond);
 		} else if (!p->pid && p->restart_at_ms && p->restart_at_ms <= now) {
@@ -897,16 +900,17 @@ pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char 
 		while (p->start_req)
 			pthread_cond_wait(&j->pcond, &j->pmu);
 		r = p->start_rc;
+		pid = p->start_pid;
 		if (r < 0)
 			vn_fail(err, r, "%s", p->start_err);
 	} else {
 		char e[256];
 
 		r = vn_proc_spawn(j, p, e, sizeof(e));
+		pid = p->pid;
 		if (r < 0)
 			vn_fail(err, r, "%s", e);
 	}
-	pid = p->pid;
 	if (r < 0) {
 		vn_proc_unlink(j, p);
 		vn_proc_free(p);

@@ -289,8 +289,9 @@ int main(int argc, char **argv)
 		opts.state_dir = state_abs;
 	}
 
-	if (vn_ctx_init(&ctx, &opts) < 0) {
+	if (vn_ctx_init(&ctx, &opts) < 0 || vn_fuse_state_init(&ctx) < 0) {
 		vn_err(-ENOMEM, "cannot initialise");
+		vn_ctx_fini(&ctx);
 		free(state_abs);
 		return 1;
 	}
@@ -350,6 +351,7 @@ out:
 	vn_ready(&ready, r);
 	fuse_opt_free_args(&args);
 	vn_ctx_fini(&ctx);
+	vn_fuse_state_fini(&ctx);
 	free(state_abs);
 	return r;
 }

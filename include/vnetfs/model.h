@@ -35,6 +35,7 @@ struct vn_ctx;
 struct vn_obj;
 struct vn_kind;
 struct vn_ns;
+struct vn_fuse_cache;
 struct vn_quota;
 struct vn_jobs;
 struct vn_uhold;
@@ -328,6 +329,9 @@ struct vn_ctx {
 	 * RELEASE reached (the daemon stopped first) are freed at unmount. */
 	void *open_fhs;
 	pthread_mutex_t fh_mu;
+	/* The FUSE layer's invalidation queue and shared contents
+	 * (fs/fuse_ops.c: vn_fuse_state_init). */
+	struct vn_fuse_cache *fuse_cache;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
 	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
