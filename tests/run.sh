@@ -60,6 +60,23 @@ echo "==> meson test -C $BUILD --print-errorlogs $*"
 meson test -C "$BUILD" --print-errorlogs "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
+# vn_stage BUILD WHAT [meson test args]: build BUILD and run those tests,
+# adding their summary to the log; a failed build or test fails the run.
+vn_stage() {
+	local build=$1 what=$2 src
+	shift 2
+	echo "==> meson test -C $build ($what) $*"
+	if ninja -C "$build" >/dev/null; then
+		meson test -C "$build" --print-errorlogs "$@" 2>&1 | tee -a "$log"
+		src=${PIPESTATUS[0]}
+		[ "$src" = 0 ] || rc=$src
+	else
+		echo "tests/run.sh: the $what build failed" >&2
+		echo "Fail: 1" >>"$log"
+		rc=1
+	fi
+}
+
 # The fuzz targets' smoke runs (10 s each over their seed corpora), in a
 # second build with clang's libFuzzer, when clang is there and no suite
 # was picked. VN_NO_FUZZ=1 skips them.
@@ -70,16 +87,7 @@ if [ $# = 0 ] && [ -z "${VN_NO_FUZZ:-}" ] && command -v clang >/dev/null; then
 		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dsystem_tests=false \
 			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	fi
-	echo "==> meson test -C $FUZZ_BUILD --suite fuzz"
-	if ninja -C "$FUZZ_BUILD" >/dev/null; then
-		meson test -C "$FUZZ_BUILD" --print-errorlogs --suite fuzz 2>&1 | tee -a "$log"
-		frc=${PIPESTATUS[0]}
-		[ "$frc" = 0 ] || rc=$frc
-	else
-		echo "tests/run.sh: the fuzz build failed" >&2
-		echo "Fail: 1" >>"$log"
-		rc=1
-	fi
+	vn_stage "$FUZZ_BUILD" fuzz --suite fuzz
 fi
 
 # ThreadSanitizer: a third build (build-tsan) for the FUSE and model
@@ -93,18 +101,9 @@ if [ $# = 0 ] && [ -z "${VN_NO_TSAN:-}" ]; then
 		echo "==> meson setup $TSAN_BUILD (ThreadSanitizer)"
 		meson setup "$TSAN_BUILD" -Db_sanitize=thread >/dev/null
 	fi
-	echo "==> meson test -C $TSAN_BUILD (ThreadSanitizer: unit tests, concurrency, racing, cache)"
-	if ninja -C "$TSAN_BUILD" >/dev/null; then
-		TSAN_OPTIONS=${TSAN_OPTIONS:-exitcode=66:halt_on_error=0:second_deadlock_stack=1} \
-			meson test -C "$TSAN_BUILD" --print-errorlogs test_ip test_model test_quota test_jobs test_graph \
-			test_race system-concurrency system-racing system-cache 2>&1 | tee -a "$log"
-		trc=${PIPESTATUS[0]}
-		[ "$trc" = 0 ] || rc=$trc
-	else
-		echo "tests/run.sh: the ThreadSanitizer build failed" >&2
-		echo "Fail: 1" >>"$log"
-		rc=1
-	fi
+	TSAN_OPTIONS=${TSAN_OPTIONS:-exitcode=66:halt_on_error=0:second_deadlock_stack=1} \
+		vn_stage "$TSAN_BUILD" ThreadSanitizer test_ip test_model test_quota test_jobs \
+		test_graph test_race system-concurrency system-racing system-cache
 fi
 
 # Meson's summary block:

@@ -1108,7 +1108,6 @@ static void test_route_foreign(void **state)
 	struct vn_ns *ns = ns_new("vnt-rforeign");
 	struct routes_arg r;
 	const char *s;
-	struct nl_sock *sk;
 
 	(void)state;
 	assert_int_equal(vn_veth_ensure(ns, "qg-a", NULL, ns, "qg-b", NULL, 1500), 0);
@@ -1117,30 +1116,8 @@ static void test_route_foreign(void **state)
 
 		assert_int_equal(vn_addr_sync(ns, "qg-a", AF_INET, addrs, 1), 0);
 	}
-	/* Someone else's route (proto boot), added behind our back through
-	 * a socket of our own made inside ns. */
-	{
-		struct rtnl_route *rt = rtnl_route_alloc();
-		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-		struct nl_addr *dst = NULL, *gw = NULL;
-
-		assert_int_equal(nl_addr_parse("10.44.0.0/16", AF_INET, &dst), 0);
-		assert_int_equal(nl_addr_parse("10.4.0.1", AF_INET, &gw), 0);
-		rtnl_route_set_family(rt, AF_INET);
-		rtnl_route_set_table(rt, RT_TABLE_MAIN);
-		rtnl_route_set_protocol(rt, RTPROT_BOOT);
-		rtnl_route_set_dst(rt, dst);
-		rtnl_route_nh_set_gateway(nh, gw);
-		rtnl_route_add_nexthop(rt, nh);
-		sk = nl_socket_alloc();
-		assert_non_null(sk);
-		assert_int_equal(vn_ns_run(ns, connect_fn, sk), 0);
-		assert_int_equal(rtnl_route_add(sk, rt, NLM_F_EXCL), 0);
-		nl_socket_free(sk);
-		rtnl_route_put(rt);
-		nl_addr_put(dst);
-		nl_addr_put(gw);
-	}
+	/* Someone else's route (proto boot) */
+	foreign_route(ns, "10.44.0.0/16", "10.4.0.1", RTPROT_BOOT);
 	assert_int_equal(vn_route_sync(ns, AF_INET, NULL, 0), 0);
 	s = routes_in(ns, AF_INET, &r);
 	assert_non_null(strstr(s, "[10.44.0.0/16 10.4.0.1 3]"));
