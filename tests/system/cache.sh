@@ -86,6 +86,33 @@ vn_true "the leg's directory is gone for stat" test ! -e "$N/ports/$leg"
 vn_eq "" "$(jq -r '.ports | join(",")' "$N/json")" "and from the json"
 vn_ok rmdir "$R"
 
+# ---- a router's gateway_ip follows its gateway port (another object) at once ------------
+# gateway_ip is the fixed address of the router's port on the external
+# network: a value of the router derived from a port it owns.
+vn_ok mkdir "$M/networks/pub2"
+vn_ok vn_w "$M/networks/pub2/external" 1
+vn_ok mkdir "$M/networks/pub2/subnets/pub2-sub"
+vn_ok vn_w "$M/networks/pub2/subnets/pub2-sub/cidr" 198.51.100.0/24
+vn_ok mkdir "$R"
+vn_ok vn_w "$R/external_gateway" public
+gw1=$(cat "$R/gateway_ip")
+vn_match '^172\.24\.4\.[0-9]+$' "$gw1" "gateway_ip is an address of public"
+vn_eq "$gw1" "$(jq -r .gateway_ip "$R/json")" "the router's json agrees"
+sizes "$R/gateway_ip" >/dev/null
+vn_ok vn_w "$R/external_gateway" pub2
+vn_match '^198\.51\.100\.[0-9]+$' "$(cat "$R/gateway_ip")" "gateway_ip follows a new gateway port at once"
+vn_eq "$(cat "$R/gateway_ip")" "$(jq -r .gateway_ip "$R/json")" "and the json"
+read -r a b <<<"$(sizes "$R/gateway_ip")"
+vn_eq "$a" "$b" "gateway_ip: stat size matches cat after the change"
+gp=$(ls "$M/networks/pub2/ports")
+vn_eq "pub2-sub $(cat "$R/gateway_ip")" "$(cat "$M/networks/pub2/ports/$gp/fixed_ips")" "the port holds what the router shows"
+vn_eq "" "$(ls "$M/networks/public/ports")" "the old gateway port is gone from public's ports/ at once"
+vn_ok vn_w "$R/external_gateway" ""
+vn_eq "" "$(cat "$R/gateway_ip")" "gateway_ip empty right after the gateway is cleared"
+vn_eq 0 "$(stat -c %s "$R/gateway_ip")" "gateway_ip: stat size 0 after the clear"
+vn_ok rmdir "$R"
+vn_ok rm -r "$M/networks/pub2"
+
 # ---- a network made and removed shows and goes at once --------------------------------
 ls "$M/networks" >/dev/null
 vn_ok mkdir "$M/networks/c2"
