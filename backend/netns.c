@@ -62,132 +62,32 @@ static void freep(void *p)
 }
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 
-/* ---- the reaper ---------------------------------------------------------
- *
- * Closing the last fd of a netlink socket can wait for an RCU grace period
- * (8-20 ms for NETLINK_NETFILTER), and vn_ns_close() is called under the
- * model lock. So the fds are handed to one detached thread that closes them.
- * It is started on the first hand-over (never before the daemon forks into
- * the background: nothing is closed that early), and a fork resets it (the
- * child has no such thread; it starts its own when needed).
- */
+/* ---- closing ------------------------------------------------------------ */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t more, idle;
-	int *fds;
-	size_t n, cap;
-	size_t busy; /* fds taken off the queue, not closed yet */
-	bool started, atfork;
-} reaper = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.more = PTHREAD_COND_INITIALIZER,
-	.idle = PTHREAD_COND_INITIALIZER,
-};
-
-static void *reaper_main(void *arg)
+void vn_ns_set_closer(struct vn_ns *ns, struct vn_closer *cl)
 {
-	(void)arg;
-	pthread_mutex_lock(&reaper.lock);
-	for (;;) {
-		while (!reaper.n) {
-			reaper.busy = 0;
-			pthread_cond_broadcast(&reaper.idle);
-			pthread_cond_wait(&reaper.more, &reaper.lock);
-		}
-		int fd = reaper.fds[--reaper.n];
-
-		reaper.busy = 1;
-		pthread_mutex_unlock(&reaper.lock);
-		close(fd);
-		pthread_mutex_lock(&reaper.lock);
-	}
-	return NULL;
+	if (ns)
+		ns->closer = cl;
 }
 
-static void reaper_prefork(void)
+void vn_be_close_later(struct vn_ns *ns, int fd)
 {
-	pthread_mutex_lock(&reaper.lock);
-}
-
-static void reaper_postfork_parent(void)
-{
-	pthread_mutex_unlock(&reaper.lock);
-}
-
-/* The child has the queued fds (copies) but no thread: close them here
- * and start afresh. */
-static void reaper_postfork_child(void)
-{
-	for (size_t i = 0; i < reaper.n; i++)
-		close(reaper.fds[i]);
-	reaper.n = 0;
-	reaper.busy = 0;
-	reaper.started = false;
-	pthread_mutex_init(&reaper.lock, NULL);
-	pthread_cond_init(&reaper.more, NULL);
-	pthread_cond_init(&reaper.idle, NULL);
-}
-
-void vn_be_close_later(int fd)
-{
-	pthread_t t;
-	pthread_attr_t attr;
-
 	if (fd < 0)
 		return;
-	pthread_mutex_lock(&reaper.lock);
-	if (!reaper.atfork) {
-		if (pthread_atfork(reaper_prefork, reaper_postfork_parent, reaper_postfork_child) ==
-		    0)
-			reaper.atfork = true;
-	}
-	if (!reaper.started && reaper.atfork && pthread_attr_init(&attr) == 0) {
-		sigset_t all, old;
-
-		/* The thread takes no signal meant for the daemon's others. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		reaper.started = pthread_create(&t, &attr, reaper_main, NULL) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&attr);
-	}
-	if (reaper.started && reaper.n == reaper.cap) {
-		size_t ncap = reaper.cap ? 2 * reaper.cap : 64;
-		int *nfds = realloc(reaper.fds, ncap * sizeof(*nfds));
-
-		if (nfds) {
-			reaper.fds = nfds;
-			reaper.cap = ncap;
-		}
-	}
-	if (!reaper.started || reaper.n == reaper.cap) {
-		pthread_mutex_unlock(&reaper.lock);
-		close(fd); /* no thread, no memory: the slow way */
-		return;
-	}
-	reaper.fds[reaper.n++] = fd;
-	pthread_cond_signal(&reaper.more);
-	pthread_mutex_unlock(&reaper.lock);
+	if (ns && ns->closer)
+		ns->closer->close(ns->closer, fd);
+	else
+		close(fd);
 }
 
-void vn_backend_drain(void)
-{
-	pthread_mutex_lock(&reaper.lock);
-	while (reaper.started && (reaper.n || reaper.busy))
-		pthread_cond_wait(&reaper.idle, &reaper.lock);
-	pthread_mutex_unlock(&reaper.lock);
-}
-
-/* Hand the socket behind fd to the reaper and let the caller free its
+/* Hand the socket behind fd to ns's closer and let the caller free its
  * wrapper: the wrapper's close() of fd is then not the last one, so it is
  * quick. */
-static void defer_socket(int fd)
+static void defer_socket(struct vn_ns *ns, int fd)
 {
-	int copy = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-
-	vn_be_close_later(copy);
+	if (!ns->closer)
+		return; /* the wrapper's own close is the last one */
+	vn_be_close_later(ns, fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
 }
 
 /* ---- string vectors ---------------------------------------------------- */
@@ -487,14 +387,14 @@ void vn_ns_close(struct vn_ns *ns)
 	if (!ns)
 		return;
 	if (ns->sk) {
-		defer_socket(nl_socket_get_fd(ns->sk));
+		defer_socket(ns, nl_socket_get_fd(ns->sk));
 		nl_socket_free(ns->sk);
 	}
 	if (ns->nft) {
-		defer_socket(mnl_socket_get_fd(ns->nft));
+		defer_socket(ns, mnl_socket_get_fd(ns->nft));
 		mnl_socket_close(ns->nft);
 	}
-	vn_be_close_later(ns->fd);
+	vn_be_close_later(ns, ns->fd);
 	free(ns->name);
 	free(ns);
 }

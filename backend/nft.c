@@ -21,7 +21,8 @@
  * One socket per namespace handle (struct vn_ns), opened inside the
  * namespace (vn_ns_run) the first time and kept: it stays bound to that
  * namespace, and closing one costs an RCU grace period (8-20 ms), which
- * vn_ns_close() leaves to the backend's reaper thread. Sequence numbers
+ * vn_ns_close() leaves to the handle's closer (fs/jobs.c: the daemon's
+ * closer thread). Sequence numbers
  * keep increasing on it; replies of other sequence numbers are ignored and
  * a socket that saw a transport error is given up.
  *
@@ -144,7 +145,7 @@ static int mnl_open_cb(void *arg)
 
 /* Give up the kept socket (after a transport error: replies of an
  * exchange that failed half-way may still be queued on it). Its close is
- * left to the reaper. */
+ * left to the handle's closer. */
 static void nft_drop(struct vn_ns *ns)
 {
 	int copy;
@@ -152,7 +153,7 @@ static void nft_drop(struct vn_ns *ns)
 	if (!ns->nft)
 		return;
 	copy = fcntl(mnl_socket_get_fd(ns->nft), F_DUPFD_CLOEXEC, 0);
-	vn_be_close_later(copy);
+	vn_be_close_later(ns, copy);
 	mnl_socket_close(ns->nft);
 	ns->nft = NULL;
 }

@@ -22,7 +22,7 @@ struct vn_ns {
 	struct nl_sock *sk; /* NETLINK_ROUTE, bound to this namespace */
 	/* NETLINK_NETFILTER, bound to this namespace: opened inside it the
 	 * first time nftables is used here, kept until vn_ns_close() (whose
-	 * close is deferred to the reaper: see vn_be_close_later). */
+	 * close goes to the handle's closer: see vn_be_close_later). */
 	struct mnl_socket *nft;
 	uint32_t nft_seq; /* next sequence number on nft */
 	/* The last commit this handle made in the namespace: the generation
@@ -39,6 +39,7 @@ struct vn_ns {
 	/* net.ipv6.conf.default.disable_ipv6 as this handle set it: -1 not
 	 * set (yet), 0 or 1. */
 	int v6_default;
+	struct vn_closer *closer; /* NULL: close at once */
 };
 
 /* A libnl result (0, positive count, or -NLE_*) as 0 or a negative errno.
@@ -94,7 +95,8 @@ static inline int vn_be_nlerr(int err)
  * a netlink socket can wait for an RCU grace period (8-20 ms for a
  * NETLINK_NETFILTER one) and callers hold the model lock. Falls back to a
  * plain close() if the thread cannot be started. fd < 0: nothing. */
-void vn_be_close_later(int fd);
+/* Hand fd to ns's closer (or close it now). */
+void vn_be_close_later(struct vn_ns *ns, int fd);
 
 /* Read the sysctl /proc/sys/KEY inside ns into buf (NUL-terminated,
  * trailing newline dropped). */

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vnetfs/backend.h"
 #include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 
@@ -1157,4 +1158,151 @@ void vn_jobs_stop(struct vn_ctx *c)
 	pthread_mutex_destroy(&j->mu);
 	pthread_mutex_destroy(&j->pmu);
 	free(j);
+}
+
+/* ---- the closer ----------------------------------------------------------
+ * Namespace handles are closed under the model lock, and the close of a
+ * netlink socket's last fd can wait for an RCU grace period (8-20 ms for
+ * NETLINK_NETFILTER). Handles made by the daemon carry this closer
+ * (vn_ns_set_closer): one thread that closes what it is handed. Before
+ * vn_closer_start (the daemon forks into the background first) and after
+ * vn_closer_fini, fds are closed at once. */
+
+struct vn_fd_closer {
+	struct vn_closer ops; /* first: the handles' pointer */
+	pthread_mutex_t mu;
+	pthread_cond_t more, idle;
+	int *fds;
+	size_t n, cap;
+	bool busy; /* an fd taken off the queue, not closed yet */
+	bool running, stopping;
+	pthread_t th;
+};
+
+static void *vn_closer_main(void *arg)
+{
+	struct vn_fd_closer *k = arg;
+
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->n && !k->stopping) {
+			k->busy = false;
+			pthread_cond_broadcast(&k->idle);
+			pthread_cond_wait(&k->more, &k->mu);
+		}
+		if (!k->n)
+			break; /* stopping, and all closed */
+		int fd = k->fds[--k->n];
+
+		k->busy = true;
+		pthread_mutex_unlock(&k->mu);
+		close(fd);
+		pthread_mutex_lock(&k->mu);
+	}
+	k->busy = false;
+	pthread_cond_broadcast(&k->idle);
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+static void vn_closer_close(struct vn_closer *self, int fd)
+{
+	struct vn_fd_closer *k = (struct vn_fd_closer *)self;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->running && k->n == k->cap) {
+		size_t ncap = k->cap ? 2 * k->cap : 64;
+		int *nfds = realloc(k->fds, ncap * sizeof(*nfds));
+
+		if (nfds) {
+			k->fds = nfds;
+			k->cap = ncap;
+		}
+	}
+	if (!k->running || k->n == k->cap) {
+		pthread_mutex_unlock(&k->mu);
+		close(fd); /* no thread, or no memory: the slow way */
+		return;
+	}
+	k->fds[k->n++] = fd;
+	pthread_cond_signal(&k->more);
+	pthread_mutex_unlock(&k->mu);
+}
+
+int vn_closer_init(struct vn_ctx *c)
+{
+	struct vn_fd_closer *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	k->ops.close = vn_closer_close;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->more, NULL);
+	pthread_cond_init(&k->idle, NULL);
+	c->closer = k;
+	return 0;
+}
+
+struct vn_closer *vn_ctx_closer(struct vn_ctx *c)
+{
+	return c->closer ? &c->closer->ops : NULL;
+}
+
+int vn_closer_start(struct vn_ctx *c)
+{
+	struct vn_fd_closer *k = c->closer;
+	sigset_t all, old;
+	int e;
+
+	if (!k)
+		return -EINVAL;
+	pthread_mutex_lock(&k->mu);
+	if (k->running) {
+		pthread_mutex_unlock(&k->mu);
+		return 0;
+	}
+	/* The thread takes no signal meant for the daemon's others. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = -pthread_create(&k->th, NULL, vn_closer_main, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	k->running = e == 0;
+	pthread_mutex_unlock(&k->mu);
+	return e < 0 ? vn_err(e, "cannot start the closer thread") : 0;
+}
+
+void vn_closer_drain(struct vn_ctx *c)
+{
+	struct vn_fd_closer *k = c->closer;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	while (k->running && (k->n || k->busy))
+		pthread_cond_wait(&k->idle, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void vn_closer_fini(struct vn_ctx *c)
+{
+	struct vn_fd_closer *k = c->closer;
+	bool running;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	running = k->running;
+	k->stopping = true;
+	pthread_cond_signal(&k->more);
+	pthread_mutex_unlock(&k->mu);
+	if (running)
+		pthread_join(k->th, NULL); /* it closes what is queued first */
+	for (size_t i = 0; i < k->n; i++)
+		close(k->fds[i]);
+	c->closer = NULL;
+	free(k->fds);
+	pthread_cond_destroy(&k->more);
+	pthread_cond_destroy(&k->idle);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
 }

@@ -19,6 +19,7 @@
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "fs/kinds.h"
 
@@ -378,6 +379,7 @@ static int vn_port_open_bound(struct vn_ctx *c, struct vn_obj *port, struct vn_n
 	int r;
 
 	r = vn_ns_open_path(path, &ns);
+	vn_ns_set_closer(ns, vn_ctx_closer(c));
 	if (r < 0)
 		return vn_port_ns_error(err, path, r);
 	r = vn_ns_id(ns, &id);
@@ -452,6 +454,7 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 		vn_router_namespace(router, name);
 		t->static_ip = t->router_leg = true;
 		r = vn_ns_open(name, true, &t->ns);
+		vn_ns_set_closer(t->ns, vn_ctx_closer(c));
 		if (r < 0)
 			return vn_fail(err, -EIO, "could not open router namespace %s: %s", name,
 				       strerror(-r));
@@ -838,6 +841,7 @@ static int vn_port_check_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_err
 	if (!path)
 		return 0;
 	r = vn_ns_open_path(path, &ns);
+	vn_ns_set_closer(ns, vn_ctx_closer(c));
 	if ((r == -EACCES || r == -EPERM) && c->caller_uid != 0)
 		return vn_fail(err, -EACCES, "only root may bind a port to %s: it cannot be opened",
 			       path);

@@ -18,6 +18,7 @@
 
 #include "vnetfs/backend.h"
 #include "vnetfs/nft.h"
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "fs/kinds.h"
 
@@ -127,6 +128,7 @@ static int vn_router_ns(struct vn_ctx *c, struct vn_obj *r, struct vn_ns **ns, s
 			return vn_fail(err, -EIO, "could not record namespace %s: %s", name,
 				       strerror(-e));
 		e = vn_ns_open(name, true, &p->ns);
+		vn_ns_set_closer(p->ns, vn_ctx_closer(c));
 		if (e < 0)
 			return vn_fail(err, -EIO, "could not create namespace %s: %s", name,
 				       strerror(-e));

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "vnetfs/backend.h"
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "fs/internal.h"
 #include "fs/kinds.h"
@@ -32,6 +33,7 @@ int vn_ctx_backend_init(struct vn_ctx *c)
 {
 	int r = vn_ns_open(c->opts.netns, true, &c->ns);
 
+	vn_ns_set_closer(c->ns, vn_ctx_closer(c));
 	if (r < 0)
 		return vn_err(r, "cannot open network namespace %s",
 			      c->opts.netns ? c->opts.netns : "(current)");

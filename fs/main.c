@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	/* threads only now, after the fork; then the state (requests to the
 	 * mount wait in the kernel until the loop runs) */
-	if (vn_jobs_start(&ctx, 2) < 0)
+	if (vn_closer_start(&ctx) < 0 || vn_jobs_start(&ctx, 2) < 0)
 		goto out_signals;
 	if (vn_ctx_start(&ctx) < 0)
 		goto out_jobs;

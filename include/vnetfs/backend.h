@@ -60,11 +60,19 @@ bool vn_ns_id_eq(const struct vn_ns_id *a, const struct vn_ns_id *b);
  * belongs to the daemon's own user namespace (the host's: root's) or one
  * above it. */
 int vn_ns_owner(const struct vn_ns *ns, uid_t *uid);
-/* Frees ns at once; its sockets and fd are closed by a backend thread
- * shortly after (a netlink close can wait for an RCU grace period), so
- * this never blocks. vn_backend_drain() waits for those closes. */
+/* Who closes a handle's sockets and fd. Closing the last fd of a netlink
+ * socket can wait for an RCU grace period (8-20 ms for NETLINK_NETFILTER),
+ * and handles are closed under the model lock: the daemon hands them to a
+ * thread of its own (fs/jobs.c, struct vn_fd_closer). A handle without a
+ * closer closes them at once. close() is called with a descriptor the
+ * closer now owns; it must not block. */
+struct vn_closer {
+	void (*close)(struct vn_closer *self, int fd);
+};
+void vn_ns_set_closer(struct vn_ns *ns, struct vn_closer *cl);
+/* Frees ns at once; its sockets and fd go to its closer (or are closed
+ * now, without one). */
 void vn_ns_close(struct vn_ns *ns);
-void vn_backend_drain(void);
 /* The namespace's fd (for setns or moving links into it). */
 int vn_ns_fd(const struct vn_ns *ns);
 /* Unmount and remove /run/netns/NAME (0 if it did not exist). Processes

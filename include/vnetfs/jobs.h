@@ -61,6 +61,20 @@ struct vn_job_ops {
 	void (*free)(void *snap, void *result);
 };
 
+/* ---- the closer ----
+ * A thread that closes descriptors handed to it (namespace handles'
+ * netlink sockets, whose close can wait 8-20 ms: see struct vn_closer in
+ * vnetfs/backend.h). vn_closer_init (by vn_ctx_init) makes it; it closes
+ * at once until vn_closer_start (after any fork); vn_closer_fini (by
+ * vn_ctx_fini, after every handle is closed) closes what is queued and
+ * frees it. vn_ctx_closer is what the daemon's handles carry. */
+int vn_closer_init(struct vn_ctx *c);
+int vn_closer_start(struct vn_ctx *c);
+struct vn_closer *vn_ctx_closer(struct vn_ctx *c);
+/* Wait until everything handed over so far is closed. */
+void vn_closer_drain(struct vn_ctx *c);
+void vn_closer_fini(struct vn_ctx *c);
+
 /* Start nworkers worker threads (0: 1) and the supervisor thread. Call
  * once, after any fork (daemonize), before or during loading. */
 int vn_jobs_start(struct vn_ctx *c, unsigned nworkers);

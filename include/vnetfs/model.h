@@ -38,6 +38,7 @@ struct vn_ns;
 struct vn_fuse_cache;
 struct vn_quota;
 struct vn_jobs;
+struct vn_fd_closer;
 struct vn_uhold;
 struct vn_graph;
 
@@ -334,6 +335,7 @@ struct vn_ctx {
 	struct vn_fuse_cache *fuse_cache;
 	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
 	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
+	struct vn_fd_closer *closer; /* closes handles' sockets off the lock (fs/jobs.c) */
 	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
 };
 

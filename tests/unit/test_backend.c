@@ -1303,33 +1303,70 @@ static void test_bridge_one_message(void **state)
 	ns_done(ns, "vnt-brone");
 }
 
-/* vn_ns_close() leaves the closes to the reaper; the drain waits for
- * them: the namespace's fd and sockets are gone after it. */
-static void test_ns_close_deferred(void **state)
-{
-	struct vn_ns *ns = ns_new("vnt-reap");
-	struct stat a, b;
-	char link[64], path[64];
-	int nsfd = vn_ns_fd(ns), skfd = nl_socket_get_fd(ns->sk);
-	bool left = false;
+/* A closer that keeps what it is handed, for the test to look at. */
+struct test_closer {
+	struct vn_closer ops;
+	int fds[8];
+	size_t n;
+};
 
-	(void)state;
-	assert_int_equal(fstat(nsfd, &a), 0);
-	assert_int_equal(fstat(skfd, &b), 0);
-	vn_ns_close(ns);
-	vn_backend_drain();
+static void test_closer_close(struct vn_closer *self, int fd)
+{
+	struct test_closer *t = (struct test_closer *)self;
+
+	if (t->n < 8)
+		t->fds[t->n++] = fd;
+	else
+		close(fd);
+}
+
+/* The inode (nsfs or socket) st is an fd of this process. */
+static bool fd_open_on(const struct stat *want)
+{
+	char link[64], path[64];
+
 	for (int fd = 0; fd < 1024; fd++) {
 		struct stat st;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		if (readlink(path, link, sizeof(link)) <= 0 || fstat(fd, &st) < 0)
 			continue;
-		if ((st.st_dev == a.st_dev && st.st_ino == a.st_ino) ||
-		    (st.st_dev == b.st_dev && st.st_ino == b.st_ino))
-			left = true;
+		if (st.st_dev == want->st_dev && st.st_ino == want->st_ino)
+			return true;
 	}
-	assert_false(left);
+	return false;
+}
+
+/* vn_ns_close() hands the namespace's fd and its socket to the handle's
+ * closer (it must not wait for the socket's close under the model lock)
+ * and keeps no other copy; without a closer it closes them at once. */
+static void test_ns_close_deferred(void **state)
+{
+	struct test_closer tc = {.ops.close = test_closer_close};
+	struct vn_ns *ns = ns_new("vnt-reap");
+	struct stat a, b;
+
+	(void)state;
+	assert_int_equal(fstat(vn_ns_fd(ns), &a), 0);
+	assert_int_equal(fstat(nl_socket_get_fd(ns->sk), &b), 0);
+	vn_ns_set_closer(ns, &tc.ops);
+	vn_ns_close(ns);
+	assert_int_equal(tc.n, 2); /* the nsfs fd, a copy of the rtnl socket */
+	assert_true(fd_open_on(&a));
+	assert_true(fd_open_on(&b));
+	for (size_t i = 0; i < tc.n; i++)
+		close(tc.fds[i]);
+	assert_false(fd_open_on(&a));
+	assert_false(fd_open_on(&b));
+
+	ns = ns_new("vnt-reap2"); /* no closer: closed at once */
+	assert_int_equal(fstat(vn_ns_fd(ns), &a), 0);
+	assert_int_equal(fstat(nl_socket_get_fd(ns->sk), &b), 0);
+	vn_ns_close(ns);
+	assert_false(fd_open_on(&a));
+	assert_false(fd_open_on(&b));
 	assert_int_equal(vn_netns_delete("vnt-reap"), 0);
+	assert_int_equal(vn_netns_delete("vnt-reap2"), 0);
 }
 
 /* ---- sandbox ----------------------------------------------------------- */

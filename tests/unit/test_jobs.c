@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vnetfs/backend.h"
 #include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "fs/internal.h"
@@ -810,8 +811,7 @@ static void test_proc_from_job(void **state)
 
 			snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
 			if (lstat(path, &st) == 0)
-				snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), "%d ",
-					 fd);
+				snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), "%d ", fd);
 		}
 		if (!strcmp(fds, "0 1 2 "))
 			break;
@@ -904,6 +904,43 @@ static void test_poll(void **state)
 	unlock(f);
 }
 
+/* The read end of a pipe is closed: its write end gets EPIPE. */
+static bool pipe_reader_closed(int wfd)
+{
+	return write(wfd, "x", 1) < 0 && errno == EPIPE;
+}
+
+/* The closer closes at once before it is started, later on its thread
+ * (the caller does not wait), everything by the drain, and what is left
+ * at fini. */
+static void test_closer(void **state)
+{
+	struct fixture *f = *state;
+	struct vn_closer *cl = vn_ctx_closer(&f->c);
+	int p[4][2];
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_non_null(cl);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pipe(p[i]), 0);
+	cl->close(cl, p[0][0]); /* not started: closed inside the call */
+	assert_true(pipe_reader_closed(p[0][1]));
+	assert_int_equal(vn_closer_start(&f->c), 0);
+	assert_int_equal(vn_closer_start(&f->c), 0); /* once */
+	cl->close(cl, p[1][0]);
+	cl->close(cl, p[2][0]);
+	vn_closer_drain(&f->c);
+	assert_true(pipe_reader_closed(p[1][1]));
+	assert_true(pipe_reader_closed(p[2][1]));
+	assert_false(pipe_reader_closed(p[3][1])); /* a control that is open */
+	cl->close(cl, p[3][0]);
+	vn_closer_fini(&f->c); /* joins the thread after it closed the queue */
+	assert_null(f->c.closer);
+	assert_true(pipe_reader_closed(p[3][1]));
+	for (int i = 0; i < 4; i++)
+		close(p[i][1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +961,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_from_job, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_orphan, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_poll, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_closer, setup0, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
