@@ -130,6 +130,10 @@ struct vn_fuse_cache {
 	/* contents of removed files, shared by their open handles */
 	struct vn_final *finals;
 	pthread_mutex_t finals_mu;
+	/* What the kernel was last told of each read-only file it caches
+	 * pages of: path -> struct vn_kv (see "The kernel's version"). */
+	struct lh_table *kv;
+	pthread_mutex_t kv_mu;
 };
 
 /* The functions below name the FUSE layer's state (c->fuse_cache, one per
@@ -146,6 +150,7 @@ int vn_fuse_state_init(struct vn_ctx *c)
 	pthread_cond_init(&fc->more, NULL);
 	pthread_cond_init(&fc->done_cv, NULL);
 	pthread_mutex_init(&fc->finals_mu, NULL);
+	pthread_mutex_init(&fc->kv_mu, NULL);
 	c->fuse_cache = fc;
 	return 0;
 }
@@ -160,6 +165,9 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 	pthread_cond_destroy(&fc->more);
 	pthread_cond_destroy(&fc->done_cv);
 	pthread_mutex_destroy(&fc->finals_mu);
+	if (fc->kv)
+		lh_table_free(fc->kv);
+	pthread_mutex_destroy(&fc->kv_mu);
 	free(fc);
 	c->fuse_cache = NULL;
 }
@@ -252,40 +260,149 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 	}
 }
 
-static void vn_inval(struct vn_fuse_cache *fc, const char *path)
+/* ---- the kernel's version ----
+ * A file read through the page cache is read in two steps the daemon
+ * cannot make one: the kernel clips what a READ returns to the size it
+ * holds (from the last GETATTR or LOOKUP reply), and a change's
+ * invalidation reaches the kernel from the notifier thread, after the
+ * change. In between, a READ rendering the file as it is now would hand a
+ * longer new content to a kernel holding the old size, valid still: the
+ * reader reads a cut file. So, per path, the daemon keeps the content
+ * whose size it last told the kernel (stored by getattr under the model
+ * lock, so no change falls between the render and the store) until the
+ * path's invalidation has landed (vn_inval drops it). A READ through a
+ * cached handle serves that content while it is kept, and renders the
+ * file as it is now once it is gone: the kernel's size is then marked
+ * stale, and it asks again (GETATTR, which stores anew) before it reads
+ * past it. A file opens with the page cache only while its version is
+ * kept (else direct_io), so the store is bounded: vn_kv_max paths. */
+struct vn_kv {
+	struct vn_buf b;
+};
+
+static const unsigned long vn_kv_max = 200000;
+
+static void vn_kv_entry_free(struct lh_entry *e)
+{
+	struct vn_kv *kv = (struct vn_kv *)lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	if (kv)
+		vn_buf_free(&kv->b);
+	free(kv);
+}
+
+/* Keep b (taken) as what the kernel was told of path. */
+static void vn_kv_store(struct vn_fuse_cache *fc, const char *path, struct vn_buf *b)
+{
+	struct vn_kv *kv;
+	struct lh_entry *e;
+	char *k;
+
+	pthread_mutex_lock(&vn_cache.kv_mu);
+	if (!vn_cache.kv)
+		vn_cache.kv = lh_kchar_table_new(1024, vn_kv_entry_free);
+	if (!vn_cache.kv)
+		goto out;
+	e = lh_table_lookup_entry(vn_cache.kv, path);
+	if (e) {
+		kv = (struct vn_kv *)lh_entry_v(e);
+		vn_buf_free(&kv->b);
+		kv->b = *b;
+		*b = (struct vn_buf){0};
+		goto out;
+	}
+	if ((unsigned long)vn_cache.kv->count >= vn_kv_max)
+		goto out;
+	kv = calloc(1, sizeof(*kv));
+	k = strdup(path);
+	if (!kv || !k || lh_table_insert(vn_cache.kv, k, kv) < 0) {
+		free(kv);
+		free(k);
+		goto out;
+	}
+	kv->b = *b;
+	*b = (struct vn_buf){0};
+out:
+	pthread_mutex_unlock(&vn_cache.kv_mu);
+}
+
+static void vn_kv_drop(struct vn_fuse_cache *fc, const char *path)
+{
+	pthread_mutex_lock(&vn_cache.kv_mu);
+	if (vn_cache.kv)
+		lh_table_delete(vn_cache.kv, path);
+	pthread_mutex_unlock(&vn_cache.kv_mu);
+}
+
+/* A copy of what the kernel was told of path into out: 0, or -ENOENT
+ * when nothing is kept. */
+static int vn_kv_get(struct vn_fuse_cache *fc, const char *path, struct vn_buf *out)
+{
+	struct lh_entry *e;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&vn_cache.kv_mu);
+	e = vn_cache.kv && path ? lh_table_lookup_entry(vn_cache.kv, path) : NULL;
+	if (e) {
+		const struct vn_kv *kv = (const struct vn_kv *)lh_entry_v(e);
+
+		out->len = 0;
+		r = kv->b.len ? vn_buf_add(out, kv->b.s, kv->b.len) : 0;
+	}
+	pthread_mutex_unlock(&vn_cache.kv_mu);
+	return r;
+}
+
+static bool vn_kv_has(struct vn_fuse_cache *fc, const char *path)
+{
+	bool has;
+
+	pthread_mutex_lock(&vn_cache.kv_mu);
+	has = vn_cache.kv && lh_table_lookup_entry(vn_cache.kv, path);
+	pthread_mutex_unlock(&vn_cache.kv_mu);
+	return has;
+}
+
+static void vn_inval(struct vn_fuse_cache *fc, const char *path, bool last)
 {
 	int r = fuse_invalidate_path(vn_cache.f, path);
 
 	if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
 		vn_debug("invalidating %s: %s", path, strerror(-r));
+	/* The kernel's size is stale now: it asks before it trusts it. Not
+	 * if the kernel had no inode for it (ENOENT): a LOOKUP in flight may
+	 * still make one with the size kept; the later passes drop it. */
+	if (r != -ENOENT || last)
+		vn_kv_drop(fc, path);
 }
 
-static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e)
+static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e, bool last)
 {
 	const struct vn_kind *k = e->kind;
 	char p[4096];
 	const char *slash;
 
-	vn_inval(fc, e->path);
+	vn_inval(fc, e->path, last);
 	if (!k)
 		return;
 	for (size_t i = 0; vn_common_files[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, vn_common_files[i]) <
 		    sizeof(p))
-			vn_inval(fc, p);
+			vn_inval(fc, p, last);
 	for (const struct vn_attr *a = k->attrs; a && a->name; a++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, a->name) < sizeof(p))
-			vn_inval(fc, p);
+			vn_inval(fc, p, last);
 	for (size_t i = 0; k->children && k->children[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, k->children[i]->dir) <
 		    sizeof(p))
-			vn_inval(fc, p);
+			vn_inval(fc, p, last);
 	/* the collection holding it: its listing and times */
 	slash = strrchr(e->path, '/');
 	if (slash && slash != e->path && (size_t)(slash - e->path) < sizeof(p)) {
 		memcpy(p, e->path, (size_t)(slash - e->path));
 		p[slash - e->path] = '\0';
-		vn_inval(fc, p);
+		vn_inval(fc, p, last);
 	}
 }
 
@@ -368,7 +485,7 @@ static void *vn_cache_thread(void *arg)
 				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
 			for (size_t i = 0; i < b->n; i++)
-				vn_inval_entry(fc, &b->q[i]);
+				vn_inval_entry(fc, &b->q[i], b->pass == 2);
 			pthread_mutex_lock(&vn_cache.mu);
 			b->pass++;
 			b->next = NULL;
@@ -391,7 +508,7 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
 		for (size_t i = 0; i < n; i++)
-			vn_inval_entry(fc, &q[i]);
+			vn_inval_entry(fc, &q[i], false);
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
@@ -484,14 +601,11 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_join(vn_cache.th, NULL);
 }
 
-/* File contents in the kernel's page cache (read-only files, keep_cache):
- * off. With it on, tests/system/racing.sh sees now and then a handle held
- * open across changes read a json cut short (the kernel's cached size
- * smaller than what the READ returned), a race not found yet; the rest of
- * its machinery (vn_op_read, vn_final) stays for when it is. Names and
- * attributes are cached either way; contents are direct_io, read from the
- * handle's snapshot. */
-static const bool vn_page_cache = false;
+/* File contents in the kernel's page cache (read-only files, keep_cache),
+ * with the kernel's version of each kept (see "the kernel's version"):
+ * false turns it off (every file direct_io, read from the handle's
+ * snapshot). Names and attributes are cached either way. */
+static const bool vn_page_cache = true;
 
 /* A file whose object is gone, still read through handles held open:
  * one kernel inode and page cache serve them all, so they all read one
@@ -707,7 +821,9 @@ static mode_t vn_file_mode(const struct vn_node *n)
 	return n->attr ? n->attr->mode : 0444;
 }
 
-static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
+/* keep (may be NULL): a file's rendered content, for the caller. */
+static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *st,
+			     struct vn_buf *keep)
 {
 	struct vn_obj *o = n->obj;
 
@@ -743,6 +859,10 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 			return r;
 		st->st_mode = S_IFREG | vn_file_mode(n);
 		st->st_size = (off_t)b.len;
+		if (keep) {
+			*keep = b;
+			b = (struct vn_buf){0};
+		}
 		break;
 	}
 	case VN_N_SCRATCH:
@@ -761,16 +881,40 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 	return 0;
 }
 
+static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
+{
+	return vn_node_stat_keep(c, n, st, NULL);
+}
+
+/* A file read through the kernel's page cache: read-only ones (id status
+ * error json, derived values). Not a writable one: an O_TRUNC open of it
+ * truncates the kernel's copy at once (atomic_o_trunc), and a concurrent
+ * reader would read it empty before the write comes. */
+static bool vn_node_paged(struct vn_ctx *c, const struct vn_node *n)
+{
+	return vn_page_cache && n->type == VN_N_FILE && c->fuse_cache && c->fuse_cache->running &&
+	       !(vn_file_mode(n) & 0222);
+}
+
 static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
 	int r;
 
+	_cleanup_buf_ struct vn_buf b = {0};
+
 	vn_rdlock(c);
 	r = vn_resolve(c, path, &n);
-	if (r == 0)
+	if (r == 0 && vn_node_paged(c, &n)) {
+		/* what the kernel is told now, kept with no change between:
+		 * changes take the lock exclusive */
+		r = vn_node_stat_keep(c, &n, st, &b);
+		if (r == 0 && path)
+			vn_kv_store(c->fuse_cache, path, &b);
+	} else if (r == 0) {
 		r = vn_node_stat(c, &n, st);
+	}
 	vn_unlock(c);
 	if (r == -ESTALE && fi && fi->fh) {
 		/* The kernel asks before reading a cached handle whose file is
@@ -975,6 +1119,7 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	struct vn_fh *fh;
 	struct vn_node n;
+	bool paged = false;
 	int r;
 
 	fh = vn_fh_new(c);
@@ -1013,6 +1158,7 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 			goto out;
 	}
 	vn_fh_bind(fh, &n);
+	paged = vn_node_paged(c, &n);
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
@@ -1027,15 +1173,11 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	if (vn_page_cache && n.type == VN_N_FILE && acc == O_RDONLY && c->fuse_cache &&
-	    c->fuse_cache->running && !(vn_file_mode(&n) & 0222)) {
-		/* A read-only file (id status error json, derived values) is
-		 * read through the page cache, kept across opens: every page
-		 * in it holds what the file rendered at a moment after which
-		 * every change was invalidated (vn_op_read), so it is current.
-		 * Not a writable one: an O_TRUNC open of it truncates the
-		 * kernel's copy at once (atomic_o_trunc), and a concurrent
-		 * reader would read it empty before the write comes. */
+	if (acc == O_RDONLY && paged && path && vn_kv_has(c->fuse_cache, path)) {
+		/* Read through the page cache, kept across opens: every page
+		 * holds what the kernel's size was told, or the file after its
+		 * invalidation landed (vn_op_read). Only while that version is
+		 * kept: the store is bounded. */
 		fh->cached = true;
 		fi->keep_cache = 1;
 	} else {
@@ -1076,10 +1218,14 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 		r = vn_fh_node(c, path, fh, &n);
 		if (r == 0)
 			src = &n.scratch->data;
-	} else if (fh->cached && vn_cache_gen(c) != fh->gen) {
+	} else if (fh->cached && vn_kv_get(c->fuse_cache, path, &now) == 0) {
+		/* What the kernel's size was told: see "the kernel's version" */
+		src = &now;
+	} else if (fh->cached) {
 		/* What this READ returns stays in the page cache for every
-		 * later open: after a change, that must be the file as it is
-		 * now (a change after this render invalidates the page once
+		 * later open: it must be the file as it is now (its version is
+		 * no longer kept: the invalidation of the last change landed,
+		 * and a change after this render invalidates the page once
 		 * this READ, which holds the page locked, has landed). */
 		vn_rdlock(c);
 		locked = true;
