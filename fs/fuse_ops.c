@@ -988,9 +988,18 @@ static void vn_unlock_nowait(struct vn_ctx *c)
 
 /* ---- attributes of nodes ---- */
 
-static mode_t vn_file_mode(const struct vn_node *n)
+/* The mode a file really has: an attribute its kind refuses to let
+ * anyone write (a port a router manages) is read-only. */
+static mode_t vn_file_mode(struct vn_ctx *c, const struct vn_node *n)
 {
-	return n->attr ? n->attr->mode : 0444;
+	struct vn_err e = {0};
+
+	if (!n->attr)
+		return 0444;
+	if ((n->attr->mode & 0222) && n->obj->kind->writable &&
+	    n->obj->kind->writable(c, n->obj, n->attr, &e) < 0)
+		return n->attr->mode & ~0222;
+	return n->attr->mode;
 }
 
 static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
@@ -1027,13 +1036,15 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 
 		if (r < 0)
 			return r;
-		st->st_mode = S_IFREG | vn_file_mode(n);
+		st->st_mode = S_IFREG | vn_file_mode(c, n);
 		st->st_size = (off_t)b.len;
+		st->st_blocks = (blkcnt_t)((b.len + 511) / 512); /* du */
 		break;
 	}
 	case VN_N_SCRATCH:
 		st->st_mode = S_IFREG | n->scratch->mode;
 		st->st_size = (off_t)n->scratch->data.len;
+		st->st_blocks = (blkcnt_t)((n->scratch->data.len + 511) / 512);
 		st->st_uid = n->scratch->uid;
 		st->st_gid = n->scratch->gid;
 		st->st_mtim = st->st_ctim = n->scratch->mtime;
@@ -1339,12 +1350,12 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 			r = -EACCES;
 			goto out;
 		}
-		if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0200)) {
+		if (n.type == VN_N_FILE && !(vn_file_mode(c, &n) & 0200)) {
 			r = -EACCES;
 			goto out;
 		}
 	}
-	if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0004) && !vn_may_modify(n.obj)) {
+	if (n.type == VN_N_FILE && !(vn_file_mode(c, &n) & 0004) && !vn_may_modify(n.obj)) {
 		r = -EACCES; /* owner-only (0600) files */
 		goto out;
 	}
@@ -1371,7 +1382,7 @@ out:
 		return r;
 	}
 	if (vn_page_cache && n.type == VN_N_FILE && acc == O_RDONLY && c->fuse_cache &&
-	    c->fuse_cache->running && !(vn_file_mode(&n) & 0222)) {
+	    c->fuse_cache->running && !(vn_file_mode(c, &n) & 0222)) {
 		/* A read-only file (id status error json, derived values) is
 		 * read through the page cache, kept across opens: every page
 		 * in it holds what the file rendered at a moment after which
@@ -1971,43 +1982,120 @@ out:
 	return r;
 }
 
-/* chmod/chown/utimens: accepted from the owner (tools copy metadata after
- * writing); only scratch files keep a mode. */
-static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
+/* utimens: accepted from the owner (tools copy metadata after writing);
+ * nothing keeps it. */
+static int vn_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	int r;
+
+	vn_rdlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0 && n.obj && !vn_may_modify(n.obj))
+		r = -EPERM;
+	vn_unlock(c);
+	return r;
+}
+
+/* chmod: the modes tell the truth, so only a scratch file's changes (by
+ * its owner or root); anything else keeps its mode: chmod to the mode it
+ * has succeeds, to another is EPERM. */
+static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
 	uid_t uid = fuse_get_context()->uid;
+	struct stat st;
 	struct vn_node n;
 	int r;
 
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
-	if (r == 0 && n.obj && !vn_may_modify(n.obj))
+	if (r == 0 && n.obj && !vn_may_modify(n.obj) &&
+	    !(n.type == VN_N_SCRATCH && uid == n.scratch->uid))
 		r = -EPERM;
-	else if (r == 0 && n.type == VN_N_SCRATCH && set_mode) {
+	else if (r == 0 && n.type == VN_N_SCRATCH) {
 		/* like chmod(2): its owner or root */
 		if (uid != 0 && uid != n.scratch->uid)
 			r = -EPERM;
 		else
 			n.scratch->mode = mode & 0777;
+	} else if (r == 0) {
+		r = vn_node_stat(c, &n, &st);
+		if (r == 0 && (st.st_mode & 07777) != (mode & 07777))
+			r = -EPERM;
 	}
 	vn_unlock(c);
 	return r;
 }
 
-static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	return vn_meta_change(path, mode, true);
-}
-
+/* chown: an object's directory, by root, gives the object to another
+ * user (persisted; its count in the per-user limits moves with it). An
+ * implicit object goes with its owner. A chown that changes nothing
+ * succeeds for whoever may change the object; anything else is EPERM. */
 static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	return vn_meta_change(path, 0, false);
-}
+	struct vn_ctx *c = vn_fctx();
+	uid_t caller = fuse_get_context()->uid;
+	struct vn_err err = {0};
+	struct stat st;
+	struct vn_node n;
+	struct vn_obj *o;
+	uid_t ouid;
+	gid_t ogid;
+	int r;
 
-static int vn_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	return vn_meta_change(path, 0, false);
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0)
+		r = vn_node_stat(c, &n, &st);
+	if (r < 0)
+		goto out;
+	if ((uid == (uid_t)-1 || uid == st.st_uid) && (gid == (gid_t)-1 || gid == st.st_gid)) {
+		r = n.obj && !vn_may_modify(n.obj) ? -EPERM : 0; /* no change */
+		goto out;
+	}
+	o = n.obj;
+	if (n.type != VN_N_OBJ || caller != 0) {
+		r = -EPERM;
+		goto out;
+	}
+	if (vn_owner_of(o, NULL)) {
+		r = vn_fail(&err, -EPERM, "%s '%s' belongs to %s '%s': chown that one",
+			    o->kind->type, o->name, vn_owner_of(o, NULL)->kind->type,
+			    vn_owner_of(o, NULL)->name);
+		vn_obj_set_error(o, &err);
+		goto out;
+	}
+	ouid = o->uid;
+	ogid = o->gid;
+	if (uid == (uid_t)-1)
+		uid = ouid;
+	if (gid == (gid_t)-1)
+		gid = ogid;
+	r = vn_quota_obj_move(c, o, uid);
+	if (r < 0)
+		goto out;
+	o->uid = uid;
+	o->gid = gid;
+	vn_txn_begin(c);
+	r = vn_obj_save(c, o);
+	r = vn_txn_end(c, r == 0) ?: r;
+	if (r < 0) {
+		vn_quota_obj_move(c, o, ouid); /* counts from uid back */
+		o->uid = ouid;
+		o->gid = ogid;
+		r = vn_fail(&err, -EIO, "could not persist the owner of %s '%s': %s", o->kind->type,
+			    o->name, strerror(-r));
+		vn_obj_set_error(o, &err);
+		goto out;
+	}
+	vn_info("%s %s now belongs to uid %u gid %u", o->kind->type, o->name, (unsigned)uid,
+		(unsigned)gid);
+	vn_changed(c, o, NULL);
+out:
+	vn_unlock(c);
+	return r;
 }
 
 static int vn_op_statfs(const char *path, struct statvfs *st)
