@@ -695,12 +695,20 @@ static int vn_resolve_parent(struct vn_ctx *c, const char *path, struct vn_node 
  *    attributes and child collections look absent to pid until pid
  *    creates them (cp -r opens every file of a directory it made with
  *    O_EXCL, and mkdirs every sub-directory).
+ *  - CREATED (object, file, pid): pid created the file so. Its chmod of
+ *    it (install and cp set the mode of what they made, through the
+ *    descriptor: FUSE does not say which) succeeds, kept nowhere.
  * Marks expire after VN_MARK_MS; a hash finds one, a list in the order
  * they were made drops the expired ones.
  */
 #define VN_MARK_MS 10000
 
-enum vn_mark_type { VN_MARK_UNLINKED = 'u', VN_MARK_LISTED = 'l', VN_MARK_FRESH = 'f' };
+enum vn_mark_type {
+	VN_MARK_UNLINKED = 'u',
+	VN_MARK_LISTED = 'l',
+	VN_MARK_FRESH = 'f',
+	VN_MARK_CREATED = 'c',
+};
 
 struct vn_mark {
 	struct vn_mark *next; /* in the order they were made */
@@ -1499,6 +1507,22 @@ static void vn_fh_undo(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 		vn_obj_set_error(n->obj, &err);
 }
 
+/* The same for a tool that replaced the file (marks): the value goes
+ * back, the sentence saying why the tool failed stays. */
+static void vn_fh_undo_keep_error(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
+{
+	struct vn_err err = {0};
+
+	if (n->obj->error)
+		snprintf(err.msg, sizeof(err.msg), "%s", n->obj->error);
+	vn_fh_undo(c, n, fh);
+	if (err.msg[0] && !n->obj->error) {
+		free(n->obj->error);
+		n->obj->error = strdup(err.msg);
+		vn_changed(c, n->obj, "error");
+	}
+}
+
 static int vn_buf_put_at(struct vn_buf *b, const char *data, size_t size, off_t off)
 {
 	size_t end = (size_t)off + size;
@@ -1601,7 +1625,7 @@ fail:
 		fh->failed = true;
 	/* a tool replacing the file failed: as it was before its unlink */
 	if (r < 0 && fh->replace && n.type == VN_N_FILE && n.attr) {
-		vn_fh_undo(c, &n, fh);
+		vn_fh_undo_keep_error(c, &n, fh);
 		fh->replace = false;
 	}
 out:
@@ -1636,7 +1660,7 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 		else if (n.type == VN_N_FILE && n.attr)
 			fh->list_err = r;
 		if (fh->replace && n.type == VN_N_FILE && n.attr && n.attr->type == VN_T_LIST)
-			vn_fh_undo(c, &n, fh);
+			vn_fh_undo_keep_error(c, &n, fh);
 		fh->replace = false;
 		fh->failed = true;
 	}
@@ -1757,6 +1781,7 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 		fresh = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL);
 	vn_fh_bind(fh, n);
 	fh->replace = true;
+	vn_mark_put(ms, VN_MARK_CREATED, pid, n->obj->id, n->name, NULL);
 	if (m) {
 		fh->saved = m->saved; /* the value before the unlink */
 		m->saved = NULL;
@@ -2021,8 +2046,18 @@ static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		else
 			n.scratch->mode = mode & 0777;
 	} else if (r == 0) {
+		struct vn_marks *ms = vn_marks(c);
+		bool made = false;
+
+		/* a tool setting the mode of the file it just created (install,
+		 * cp): the attribute keeps its own */
+		if (ms && n.type == VN_N_FILE) {
+			pthread_mutex_lock(&ms->mu);
+			made = vn_mark_get(ms, VN_MARK_CREATED, vn_caller_pid(), n.obj->id, n.name);
+			pthread_mutex_unlock(&ms->mu);
+		}
 		r = vn_node_stat(c, &n, &st);
-		if (r == 0 && (st.st_mode & 07777) != (mode & 07777))
+		if (r == 0 && !made && (st.st_mode & 07777) != (mode & 07777))
 			r = -EPERM;
 	}
 	vn_unlock(c);
