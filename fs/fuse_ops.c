@@ -692,9 +692,9 @@ static int vn_resolve_parent(struct vn_ctx *c, const char *path, struct vn_node 
  *    the directory first (rm -r, find -delete): there it is a step of
  *    removing the directory, and the file only looks absent to it.
  *  - FRESH (object, pid): pid made the object by mkdir. Its writable
- *    attributes and child collections look absent to pid until pid
- *    creates them (cp -r opens every file of a directory it made with
- *    O_EXCL, and mkdirs every sub-directory).
+ *    attributes look absent to pid until pid creates them (cp -r opens
+ *    every file of a directory it made with O_EXCL). Not its child
+ *    collections: `mkdir N N/subnets/S` must work.
  *  - CREATED (object, file, pid): pid created the file so. Its chmod of
  *    it (install and cp set the mode of what they made, through the
  *    descriptor: FUSE does not say which) succeeds, kept nowhere.
@@ -721,7 +721,6 @@ struct vn_mark {
 	struct json_object *saved; /* UNLINKED: the value before its reset */
 	bool reset;		   /* UNLINKED: a writable attribute was reset */
 	uint64_t made;		   /* FRESH: attributes (bit = index) made since */
-	uint64_t made_colls;	   /* FRESH: child collections made since */
 };
 
 struct vn_marks {
@@ -882,7 +881,7 @@ static bool vn_node_hidden(struct vn_ctx *c, const struct vn_node *n)
 	struct vn_mark *m;
 	bool hidden = false;
 
-	if (!ms || (n->type != VN_N_FILE && !(n->type == VN_N_COLL && n->coll->owner)))
+	if (!ms || n->type != VN_N_FILE)
 		return false;
 	pthread_mutex_lock(&ms->mu);
 	if (n->type == VN_N_FILE) {
@@ -890,12 +889,6 @@ static bool vn_node_hidden(struct vn_ctx *c, const struct vn_node *n)
 		if (!hidden && n->attr && (n->attr->mode & 0222) &&
 		    (m = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL)))
 			hidden = !(m->made & (1ULL << ((n->attr - n->obj->kind->attrs) & 63)));
-	} else {
-		struct vn_obj *o = n->coll->owner;
-
-		m = vn_mark_get(ms, VN_MARK_FRESH, pid, o->id, NULL);
-		if (m)
-			hidden = !(m->made_colls & (1ULL << ((n->coll - o->colls) & 63)));
 	}
 	pthread_mutex_unlock(&ms->mu);
 	return hidden;
@@ -1148,12 +1141,8 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 		/* Later collections first (ports before subnets): rm -r removes
 		 * in this order, and a subnet is busy while a bound port uses
 		 * it; the delete itself goes that way too. */
-		for (size_t i = o->ncolls; i-- > 0;) {
-			struct vn_node d = {.type = VN_N_COLL, .coll = &o->colls[i]};
-
-			if (!vn_node_hidden(c, &d))
-				fill(buf, o->colls[i].kind->dir, &dir, 0, 0);
-		}
+		for (size_t i = o->ncolls; i-- > 0;)
+			fill(buf, o->colls[i].kind->dir, &dir, 0, 0);
 		for (struct vn_scratch *s = o->scratch; s; s = s->next)
 			fill(buf, s->name, &reg, 0, 0);
 		break;
@@ -1183,24 +1172,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 	if (r < 0)
 		goto out;
 	if (n.type == VN_N_OBJ) {
-		/* a child collection of an object the caller just made, not
-		 * made by it yet (cp -r): it is there already (marks) */
-		struct vn_node d = n;
-
-		r = vn_step(c, &d, name);
-		if (r == 0 && d.type == VN_N_COLL && vn_node_hidden(c, &d)) {
-			struct vn_marks *ms = vn_marks(c);
-			struct vn_mark *m;
-
-			pthread_mutex_lock(&ms->mu);
-			m = vn_mark_get(ms, VN_MARK_FRESH, vn_caller_pid(), n.obj->id, NULL);
-			if (m)
-				m->made_colls |= 1ULL << ((d.coll - n.obj->colls) & 63);
-			pthread_mutex_unlock(&ms->mu);
-			r = 0;
-		} else {
-			r = r == 0 ? -EEXIST : -EPERM;
-		}
+		r = -EPERM;
 		goto out;
 	}
 	if (n.type != VN_N_COLL) {
@@ -1781,7 +1753,6 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 		fresh = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL);
 	vn_fh_bind(fh, n);
 	fh->replace = true;
-	vn_mark_put(ms, VN_MARK_CREATED, pid, n->obj->id, n->name, NULL);
 	if (m) {
 		fh->saved = m->saved; /* the value before the unlink */
 		m->saved = NULL;
@@ -1792,6 +1763,8 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 		if (fresh)
 			fresh->made |= 1ULL << ((n->attr - n->obj->kind->attrs) & 63);
 	}
+	/* last: a put drops what expired, m and fresh included */
+	vn_mark_put(ms, VN_MARK_CREATED, pid, n->obj->id, n->name, NULL);
 	pthread_mutex_unlock(&ms->mu);
 	vn_changed(c, n->obj, n->name); /* it is there again */
 	return 0;
