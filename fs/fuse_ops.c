@@ -2037,6 +2037,43 @@ static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return r;
 }
 
+/* Give o and the implicit objects it owns (ownership edges) to uid/gid,
+ * counts moved, in one store transaction; on failure all goes back. */
+static void vn_chown_set(struct vn_ctx *c, struct vn_obj *o, uid_t uid, gid_t gid)
+{
+	vn_quota_obj_move(c, o, uid); /* only fails without memory for a new uid */
+	o->uid = uid;
+	o->gid = gid;
+	vn_changed(c, o, NULL);
+}
+
+static int vn_chown_tree(struct vn_ctx *c, struct vn_obj *o, uid_t uid, gid_t gid, uid_t ouid,
+			 gid_t ogid)
+{
+	int r;
+
+	vn_txn_begin(c);
+	vn_chown_set(c, o, uid, gid);
+	r = vn_obj_save(c, o);
+	vn_refs_in_foreach(o, e)
+	{
+		if (r == 0 && !e->attr && e->from) {
+			vn_chown_set(c, e->from, uid, gid);
+			r = vn_obj_save(c, e->from);
+		}
+	}
+	r = vn_txn_end(c, r == 0) ?: r;
+	if (r < 0) {
+		vn_refs_in_foreach(o, e)
+		{
+			if (!e->attr && e->from && e->from->uid == uid)
+				vn_chown_set(c, e->from, ouid, ogid);
+		}
+		vn_chown_set(c, o, ouid, ogid);
+	}
+	return r;
+}
+
 /* chown: an object's directory, by root, gives the object to another
  * user (persisted; its count in the per-user limits moves with it). An
  * implicit object goes with its owner. A chown that changes nothing
@@ -2081,18 +2118,10 @@ static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 		uid = ouid;
 	if (gid == (gid_t)-1)
 		gid = ogid;
-	r = vn_quota_obj_move(c, o, uid);
-	if (r < 0)
-		goto out;
-	o->uid = uid;
-	o->gid = gid;
-	vn_txn_begin(c);
-	r = vn_obj_save(c, o);
-	r = vn_txn_end(c, r == 0) ?: r;
+	/* the object and what the daemon made for it (a router's legs):
+	 * they count to its owner */
+	r = vn_chown_tree(c, o, uid, gid, ouid, ogid);
 	if (r < 0) {
-		vn_quota_obj_move(c, o, ouid); /* counts from uid back */
-		o->uid = ouid;
-		o->gid = ogid;
 		r = vn_fail(&err, -EIO, "could not persist the owner of %s '%s': %s", o->kind->type,
 			    o->name, strerror(-r));
 		vn_obj_set_error(o, &err);

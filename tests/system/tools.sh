@@ -126,6 +126,11 @@ vn_eq "$NB:$NB 0:$NB" "$(stat -c '%u:%g' "$M/networks/n1") $(stat -c '%u:%g' "$M
 vn_expect_fail EDQUOT as_nobody mkdir "$M/networks/x3"
 vn_ok rm -r "$M/networks/n1" "$M/networks/n2" "$M/networks/n3" "$M/networks/x1" "$M/networks/x2"
 
+vn_ok chown $NB "$M/routers/r"
+vn_eq "$NB $NB" "$(stat -c %u "$M/routers/r") $(stat -c %u "$N/ports/$LEG")" "a router's legs go with it"
+vn_ok chown 0 "$M/routers/r"
+vn_eq "0 0" "$(stat -c %u "$M/routers/r") $(stat -c %u "$N/ports/$LEG")" "and come back with it"
+
 # ---- 2. tar -x of a saved network -------------------------------------------------------
 vn_ok mkdir "$N/ports/p1"
 vn_ok vn_w "$N/ports/p1/fixed_ips" "s 10.0.0.50"
