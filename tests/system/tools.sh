@@ -76,6 +76,21 @@ vn_ok rm "$N/mtu"
 vn_eq 1500 "$(vn_cat "$N/mtu")" "a lone rm resets to the default"
 vn_eq 1500 "$(vn_link_mtu "$(vn_cat "$N/bridge")")" "and the bridge follows"
 vn_ok vn_w "$N/mtu" 1400
+# the name looks absent to the unlinker only, until it creates it again
+out=$(timeout 20 python3 - "$N" <<'PY' 2>&1
+import os, subprocess, sys
+n = sys.argv[1]
+os.unlink(n + "/mtu")
+mine = os.path.exists(n + "/mtu")
+other = subprocess.run(["cat", n + "/mtu"], capture_output=True, text=True).stdout.strip()
+fd = os.open(n + "/mtu", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, b"1420\n")
+os.close(fd)
+print(mine, other, os.path.exists(n + "/mtu"), open(n + "/mtu").read().strip())
+PY
+)
+vn_eq "False 1500 True 1420" "$out" "unlinked: absent for the unlinker, reset for others; O_EXCL create writes"
+vn_ok vn_w "$N/mtu" 1400
 
 # ---- 5. modes, chmod, chown, du ---------------------------------------------------------
 vn_ok mkdir "$M/routers/r"
