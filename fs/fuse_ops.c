@@ -79,6 +79,9 @@ struct vn_fh {
 	 * that came in pieces turns out bad (a partial value never stays). */
 	struct json_object *saved;
 	bool saved_set;
+	/* made by create over an attribute (marks): a failed value puts back
+	 * the one from before the unlink */
+	bool replace;
 };
 
 static struct vn_ctx *vn_fctx(void)
@@ -134,7 +137,13 @@ struct vn_fuse_cache {
 	 * pages of: path -> struct vn_kv (see "The kernel's version"). */
 	struct lh_table *kv;
 	pthread_mutex_t kv_mu;
+	/* what tools that replace or remove files did (see "marks") */
+	struct vn_marks *marks;
 };
+
+struct vn_marks;
+static int vn_marks_init(struct vn_fuse_cache *fc);
+static void vn_marks_fini(struct vn_fuse_cache *fc);
 
 /* The functions below name the FUSE layer's state (c->fuse_cache, one per
  * context) vn_cache, through a local pointer fc. */
@@ -152,7 +161,7 @@ int vn_fuse_state_init(struct vn_ctx *c)
 	pthread_mutex_init(&fc->finals_mu, NULL);
 	pthread_mutex_init(&fc->kv_mu, NULL);
 	c->fuse_cache = fc;
-	return 0;
+	return vn_marks_init(fc);
 }
 
 void vn_fuse_state_fini(struct vn_ctx *c)
@@ -168,6 +177,7 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 	if (fc->kv)
 		lh_table_free(fc->kv);
 	pthread_mutex_destroy(&fc->kv_mu);
+	vn_marks_fini(fc);
 	free(fc);
 	c->fuse_cache = NULL;
 }
@@ -775,6 +785,283 @@ static int vn_resolve_parent(struct vn_ctx *c, const char *path, struct vn_node 
 	return vn_resolve(c, dir, n);
 }
 
+/* ---- marks: what a process did that changes what it sees ----
+ *
+ * Tools that replace a file (install, mv from another file system,
+ * cp --remove-destination, tar -x) unlink it, then create it with
+ * O_CREAT|O_EXCL. The kernel answers EEXIST itself when its LOOKUP finds
+ * the name, so the create never reaches the daemon: after such an unlink
+ * the name must look absent -- to the process that unlinked it (FUSE
+ * gives each request the caller's pid), for VN_MARK_MS at most. A mark
+ * says so:
+ *  - UNLINKED (object, file, pid): the file looks absent to pid until
+ *    pid creates it again (a whole-value write of the attribute). A
+ *    writable attribute was reset at the unlink (lone `rm attr` keeps
+ *    its documented meaning) and the mark keeps its value from before,
+ *    put back if what pid then writes fails, or if pid's rmdir of the
+ *    object (or of a descendant: rm -r then leaves the object) fails.
+ *  - LISTED (object, pid): pid read the directory. Unlinking a file that
+ *    cannot be reset (id, status, error, json, read-only attributes, a
+ *    managed port's files) is EPERM, except from a process that listed
+ *    the directory first (rm -r, find -delete): there it is a step of
+ *    removing the directory, and the file only looks absent to it.
+ *  - FRESH (object, pid): pid made the object by mkdir. Its writable
+ *    attributes look absent to pid until pid creates them (cp -r opens
+ *    every file of a directory it made with O_EXCL). Not its child
+ *    collections: `mkdir N N/subnets/S` must work.
+ *  - CREATED (object, file, pid): pid created the file so. Its chmod of
+ *    it (install and cp set the mode of what they made, through the
+ *    descriptor: FUSE does not say which) succeeds, kept nowhere.
+ * Marks expire after VN_MARK_MS; a hash finds one, a list in the order
+ * they were made drops the expired ones.
+ */
+#define VN_MARK_MS 10000
+
+enum vn_mark_type {
+	VN_MARK_UNLINKED = 'u',
+	VN_MARK_LISTED = 'l',
+	VN_MARK_FRESH = 'f',
+	VN_MARK_CREATED = 'c',
+};
+
+struct vn_mark {
+	struct vn_mark *next; /* in the order they were made */
+	char key[128];
+	enum vn_mark_type type;
+	pid_t pid;
+	char id[37];
+	const char *name; /* UNLINKED: the file (static table text) */
+	struct timespec when;
+	struct json_object *saved; /* UNLINKED: the value before its reset */
+	bool reset;		   /* UNLINKED: a writable attribute was reset */
+	uint64_t made;		   /* FRESH: attributes (bit = index) made since */
+};
+
+struct vn_marks {
+	pthread_mutex_t mu;
+	struct lh_table *by_key;
+	struct vn_mark *head, *tail;
+};
+
+static int vn_marks_init(struct vn_fuse_cache *fc)
+{
+	fc->marks = calloc(1, sizeof(*fc->marks));
+	if (!fc->marks)
+		return -ENOMEM;
+	pthread_mutex_init(&fc->marks->mu, NULL);
+	fc->marks->by_key = lh_kchar_table_new(64, NULL);
+	return fc->marks->by_key ? 0 : -ENOMEM;
+}
+
+static void vn_mark_free(struct vn_mark *m)
+{
+	json_object_put(m->saved);
+	free(m);
+}
+
+static void vn_marks_fini(struct vn_fuse_cache *fc)
+{
+	struct vn_marks *ms = fc->marks;
+
+	if (!ms)
+		return;
+	while (ms->head) {
+		struct vn_mark *m = ms->head;
+
+		ms->head = m->next;
+		vn_mark_free(m);
+	}
+	if (ms->by_key)
+		lh_table_free(ms->by_key);
+	pthread_mutex_destroy(&ms->mu);
+	free(ms);
+	fc->marks = NULL;
+}
+
+static struct vn_marks *vn_marks(struct vn_ctx *c)
+{
+	return c->fuse_cache ? c->fuse_cache->marks : NULL;
+}
+
+static void vn_mark_key(char *key, enum vn_mark_type t, pid_t pid, const char *id, const char *name)
+{
+	snprintf(key, 128, "%c/%d/%s/%s", (char)t, (int)pid, id, name ? name : "");
+}
+
+static bool vn_mark_expired(const struct vn_mark *m, const struct timespec *now)
+{
+	long long ms = (now->tv_sec - m->when.tv_sec) * 1000LL +
+		       (now->tv_nsec - m->when.tv_nsec) / 1000000;
+
+	return ms > VN_MARK_MS;
+}
+
+/* Drop what expired (ms->mu held); a mark taken off the hash (name
+ * NULL'd key) is freed here too. */
+static void vn_marks_prune(struct vn_marks *ms)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (ms->head && vn_mark_expired(ms->head, &now)) {
+		struct vn_mark *m = ms->head;
+		void *v = NULL;
+
+		ms->head = m->next;
+		if (!ms->head)
+			ms->tail = NULL;
+		if (lh_table_lookup_ex(ms->by_key, m->key, &v) && v == m)
+			lh_table_delete(ms->by_key, m->key);
+		vn_mark_free(m);
+	}
+}
+
+/* The live mark, or NULL (ms->mu held). */
+static struct vn_mark *vn_mark_get(struct vn_marks *ms, enum vn_mark_type t, pid_t pid,
+				   const char *id, const char *name)
+{
+	char key[128];
+	struct timespec now;
+	void *v = NULL;
+
+	vn_mark_key(key, t, pid, id, name);
+	if (!lh_table_lookup_ex(ms->by_key, key, &v))
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return vn_mark_expired(v, &now) ? NULL : v;
+}
+
+/* Add (or renew) a mark; saved is consumed. Returns it, NULL without
+ * memory (ms->mu held). */
+static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid_t pid,
+				   const char *id, const char *name, struct json_object *saved)
+{
+	struct vn_mark *m = calloc(1, sizeof(*m));
+	void *v = NULL;
+
+	vn_marks_prune(ms);
+	if (!m) {
+		json_object_put(saved);
+		return NULL;
+	}
+	vn_mark_key(m->key, t, pid, id, name);
+	m->type = t;
+	m->pid = pid;
+	memcpy(m->id, id, sizeof(m->id));
+	m->name = name;
+	m->saved = saved;
+	clock_gettime(CLOCK_MONOTONIC, &m->when);
+	/* an older one of the same key stays in the list until it expires,
+	 * out of the hash */
+	if (lh_table_lookup_ex(ms->by_key, m->key, &v))
+		lh_table_delete(ms->by_key, m->key);
+	lh_table_insert(ms->by_key, m->key, m);
+	if (ms->tail)
+		ms->tail->next = m;
+	else
+		ms->head = m;
+	ms->tail = m;
+	return m;
+}
+
+/* Take a mark out of the hash (it is freed when it expires). */
+static void vn_mark_drop(struct vn_marks *ms, struct vn_mark *m)
+{
+	lh_table_delete(ms->by_key, m->key);
+	json_object_put(m->saved);
+	m->saved = NULL;
+	m->reset = false;
+}
+
+static pid_t vn_caller_pid(void)
+{
+	return fuse_get_context()->pid;
+}
+
+static bool vn_attr_resettable(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a)
+{
+	struct vn_err e = {0};
+
+	if (!a || !(a->mode & 0222))
+		return false;
+	return !o->kind->writable || o->kind->writable(c, o, a, &e) == 0;
+}
+
+/* Does the node look absent to the caller (see "marks")? */
+static bool vn_node_hidden(struct vn_ctx *c, const struct vn_node *n)
+{
+	struct vn_marks *ms = vn_marks(c);
+	pid_t pid = vn_caller_pid();
+	struct vn_mark *m;
+	bool hidden = false;
+
+	if (!ms || n->type != VN_N_FILE)
+		return false;
+	pthread_mutex_lock(&ms->mu);
+	if (n->type == VN_N_FILE) {
+		hidden = vn_mark_get(ms, VN_MARK_UNLINKED, pid, n->obj->id, n->name) != NULL;
+		if (!hidden && n->attr && (n->attr->mode & 0222) &&
+		    (m = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL)))
+			hidden = !(m->made & (1ULL << ((n->attr - n->obj->kind->attrs) & 63)));
+	}
+	pthread_mutex_unlock(&ms->mu);
+	return hidden;
+}
+
+static bool vn_obj_within(const struct vn_obj *o, const struct vn_obj *top)
+{
+	for (; o; o = o->parent)
+		if (o == top)
+			return true;
+	return false;
+}
+
+/* The caller's removal of `at` failed (an rmdir, or an unlink in it): put
+ * back every attribute it reset by unlinking on the way, in at's subtree
+ * and in at's ancestors, which rm -r then leaves. Newest first. */
+static void vn_marks_restore(struct vn_ctx *c, struct vn_obj *at)
+{
+	struct vn_marks *ms = vn_marks(c);
+	pid_t pid = vn_caller_pid();
+	struct vn_mark **v = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!ms)
+		return;
+	pthread_mutex_lock(&ms->mu);
+	for (struct vn_mark *m = ms->head; m; m = m->next) {
+		struct vn_obj *o;
+		void *cur = NULL;
+
+		if (m->type != VN_MARK_UNLINKED || m->pid != pid || !m->reset ||
+		    !lh_table_lookup_ex(ms->by_key, m->key, &cur) || cur != m)
+			continue;
+		o = vn_find_id(c, m->id);
+		if (!o || !(vn_obj_within(o, at) || vn_obj_within(at, o)))
+			continue;
+		if (n == cap) {
+			struct vn_mark **nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*nv));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n++] = m;
+	}
+	while (n-- > 0) {
+		struct vn_mark *m = v[n];
+		struct vn_obj *o = vn_find_id(c, m->id);
+		const struct vn_attr *a = o ? vn_attr_find(o->kind, m->name) : NULL;
+		struct vn_err err = {0};
+
+		if (a && vn_attr_restore(c, o, a, m->saved, &err) < 0)
+			vn_obj_set_error(o, &err);
+		vn_mark_drop(ms, m);
+	}
+	pthread_mutex_unlock(&ms->mu);
+	free(v);
+}
+
 /* ---- locking helpers ---- */
 
 static void vn_rdlock(struct vn_ctx *c)
@@ -816,9 +1103,18 @@ static void vn_unlock_nowait(struct vn_ctx *c)
 
 /* ---- attributes of nodes ---- */
 
-static mode_t vn_file_mode(const struct vn_node *n)
+/* The mode a file really has: an attribute its kind refuses to let
+ * anyone write (a port a router manages) is read-only. */
+static mode_t vn_file_mode(struct vn_ctx *c, const struct vn_node *n)
 {
-	return n->attr ? n->attr->mode : 0444;
+	struct vn_err e = {0};
+
+	if (!n->attr)
+		return 0444;
+	if ((n->attr->mode & 0222) && n->obj->kind->writable &&
+	    n->obj->kind->writable(c, n->obj, n->attr, &e) < 0)
+		return n->attr->mode & ~0222;
+	return n->attr->mode;
 }
 
 /* keep (may be NULL): a file's rendered content, for the caller. */
@@ -857,8 +1153,9 @@ static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *s
 
 		if (r < 0)
 			return r;
-		st->st_mode = S_IFREG | vn_file_mode(n);
+		st->st_mode = S_IFREG | vn_file_mode(c, n);
 		st->st_size = (off_t)b.len;
+		st->st_blocks = (blkcnt_t)((b.len + 511) / 512); /* du */
 		if (keep) {
 			*keep = b;
 			b = (struct vn_buf){0};
@@ -868,6 +1165,7 @@ static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *s
 	case VN_N_SCRATCH:
 		st->st_mode = S_IFREG | n->scratch->mode;
 		st->st_size = (off_t)n->scratch->data.len;
+		st->st_blocks = (blkcnt_t)((n->scratch->data.len + 511) / 512);
 		st->st_uid = n->scratch->uid;
 		st->st_gid = n->scratch->gid;
 		st->st_mtim = st->st_ctim = n->scratch->mtime;
@@ -893,7 +1191,7 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 static bool vn_node_paged(struct vn_ctx *c, const struct vn_node *n)
 {
 	return vn_page_cache && n->type == VN_N_FILE && c->fuse_cache && c->fuse_cache->running &&
-	       !(vn_file_mode(n) & 0222);
+	       !(vn_file_mode(c, n) & 0222);
 }
 
 static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -906,6 +1204,8 @@ static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
 
 	vn_rdlock(c);
 	r = vn_resolve(c, path, &n);
+	if (r == 0 && !fi && vn_node_hidden(c, &n))
+		r = -ENOENT; /* unlinked by the caller, or not made yet (marks) */
 	if (r == 0 && vn_node_paged(c, &n)) {
 		/* what the kernel is told now, kept with no change between:
 		 * changes take the lock exclusive */
@@ -960,17 +1260,37 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 			fill(buf, o->name, &dir, 0, 0);
 		}
 		break;
-	case VN_N_OBJ:
+	case VN_N_OBJ: {
+		struct vn_marks *ms = vn_marks(c);
+		struct vn_node f = {.type = VN_N_FILE, .obj = n.obj};
+
 		o = n.obj;
-		for (size_t i = 0; vn_common_files[i]; i++)
-			fill(buf, vn_common_files[i], &reg, 0, 0);
-		for (const struct vn_attr *a = o->kind->attrs; a->name; a++)
-			fill(buf, a->name, &reg, 0, 0);
-		for (size_t i = 0; i < o->ncolls; i++)
+		if (ms) { /* rm -r may unlink what it listed (marks) */
+			pthread_mutex_lock(&ms->mu);
+			vn_mark_put(ms, VN_MARK_LISTED, vn_caller_pid(), o->id, NULL, NULL);
+			pthread_mutex_unlock(&ms->mu);
+		}
+		for (size_t i = 0; vn_common_files[i]; i++) {
+			f.attr = NULL;
+			f.name = vn_common_files[i];
+			if (!vn_node_hidden(c, &f))
+				fill(buf, vn_common_files[i], &reg, 0, 0);
+		}
+		for (const struct vn_attr *a = o->kind->attrs; a->name; a++) {
+			f.attr = a;
+			f.name = a->name;
+			if (!vn_node_hidden(c, &f))
+				fill(buf, a->name, &reg, 0, 0);
+		}
+		/* Later collections first (ports before subnets): rm -r removes
+		 * in this order, and a subnet is busy while a bound port uses
+		 * it; the delete itself goes that way too. */
+		for (size_t i = o->ncolls; i-- > 0;)
 			fill(buf, o->colls[i].kind->dir, &dir, 0, 0);
 		for (struct vn_scratch *s = o->scratch; s; s = s->next)
 			fill(buf, s->name, &reg, 0, 0);
 		break;
+	}
 	default:
 		r = -ENOTDIR;
 	}
@@ -986,6 +1306,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 	struct vn_ctx *c = vn_fctx();
 	struct fuse_context *fc = fuse_get_context();
 	struct vn_err err = {0};
+	struct vn_obj *o = NULL;
 	struct vn_node n;
 	const char *name;
 	int r;
@@ -994,20 +1315,30 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
 		goto out;
+	if (n.type == VN_N_OBJ) {
+		r = -EPERM;
+		goto out;
+	}
 	if (n.type != VN_N_COLL) {
-		r = n.type == VN_N_OBJ ? -EPERM : -ENOTDIR;
+		r = -ENOTDIR;
 		goto out;
 	}
 	if (!vn_may_modify(n.coll->owner)) {
 		r = -EACCES;
 		goto out;
 	}
-	r = vn_obj_create(c, n.coll, name, fc->uid, fc->gid, NULL, NULL, &err);
+	r = vn_obj_create(c, n.coll, name, fc->uid, fc->gid, NULL, &o, &err);
 	if (r < 0) {
 		if (n.coll->owner)
 			vn_obj_set_error(n.coll->owner, &err);
 		else
 			vn_log(VN_LOG_WARN, r, "mkdir %s: %s", path, err.msg);
+	} else if (vn_marks(c)) {
+		struct vn_marks *ms = vn_marks(c);
+
+		pthread_mutex_lock(&ms->mu);
+		vn_mark_put(ms, VN_MARK_FRESH, vn_caller_pid(), o->id, NULL, NULL);
+		pthread_mutex_unlock(&ms->mu);
 	}
 out:
 	vn_unlock(c);
@@ -1036,8 +1367,11 @@ static int vn_op_rmdir(const char *path)
 			break;
 		}
 		r = vn_obj_delete(c, n.obj, false, &err);
-		if (r < 0)
+		if (r < 0) {
 			vn_obj_set_error(n.obj, &err);
+			/* what the caller's unlinks reset on the way (rm -r) */
+			vn_marks_restore(c, n.obj);
+		}
 		break;
 	default:
 		r = -ENOTDIR;
@@ -1141,12 +1475,12 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 			r = -EACCES;
 			goto out;
 		}
-		if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0200)) {
+		if (n.type == VN_N_FILE && !(vn_file_mode(c, &n) & 0200)) {
 			r = -EACCES;
 			goto out;
 		}
 	}
-	if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0004) && !vn_may_modify(n.obj)) {
+	if (n.type == VN_N_FILE && !(vn_file_mode(c, &n) & 0004) && !vn_may_modify(n.obj)) {
 		r = -EACCES; /* owner-only (0600) files */
 		goto out;
 	}
@@ -1291,6 +1625,22 @@ static void vn_fh_undo(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 		vn_obj_set_error(n->obj, &err);
 }
 
+/* The same for a tool that replaced the file (marks): the value goes
+ * back, the sentence saying why the tool failed stays. */
+static void vn_fh_undo_keep_error(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
+{
+	struct vn_err err = {0};
+
+	if (n->obj->error)
+		snprintf(err.msg, sizeof(err.msg), "%s", n->obj->error);
+	vn_fh_undo(c, n, fh);
+	if (err.msg[0] && !n->obj->error) {
+		free(n->obj->error);
+		n->obj->error = strdup(err.msg);
+		vn_changed(c, n->obj, "error");
+	}
+}
+
 static int vn_buf_put_at(struct vn_buf *b, const char *data, size_t size, off_t off)
 {
 	size_t end = (size_t)off + size;
@@ -1391,6 +1741,11 @@ fail:
 	/* `>>` adds a value per write; otherwise the rest of this value is void */
 	if (r < 0 && !fh->append)
 		fh->failed = true;
+	/* a tool replacing the file failed: as it was before its unlink */
+	if (r < 0 && fh->replace && n.type == VN_N_FILE && n.attr) {
+		vn_fh_undo_keep_error(c, &n, fh);
+		fh->replace = false;
+	}
 out:
 	if (fh->type == VN_N_SCRATCH)
 		vn_unlock_nowait(c); /* its page is locked by this WRITE */
@@ -1422,6 +1777,9 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 			vn_fh_undo(c, &n, fh);
 		else if (n.type == VN_N_FILE && n.attr)
 			fh->list_err = r;
+		if (fh->replace && n.type == VN_N_FILE && n.attr && n.attr->type == VN_T_LIST)
+			vn_fh_undo_keep_error(c, &n, fh);
+		fh->replace = false;
 		fh->failed = true;
 	}
 	fh->pending = false;
@@ -1512,6 +1870,52 @@ out:
 	return r;
 }
 
+/* create of an attribute's name: it looks absent to the caller only
+ * (marks), who unlinked it (install, mv, cp --remove-destination, tar)
+ * or made its object (cp -r). The handle writes the whole value, as an
+ * open with O_TRUNC: what it writes is applied as any write; if it fails,
+ * the value from before the unlink is put back (the tool failed, nothing
+ * changed); if nothing is written, the unlink's reset stands (or, in an
+ * object just made, the empty value: an empty file copied). */
+static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
+{
+	struct vn_marks *ms = vn_marks(c);
+	pid_t pid = vn_caller_pid();
+	struct vn_mark *m = NULL, *fresh = NULL;
+	struct vn_err err = {0};
+	int r;
+
+	if (!ms || !vn_node_hidden(c, n))
+		return -EEXIST; /* the caller sees it: the kernel's EEXIST */
+	if (!vn_attr_resettable(c, n->obj, n->attr)) {
+		r = vn_fail(&err, -EACCES, "%s is %s: it cannot be written", n->name,
+			    n->attr && (n->attr->mode & 0222) ? "managed" : "read-only");
+		vn_obj_set_error(n->obj, &err);
+		return r;
+	}
+	pthread_mutex_lock(&ms->mu);
+	m = vn_mark_get(ms, VN_MARK_UNLINKED, pid, n->obj->id, n->name);
+	if (!m)
+		fresh = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL);
+	vn_fh_bind(fh, n);
+	fh->replace = true;
+	if (m) {
+		fh->saved = m->saved; /* the value before the unlink */
+		m->saved = NULL;
+		fh->saved_set = m->reset;
+		vn_mark_drop(ms, m);
+	} else {
+		fh->trunc = true; /* nothing written: the empty value */
+		if (fresh)
+			fresh->made |= 1ULL << ((n->attr - n->obj->kind->attrs) & 63);
+	}
+	/* last: a put drops what expired, m and fresh included */
+	vn_mark_put(ms, VN_MARK_CREATED, pid, n->obj->id, n->name, NULL);
+	pthread_mutex_unlock(&ms->mu);
+	vn_changed(c, n->obj, n->name); /* it is there again */
+	return 0;
+}
+
 static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
@@ -1542,6 +1946,10 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 		goto out;
 	}
 	r = vn_step(c, &n, name);
+	if (r == 0 && n.type == VN_N_FILE) {
+		r = vn_create_attr(c, &n, fh);
+		goto out;
+	}
 	if (r == 0) {
 		r = -EEXIST;
 		goto out;
@@ -1584,11 +1992,55 @@ static int vn_op_unlink(const char *path)
 	}
 	if (n.type == VN_N_SCRATCH) {
 		vn_scratch_remove(c, n.obj, n.scratch);
-	} else if (n.attr) {
-		/* rm resets an attribute to its default */
+	} else if (vn_attr_resettable(c, n.obj, n.attr)) {
+		/* rm resets an attribute to its default; the caller sees it
+		 * gone until it creates it again (install, mv), and its rmdir
+		 * failing puts the value back (rm -r; see "marks") */
+		struct json_object *saved = vn_attr_saved(n.obj, n.attr);
+
 		r = vn_attr_reset(c, n.obj, n.attr, &err);
-		if (r < 0)
+		if (r < 0) {
+			json_object_put(saved);
 			vn_obj_set_error(n.obj, &err);
+			vn_marks_restore(c, n.obj);
+		} else if (vn_marks(c)) {
+			struct vn_marks *ms = vn_marks(c);
+			struct vn_mark *m;
+
+			pthread_mutex_lock(&ms->mu);
+			m = vn_mark_put(ms, VN_MARK_UNLINKED, vn_caller_pid(), n.obj->id, n.name,
+					saved);
+			if (m)
+				m->reset = true;
+			pthread_mutex_unlock(&ms->mu);
+		} else {
+			json_object_put(saved);
+		}
+	} else {
+		/* Nothing to reset (id, status, read-only or managed values):
+		 * only as a step of removing the directory the caller listed
+		 * (rm -r); anything else (tar -x making room) fails. */
+		struct vn_marks *ms = vn_marks(c);
+		pid_t pid = vn_caller_pid();
+
+		r = -EPERM;
+		if (ms) {
+			pthread_mutex_lock(&ms->mu);
+			if (vn_mark_get(ms, VN_MARK_LISTED, pid, n.obj->id, NULL)) {
+				vn_mark_put(ms, VN_MARK_UNLINKED, pid, n.obj->id, n.name, NULL);
+				r = 0;
+			}
+			pthread_mutex_unlock(&ms->mu);
+		}
+		if (r < 0) {
+			vn_fail(&err, r,
+				"%s cannot be removed or replaced: it is %s; rmdir removes the "
+				"%s",
+				n.name, n.attr && (n.attr->mode & 0222) ? "managed" : "read-only",
+				n.obj->kind->type);
+			vn_obj_set_error(n.obj, &err);
+			vn_marks_restore(c, n.obj);
+		}
 	}
 out:
 	vn_unlock_pathop(c);
@@ -1674,43 +2126,159 @@ out:
 	return r;
 }
 
-/* chmod/chown/utimens: accepted from the owner (tools copy metadata after
- * writing); only scratch files keep a mode. */
-static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
+/* utimens: accepted from the owner (tools copy metadata after writing);
+ * nothing keeps it. */
+static int vn_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_node n;
+	int r;
+
+	vn_rdlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0 && n.obj && !vn_may_modify(n.obj))
+		r = -EPERM;
+	vn_unlock(c);
+	return r;
+}
+
+/* chmod: the modes tell the truth, so only a scratch file's changes (by
+ * its owner or root); anything else keeps its mode: chmod to the mode it
+ * has succeeds, to another is EPERM. */
+static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
 	uid_t uid = fuse_get_context()->uid;
+	struct stat st;
 	struct vn_node n;
 	int r;
 
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
-	if (r == 0 && n.obj && !vn_may_modify(n.obj))
+	if (r == 0 && n.obj && !vn_may_modify(n.obj) &&
+	    !(n.type == VN_N_SCRATCH && uid == n.scratch->uid))
 		r = -EPERM;
-	else if (r == 0 && n.type == VN_N_SCRATCH && set_mode) {
+	else if (r == 0 && n.type == VN_N_SCRATCH) {
 		/* like chmod(2): its owner or root */
 		if (uid != 0 && uid != n.scratch->uid)
 			r = -EPERM;
 		else
 			n.scratch->mode = mode & 0777;
+	} else if (r == 0) {
+		struct vn_marks *ms = vn_marks(c);
+		bool made = false;
+
+		/* a tool setting the mode of the file it just created (install,
+		 * cp): the attribute keeps its own */
+		if (ms && n.type == VN_N_FILE) {
+			pthread_mutex_lock(&ms->mu);
+			made = vn_mark_get(ms, VN_MARK_CREATED, vn_caller_pid(), n.obj->id, n.name);
+			pthread_mutex_unlock(&ms->mu);
+		}
+		r = vn_node_stat(c, &n, &st);
+		if (r == 0 && !made && (st.st_mode & 07777) != (mode & 07777))
+			r = -EPERM;
 	}
 	vn_unlock(c);
 	return r;
 }
 
-static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+/* Give o and the implicit objects it owns (ownership edges) to uid/gid,
+ * counts moved, in one store transaction; on failure all goes back. */
+static void vn_chown_set(struct vn_ctx *c, struct vn_obj *o, uid_t uid, gid_t gid)
 {
-	return vn_meta_change(path, mode, true);
+	vn_quota_obj_move(c, o, uid); /* only fails without memory for a new uid */
+	o->uid = uid;
+	o->gid = gid;
+	vn_changed(c, o, NULL);
 }
 
+static int vn_chown_tree(struct vn_ctx *c, struct vn_obj *o, uid_t uid, gid_t gid, uid_t ouid,
+			 gid_t ogid)
+{
+	int r;
+
+	vn_txn_begin(c);
+	vn_chown_set(c, o, uid, gid);
+	r = vn_obj_save(c, o);
+	vn_refs_in_foreach(o, e)
+	{
+		if (r == 0 && !e->attr && e->from) {
+			vn_chown_set(c, e->from, uid, gid);
+			r = vn_obj_save(c, e->from);
+		}
+	}
+	r = vn_txn_end(c, r == 0) ?: r;
+	if (r < 0) {
+		vn_refs_in_foreach(o, e)
+		{
+			if (!e->attr && e->from && e->from->uid == uid)
+				vn_chown_set(c, e->from, ouid, ogid);
+		}
+		vn_chown_set(c, o, ouid, ogid);
+	}
+	return r;
+}
+
+/* chown: an object's directory, by root, gives the object to another
+ * user (persisted; its count in the per-user limits moves with it). An
+ * implicit object goes with its owner. A chown that changes nothing
+ * succeeds for whoever may change the object; anything else is EPERM. */
 static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	return vn_meta_change(path, 0, false);
-}
+	struct vn_ctx *c = vn_fctx();
+	uid_t caller = fuse_get_context()->uid;
+	struct vn_err err = {0};
+	struct stat st;
+	struct vn_node n;
+	struct vn_obj *o;
+	uid_t ouid;
+	gid_t ogid;
+	int r;
 
-static int vn_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	return vn_meta_change(path, 0, false);
+	vn_wrlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0)
+		r = vn_node_stat(c, &n, &st);
+	if (r < 0)
+		goto out;
+	if ((uid == (uid_t)-1 || uid == st.st_uid) && (gid == (gid_t)-1 || gid == st.st_gid)) {
+		r = n.obj && !vn_may_modify(n.obj) ? -EPERM : 0; /* no change */
+		goto out;
+	}
+	o = n.obj;
+	if (n.type != VN_N_OBJ || caller != 0) {
+		r = -EPERM;
+		goto out;
+	}
+	if (vn_owner_of(o, NULL)) {
+		r = vn_fail(&err, -EPERM, "%s '%s' belongs to %s '%s': chown that one",
+			    o->kind->type, o->name, vn_owner_of(o, NULL)->kind->type,
+			    vn_owner_of(o, NULL)->name);
+		vn_obj_set_error(o, &err);
+		goto out;
+	}
+	ouid = o->uid;
+	ogid = o->gid;
+	if (uid == (uid_t)-1)
+		uid = ouid;
+	if (gid == (gid_t)-1)
+		gid = ogid;
+	/* the object and what the daemon made for it (a router's legs):
+	 * they count to its owner */
+	r = vn_chown_tree(c, o, uid, gid, ouid, ogid);
+	if (r < 0) {
+		r = vn_fail(&err, -EIO, "could not persist the owner of %s '%s': %s", o->kind->type,
+			    o->name, strerror(-r));
+		vn_obj_set_error(o, &err);
+		goto out;
+	}
+	vn_info("%s %s now belongs to uid %u gid %u", o->kind->type, o->name, (unsigned)uid,
+		(unsigned)gid);
+	vn_changed(c, o, NULL);
+out:
+	vn_unlock(c);
+	return r;
 }
 
 static int vn_op_statfs(const char *path, struct statvfs *st)

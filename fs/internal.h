@@ -65,6 +65,9 @@ int vn_quota_obj_fail(struct vn_ctx *c, uid_t uid, struct vn_err *err);
  * sentence) if growing would pass the limit, nothing changed then. */
 int vn_quota_scratch_change(struct vn_ctx *c, uid_t uid, size_t from, size_t to,
 			    struct vn_err *err);
+/* chown of an object: its count moves from o->uid to uid (root's doing:
+ * no limit is checked). */
+int vn_quota_obj_move(struct vn_ctx *c, struct vn_obj *o, uid_t uid);
 size_t vn_quota_objects(struct vn_ctx *c, uid_t uid);
 size_t vn_quota_scratch(struct vn_ctx *c, uid_t uid);
 void vn_quota_fini(struct vn_ctx *c);

@@ -770,6 +770,13 @@ static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 	struct vn_coll *subs = vn_child_coll(o->parent, &vn_kind_subnet);
 	int r;
 
+	/* A router's legs are made by the router only: a restore (tar -x,
+	 * cp -r) must not make one as a plain port bound into its namespace. */
+	if (!vn_owner_of(o, NULL) && (!strncmp(o->name, "qr-", 3) || !strncmp(o->name, "qg-", 3)))
+		return vn_fail(
+			err, -EPERM,
+			"port names starting with qr- or qg- are a router's legs: the router "
+			"makes them (write its interfaces or external_gateway)");
 	if (!vn_get_str(o, "mac_address")) {
 		r = vn_port_gen_mac(c, o);
 		if (r < 0)

@@ -113,6 +113,25 @@ void vn_quota_obj_detach(struct vn_ctx *c, struct vn_obj *o)
 	vn_quota_tidy(c, u);
 }
 
+int vn_quota_obj_move(struct vn_ctx *c, struct vn_obj *o, uid_t uid)
+{
+	struct vn_quota_user *to = uid ? vn_quota_get(c, uid) : NULL, *from;
+
+	if (uid && !to)
+		return -ENOMEM;
+	if (o->uid == uid)
+		return 0;
+	if (to)
+		to->objects++;
+	from = o->uid ? vn_quota_find(c, o->uid) : NULL;
+	if (from) {
+		if (from->objects)
+			from->objects--;
+		vn_quota_tidy(c, from);
+	}
+	return 0;
+}
+
 int vn_quota_obj_fail(struct vn_ctx *c, uid_t uid, struct vn_err *err)
 {
 	struct vn_quota_user *u = vn_quota_find(c, uid);

@@ -134,9 +134,9 @@ vn_ok vn_w "$N/admin_state" up
 
 # ---- unlink resets to default ------------------------------------------------------
 id=$(vn_cat "$N/id")
-vn_ok rm "$N/id"
-vn_eq "$id" "$(vn_cat "$N/id")" "rm of a read-only file (id) succeeds and changes nothing"
-vn_ok rm -f "$N/json" "$N/status" "$N/error" "$N/bridge"
+vn_expect_fail EPERM rm "$N/id"
+vn_eq "$id" "$(vn_cat "$N/id")" "rm of a read-only file (id) is EPERM and changes nothing"
+vn_expect_fail EPERM rm -f "$N/json" "$N/status" "$N/error" "$N/bridge"
 vn_eq "$br" "$(vn_cat "$N/bridge")" "bridge still there after rm"
 vn_ok rmdir "$N/ports"
 vn_true "rmdir of the fixed ports/ is a no-op" test -d "$N/ports"

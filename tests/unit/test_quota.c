@@ -107,6 +107,38 @@ static void test_objects(void **state)
 	assert_int_equal(mk(f, "a6", 1000, NULL, &err), -EDQUOT);
 }
 
+/* chown: the count moves from the old owner to the new one (root's
+ * doing: no limit checked), and to or from root (never counted). */
+static void test_move(void **state)
+{
+	struct fixture *f = *state;
+	struct vn_err err = {0};
+	struct vn_obj *o = NULL, *r = NULL;
+
+	assert_int_equal(mk(f, "m1", 1000, &o, &err), 0);
+	assert_int_equal(mk(f, "m2", 1001, NULL, &err), 0);
+	assert_int_equal(mk(f, "m3", 1001, NULL, &err), 0);
+	assert_int_equal(mk(f, "m4", 1001, NULL, &err), 0);
+	assert_int_equal(vn_quota_obj_move(&f->c, o, 1001), 0);
+	o->uid = 1001;
+	assert_int_equal(vn_quota_objects(&f->c, 1000), 0);
+	assert_int_equal(vn_quota_objects(&f->c, 1001), 4); /* over 3: root decided */
+	assert_int_equal(mk(f, "m5", 1001, NULL, &err), -EDQUOT);
+	assert_int_equal(vn_quota_obj_move(&f->c, o, 0), 0);
+	o->uid = 0;
+	assert_int_equal(vn_quota_objects(&f->c, 1001), 3);
+	assert_int_equal(vn_quota_objects(&f->c, 0), 0);
+	assert_int_equal(mk(f, "r1", 0, &r, &err), 0);
+	assert_int_equal(vn_quota_obj_move(&f->c, r, 1000), 0);
+	r->uid = 1000;
+	assert_int_equal(vn_quota_objects(&f->c, 1000), 1);
+	assert_int_equal(vn_quota_obj_move(&f->c, r, 1000), 0); /* no change */
+	assert_int_equal(vn_quota_objects(&f->c, 1000), 1);
+	/* a delete counts down from the new owner */
+	assert_int_equal(vn_obj_delete(&f->c, r, false, &err), 0);
+	assert_int_equal(vn_quota_objects(&f->c, 1000), 0);
+}
+
 static void test_no_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -200,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_mode, setup, teardown),
