@@ -807,8 +807,13 @@ static int vn_resolve_parent(struct vn_ctx *c, const char *path, struct vn_node 
  *    removing the directory, and the file only looks absent to it.
  *  - FRESH (object, pid): pid made the object by mkdir. Its writable
  *    attributes look absent to pid until pid creates them (cp -r opens
- *    every file of a directory it made with O_EXCL). Not its child
+ *    every file of a directory it made with O_EXCL) -- only while pid
+ *    also holds a SOURCE mark for the object's kind: a program that makes
+ *    an object and then opens its attributes without O_CREAT (python's
+ *    os.open(O_WRONLY), open(p) to read) must find them. Not its child
  *    collections: `mkdir N N/subnets/S` must work.
+ *  - SOURCE (kind, pid): pid listed an object of that kind that it did
+ *    not just make (cp -r reads the directory it copies from).
  *  - CREATED (object, file, pid): pid created the file so. Its chmod of
  *    it (install and cp set the mode of what they made, through the
  *    descriptor: FUSE does not say which) succeeds, kept nowhere.
@@ -822,7 +827,15 @@ enum vn_mark_type {
 	VN_MARK_LISTED = 'l',
 	VN_MARK_FRESH = 'f',
 	VN_MARK_CREATED = 'c',
+	VN_MARK_SOURCE = 's',
 };
+
+/* The id a SOURCE mark is kept under: the kind's type, padded. */
+static void vn_source_key(char id[37], const struct vn_kind *k)
+{
+	memset(id, 0, 37);
+	snprintf(id, 37, "kind:%s", k->type);
+}
 
 struct vn_mark {
 	struct vn_mark *next; /* in the order they were made */
@@ -1001,8 +1014,13 @@ static bool vn_node_hidden(struct vn_ctx *c, const struct vn_node *n)
 	if (n->type == VN_N_FILE) {
 		hidden = vn_mark_get(ms, VN_MARK_UNLINKED, pid, n->obj->id, n->name) != NULL;
 		if (!hidden && n->attr && (n->attr->mode & 0222) &&
-		    (m = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL)))
-			hidden = !(m->made & (1ULL << ((n->attr - n->obj->kind->attrs) & 63)));
+		    (m = vn_mark_get(ms, VN_MARK_FRESH, pid, n->obj->id, NULL))) {
+			char src[37];
+
+			vn_source_key(src, n->obj->kind);
+			hidden = !(m->made & (1ULL << ((n->attr - n->obj->kind->attrs) & 63))) &&
+				 vn_mark_get(ms, VN_MARK_SOURCE, pid, src, NULL);
+		}
 	}
 	pthread_mutex_unlock(&ms->mu);
 	return hidden;
@@ -1266,8 +1284,16 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 
 		o = n.obj;
 		if (ms) { /* rm -r may unlink what it listed (marks) */
+			pid_t pid = vn_caller_pid();
+			char src[37];
+
 			pthread_mutex_lock(&ms->mu);
-			vn_mark_put(ms, VN_MARK_LISTED, vn_caller_pid(), o->id, NULL, NULL);
+			vn_mark_put(ms, VN_MARK_LISTED, pid, o->id, NULL, NULL);
+			/* cp -r reads what it copies from (not what it made) */
+			if (!vn_mark_get(ms, VN_MARK_FRESH, pid, o->id, NULL)) {
+				vn_source_key(src, o->kind);
+				vn_mark_put(ms, VN_MARK_SOURCE, pid, src, NULL, NULL);
+			}
 			pthread_mutex_unlock(&ms->mu);
 		}
 		for (size_t i = 0; vn_common_files[i]; i++) {

@@ -27,6 +27,27 @@ mkdir -p "$T"
 vn_ok mkdir "$M/networks/m0" "$M/networks/m0/subnets/m0s"
 vn_ok mkdir -p "$M/networks/m1/ports/m1p"
 vn_ok rm -r "$M/networks/m0" "$M/networks/m1"
+# A program that makes an object and at once opens its attributes without
+# O_CREAT (os.open O_WRONLY|O_TRUNC, open() to read) finds them: only a
+# copier (it listed an object of the kind it did not make) sees them absent.
+out=$(timeout 20 python3 - "$M/networks" <<'PY' 2>&1
+import os, sys
+d = sys.argv[1] + "/m2"
+os.mkdir(d)
+print(open(d + "/mtu").read().strip())
+fd = os.open(d + "/mtu", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"1400\n")
+os.close(fd)
+os.mkdir(d + "/subnets/m2s")
+fd = os.open(d + "/subnets/m2s/cidr", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"10.77.0.0/24\n")
+os.close(fd)
+print(open(d + "/mtu").read().strip(), open(d + "/subnets/m2s/cidr").read().strip())
+PY
+)
+vn_eq "1500
+1400 10.77.0.0/24" "$out" "mkdir, then read and write attributes without O_CREAT in one process"
+vn_ok rm -r "$M/networks/m2"
 as_nobody() {
 	timeout -k 3 20 setpriv --reuid=$NB --regid=$NB --clear-groups "$@"
 }
