@@ -374,9 +374,27 @@ static bool vn_kv_has(struct vn_fuse_cache *fc, const char *path)
 	return has;
 }
 
-static void vn_inval(struct vn_fuse_cache *fc, const char *path, bool last)
+/* One pass over a batch: each path once (many objects of a batch share
+ * their collection, a change reports an object several times). */
+struct vn_pass {
+	struct lh_table *seen; /* NULL: no memory, invalidate every time */
+	bool last;
+};
+
+static void vn_inval(struct vn_fuse_cache *fc, const char *path, struct vn_pass *ps)
 {
-	int r = fuse_invalidate_path(vn_cache.f, path);
+	bool last = ps->last;
+	char *k;
+	int r;
+
+	if (ps->seen) {
+		if (lh_table_lookup_entry(ps->seen, path))
+			return;
+		k = strdup(path);
+		if (k && lh_table_insert(ps->seen, k, NULL) < 0)
+			free(k);
+	}
+	r = fuse_invalidate_path(vn_cache.f, path);
 
 	if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
 		vn_debug("invalidating %s: %s", path, strerror(-r));
@@ -387,33 +405,50 @@ static void vn_inval(struct vn_fuse_cache *fc, const char *path, bool last)
 		vn_kv_drop(fc, path);
 }
 
-static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e, bool last)
+static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e, struct vn_pass *ps)
 {
 	const struct vn_kind *k = e->kind;
 	char p[4096];
 	const char *slash;
 
-	vn_inval(fc, e->path, last);
+	vn_inval(fc, e->path, ps);
 	if (!k)
 		return;
 	for (size_t i = 0; vn_common_files[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, vn_common_files[i]) <
 		    sizeof(p))
-			vn_inval(fc, p, last);
+			vn_inval(fc, p, ps);
 	for (const struct vn_attr *a = k->attrs; a && a->name; a++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, a->name) < sizeof(p))
-			vn_inval(fc, p, last);
+			vn_inval(fc, p, ps);
 	for (size_t i = 0; k->children && k->children[i]; i++)
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, k->children[i]->dir) <
 		    sizeof(p))
-			vn_inval(fc, p, last);
+			vn_inval(fc, p, ps);
 	/* the collection holding it: its listing and times */
 	slash = strrchr(e->path, '/');
 	if (slash && slash != e->path && (size_t)(slash - e->path) < sizeof(p)) {
 		memcpy(p, e->path, (size_t)(slash - e->path));
 		p[slash - e->path] = '\0';
-		vn_inval(fc, p, last);
+		vn_inval(fc, p, ps);
 	}
+}
+
+static void vn_seen_free(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+}
+
+static void vn_inval_batch(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n, bool last)
+{
+	struct vn_pass ps = {.last = last};
+
+	if (n > 1)
+		ps.seen = lh_kchar_table_new(64, vn_seen_free);
+	for (size_t i = 0; i < n; i++)
+		vn_inval_entry(fc, &q[i], &ps);
+	if (ps.seen)
+		lh_table_free(ps.seen);
 }
 
 static void vn_inval_free(struct vn_inval *q, size_t n)
@@ -494,8 +529,7 @@ static void *vn_cache_thread(void *arg)
 			if (!fifo[k])
 				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
-			for (size_t i = 0; i < b->n; i++)
-				vn_inval_entry(fc, &b->q[i], b->pass == 2);
+			vn_inval_batch(fc, b->q, b->n, b->pass == 2);
 			pthread_mutex_lock(&vn_cache.mu);
 			b->pass++;
 			b->next = NULL;
@@ -517,8 +551,7 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.q = NULL;
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
-		for (size_t i = 0; i < n; i++)
-			vn_inval_entry(fc, &q[i], false);
+		vn_inval_batch(fc, q, n, false);
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
