@@ -108,7 +108,7 @@ enum vn_type {
 
 #define VN_ATTR_SECRET 0x1	  /* left out of `json` */
 #define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
-#define VN_ATTR_APPEND_EEXIST 0x4 /* `>>` of a line already there: EEXIST */
+/* 0x4 was VN_ATTR_APPEND_EEXIST: `>>` of a line already there is a no-op for every list */
 #define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
 
 /* Where a reference's name is looked up (struct vn_attr.ref). */

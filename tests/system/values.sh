@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Issue 8, values: a value reads back byte for byte as written (final
+# newline or not, so Ansible's copy/template converge); `>>` of a line
+# already there succeeds for every list; ifname refuses the daemon's own
+# prefixes and the daemon never deletes an interface it did not make;
+# error sentences escape unprintable bytes; every refusal has a sentence
+# (the object's error, the parent's error for a refused name, the
+# top-level `errors`); the daemon's --log file.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+vn_sandbox "$@"
+vn_start
+
+M=$VN_MNT
+
+# vn_bytes FILE: the exact content, trailing newlines kept, as %q
+vn_bytes() {
+	local v
+	v=$(timeout -k 3 "$VN_TIMEOUT" cat -- "$1" 2>&1; printf x) || true
+	printf '%q' "${v%x}"
+}
+q() { printf '%q' "$1"; }
+
+# ---- read back what was written ---------------------------------------------------
+N=$M/networks/v1
+vn_ok mkdir "$N"
+br=$(vn_cat "$N/bridge")
+vn_eq "$(q $'1500\n')" "$(vn_bytes "$N/mtu")" "a default reads with a final newline"
+vn_ok vn_wn "$N/mtu" 1400
+vn_eq "$(q 1400)" "$(vn_bytes "$N/mtu")" "1400 written without a newline reads back without one"
+vn_eq 4 "$(vn_size "$N/mtu")" "... and stat says 4 bytes"
+vn_eq 1400 "$(vn_link_mtu "$br")" "... and the bridge has mtu 1400"
+vn_eq 1400 "$(vn_json_get "$N/json" .mtu)" "json has the number 1400"
+vn_ok vn_w "$N/mtu" 1400
+vn_eq "$(q $'1400\n')" "$(vn_bytes "$N/mtu")" "1400\\n over 1400 reads back with the newline (the last write's)"
+vn_eq 5 "$(vn_size "$N/mtu")" "... stat says 5 bytes"
+vn_ok vn_wn "$N/mtu" 1400
+vn_eq "$(q 1400)" "$(vn_bytes "$N/mtu")" "1400 over 1400\\n: no newline again"
+vn_eq 1400 "$(vn_link_mtu "$br")" "bridge mtu still 1400"
+vn_ok vn_wn "$N/mtu" 1500
+vn_eq "$(q 1500)" "$(vn_bytes "$N/mtu")" "the default's value written without a newline reads without one"
+vn_ok rm "$N/mtu"
+vn_eq "$(q $'1500\n')" "$(vn_bytes "$N/mtu")" "rm: the default, with a newline"
+vn_ok vn_wn "$N/mtu" 1450
+vn_ok vn_wn "$N/mtu" ""
+vn_eq "$(q $'1500\n')" "$(vn_bytes "$N/mtu")" "an empty write: the default, with a newline"
+vn_ok vn_wn "$N/admin_state" down
+vn_eq "$(q down)" "$(vn_bytes "$N/admin_state")" "an enum without a newline"
+vn_ok vn_wn "$N/admin_state" DOWN
+vn_eq "$(q down)" "$(vn_bytes "$N/admin_state")" "an enum in another case reads in its canonical form"
+vn_ok vn_w "$N/admin_state" up
+
+# lists
+vn_ok mkdir "$N/subnets/s1"
+S=$N/subnets/s1
+vn_ok vn_w "$S/cidr" 10.30.0.0/24
+vn_ok vn_wn "$S/dns_nameservers" $'10.30.0.53\n10.30.0.54'
+vn_eq "$(q $'10.30.0.53\n10.30.0.54')" "$(vn_bytes "$S/dns_nameservers")" "a list without a final newline reads back without one"
+vn_ok vn_a "$S/dns_nameservers" 10.30.0.55
+vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" ">> a line: each line ends in a newline"
+vn_ok vn_a "$S/dns_nameservers" 10.30.0.53
+vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" ">> of a line already there changes nothing"
+
+# the flag is kept across a restart
+vn_ok vn_wn "$N/mtu" 1450
+vn_restart
+vn_eq "$(q 1450)" "$(vn_bytes "$N/mtu")" "after a restart 1450 still reads without a newline"
+vn_eq 1450 "$(vn_link_mtu "$br")" "... and the bridge has 1450"
+vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" "after a restart the list reads as before"
+vn_eq "" "$(vn_cat "$N/error")" "no error after the restart"
+
+vn_done
