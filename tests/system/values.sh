@@ -62,6 +62,51 @@ vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameser
 vn_ok vn_a "$S/dns_nameservers" 10.30.0.53
 vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" ">> of a line already there changes nothing"
 
+# ---- Ansible: copy and template converge (second run changed=0) ------------------
+if command -v ansible-playbook >/dev/null; then
+	A=$M/networks/ans
+	vn_ok mkdir "$A"
+	vn_ok mkdir "$A/subnets/as"
+	vn_ok vn_w "$A/subnets/as/cidr" 10.31.0.0/24
+	export ANSIBLE_LOCAL_TEMP=$VN_TMP/ans-local ANSIBLE_REMOTE_TEMP=$VN_TMP/ans-remote \
+		ANSIBLE_HOME=$VN_TMP/ans-home ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0
+	printf '%s\n%s\n' '{{ ns1 }}' '{{ ns2 }}' >"$VN_TMP/ns.j2"
+	printf '%s' '{{ state }}' >"$VN_TMP/state.j2"
+	cat >"$VN_TMP/pb.yml" <<PB
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars: {ns1: 10.31.0.53, ns2: 10.31.0.54, state: down}
+  tasks:
+    - copy: {content: "1400", dest: "$A/mtu"}
+    - template: {src: "$VN_TMP/ns.j2", dest: "$A/subnets/as/dns_nameservers"}
+    - template: {src: "$VN_TMP/state.j2", dest: "$A/admin_state"}
+PB
+	# recap: "localhost : ok=3 changed=N ..."
+	ans_changed() {
+		local out
+		out=$(timeout -k 3 120 ansible-playbook -i localhost, "$@" "$VN_TMP/pb.yml" 2>&1) || {
+			printf 'failed: %s' "$out" | tail -5
+			return 0
+		}
+		printf '%s\n' "$out" | sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/changed=\1 failed=\2/p'
+	}
+	vn_eq "changed=3 failed=0" "$(ans_changed --check)" "ansible --check on a fresh network: 3 to change"
+	vn_eq "$(q $'1500\n')" "$(vn_bytes "$A/mtu")" "--check changed nothing"
+	vn_eq "changed=3 failed=0" "$(ans_changed)" "ansible run 1 changes 3 files"
+	vn_eq "$(q 1400)" "$(vn_bytes "$A/mtu")" "copy content 1400 reads back as 1400"
+	vn_eq 1400 "$(vn_link_mtu "$(vn_cat "$A/bridge")")" "the bridge has mtu 1400"
+	vn_eq "$(q $'10.31.0.53\n10.31.0.54\n')" "$(vn_bytes "$A/subnets/as/dns_nameservers")" "the template's list reads back as rendered"
+	vn_eq down "$(vn_cat "$A/admin_state")" "the template set admin_state down"
+	vn_eq "changed=0 failed=0" "$(ans_changed)" "ansible run 2 changes nothing"
+	vn_eq "changed=0 failed=0" "$(ans_changed --check)" "ansible --check after it: nothing to change"
+	vn_eq "" "$(vn_ls "$A" | grep -v -x -E 'id|status|error|json|mtu|admin_state|external|bridge|subnets|ports' || true)" "no temporary file left in the network"
+	vn_eq "" "$(vn_cat "$A/error")" "no error on the network"
+else
+	echo "# ansible-playbook is not installed (contrib/packages.txt: ansible-core): Ansible part skipped" >&2
+	vn__fail "ansible-playbook is missing: install ansible-core"
+fi
+
 # the flag is kept across a restart
 vn_ok vn_wn "$N/mtu" 1450
 vn_restart
