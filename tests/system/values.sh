@@ -62,6 +62,42 @@ vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameser
 vn_ok vn_a "$S/dns_nameservers" 10.30.0.53
 vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" ">> of a line already there changes nothing"
 
+# ---- ifname: the daemon's prefixes are refused --------------------------------------
+P=$N/ports/pv
+vn_ok mkdir "$P"
+for bad in vnb-x vnp-x vnr-x vng-x qr-x qg-x qdhcp0 tap0 ns-x; do
+	vn_expect_fail EINVAL vn_w "$P/ifname" "$bad"
+	vn_match "ifname '$bad' starts with '.*', which vnetfs keeps" "$(vn_cat "$P/error")" "ifname $bad: the sentence names the prefix"
+done
+vn_eq eth0 "$(vn_cat "$P/ifname")" "ifname unchanged by the refused names"
+vn_ok vn_w "$P/ifname" qrx0
+vn_eq "" "$(vn_cat "$P/error")" "... but not names that merely look alike (qrx0)"
+vn_ok vn_w "$P/ifname" eth0
+
+# ---- the daemon never deletes an interface it did not make --------------------------
+vn_host vh1
+vn_ok vn_w "$P/netns" /run/netns/vh1
+vn_eq vnetfs "$(ip -n vh1 -j -d link show dev eth0 | jq -r '.[0].ifalias')" "the daemon marks the veth end it made (ifalias vnetfs)"
+dev=$(vn_cat "$P/device")
+vn_eq vnetfs "$(vn_link_json "$dev" | jq -r '.[0].ifalias')" "... and the host end"
+# the user renames the daemon's eth0 and puts an interface of their own under the name
+ip -n vh1 link set eth0 name eth9
+ip -n vh1 link add eth0 type veth peer name eth0u
+mine=$(ip -n vh1 -j link show dev eth0 | jq -r '.[0].ifindex')
+# every port of the network is plugged again: the write is refused, whole
+vn_expect_fail EEXIST vn_w "$N/mtu" 1460
+vn_eq "$mine veth" "$(ip -n vh1 -j -d link show dev eth0 | jq -r '"\(.[0].ifindex) \(.[0].linkinfo.info_kind)"')" "the user's own eth0 is still there, untouched"
+vn_eq 1500 "$(vn_cat "$N/mtu")" "the network's mtu is unchanged"
+vn_eq 1500 "$(vn_link_mtu "$br")" "... and so is its bridge's"
+vn_match "eth0 .*not made by vnetfs and is left alone" "$(vn_cat "$N/error")" "the network's error says why"
+vn_match "eth0 .*not made by vnetfs and is left alone" "$(vn_cat "$P/error")" "so does the port's"
+ip -n vh1 link del eth0 # and its peer eth0u
+ip -n vh1 link set eth9 name eth0
+vn_ok vn_w "$N/mtu" 1460
+vn_eq "1460 $dev vnetfs" "$(ip -n vh1 -j -d link show dev eth0 | jq -r '"\(.[0].mtu) "')$(vn_cat "$P/device") $(ip -n vh1 -j -d link show dev eth0 | jq -r '.[0].ifalias')" "once the name is free the port follows the network again"
+vn_eq ACTIVE "$(vn_cat "$P/status")" "... and is ACTIVE"
+vn_ok vn_w "$P/netns" ""
+
 # ---- Ansible: copy and template converge (second run changed=0) ------------------
 if command -v ansible-playbook >/dev/null; then
 	A=$M/networks/ans
