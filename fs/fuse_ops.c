@@ -43,7 +43,10 @@
 #include "fs/fuse_ops.h"
 #include "fs/internal.h"
 
-enum vn_node_type { VN_N_ROOT, VN_N_COLL, VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH };
+/* VN_N_ERRLOG: the top-level `errors` file (fs/errlog.c) */
+enum vn_node_type { VN_N_ROOT, VN_N_COLL, VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH, VN_N_ERRLOG };
+
+#define VN_ERRLOG_FILE "errors"
 
 struct vn_node {
 	enum vn_node_type type;
@@ -572,6 +575,10 @@ static int vn_step(struct vn_ctx *c, struct vn_node *n, const char *comp)
 
 	switch (n->type) {
 	case VN_N_ROOT:
+		if (!strcmp(comp, VN_ERRLOG_FILE)) {
+			n->type = VN_N_ERRLOG;
+			return 0;
+		}
 		n->coll = vn_find_root_dir(c, comp);
 		if (!n->coll)
 			return -ENOENT;
@@ -677,6 +684,7 @@ static void vn_wrlock(struct vn_ctx *c)
 /* Unlock, then wait for the invalidations the change queued. */
 static void vn_unlock(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_cache_wait(c, 2000, true);
 }
@@ -688,6 +696,7 @@ static void vn_unlock(struct vn_ctx *c)
  * the rest is invalidated right after. */
 static void vn_unlock_pathop(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_cache_wait(c, 20, false);
 }
@@ -696,6 +705,7 @@ static void vn_unlock_pathop(struct vn_ctx *c)
  * notifier may have to invalidate (a scratch WRITE, a READ). */
 static void vn_unlock_nowait(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_tl_ticket = 0;
 }
@@ -745,6 +755,11 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 		st->st_size = (off_t)b.len;
 		break;
 	}
+	case VN_N_ERRLOG:
+		/* its content depends on who reads it: size 0 (like /proc),
+		 * read direct_io to the end */
+		st->st_mode = S_IFREG | 0444;
+		return 0;
 	case VN_N_SCRATCH:
 		st->st_mode = S_IFREG | n->scratch->mode;
 		st->st_size = (off_t)n->scratch->data.len;
@@ -809,6 +824,7 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 	case VN_N_ROOT:
 		for (size_t i = 0; i < c->nroots; i++)
 			fill(buf, c->roots[i].kind->dir, &dir, 0, 0);
+		fill(buf, VN_ERRLOG_FILE, &reg, 0, 0);
 		break;
 	case VN_N_COLL:
 		vn_coll_foreach(n.coll, o)
@@ -846,6 +862,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 	const char *name;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -864,6 +881,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 			vn_obj_set_error(n.coll->owner, &err);
 		else
 			vn_log(VN_LOG_WARN, r, "mkdir %s: %s", path, err.msg);
+		vn_errlog_add(c, fc->uid, path, r, err.msg);
 	}
 out:
 	vn_unlock(c);
@@ -877,6 +895,7 @@ static int vn_op_rmdir(const char *path)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
@@ -982,11 +1001,27 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	if (acc == O_RDONLY)
 		vn_rdlock(c);
-	else
+	else {
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c); /* O_TRUNC empties a scratch file */
+	}
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
+	if (n.type == VN_N_ERRLOG) {
+		/* the caller's own refusals (root: all), read direct_io */
+		r = acc != O_RDONLY ? -EACCES : vn_errlog_render(c, fc->uid, &fh->rd);
+		fh->type = VN_N_ERRLOG;
+		vn_unlock(c);
+		if (r < 0) {
+			vn_fh_free(fh);
+			return r;
+		}
+		fi->direct_io = 1;
+		fi->noflush = 1;
+		fi->fh = (uintptr_t)fh;
+		return 0;
+	}
 	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
 		r = -EISDIR;
 		goto out;
@@ -1169,6 +1204,7 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	fh->trunc = false; /* something was written, even if refused */
 	fh->wrote = true;
@@ -1267,6 +1303,7 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 	 * end the value: the writer's own close (or the release) does. */
 	if (fh->owner && fi->lock_owner != fh->owner)
 		return 0;
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_fh_attr(c, path, fh, &n);
 	if (r == 0)
@@ -1297,6 +1334,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 		 * its error, if any, is in the object's error file */
 		struct vn_node n;
 
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c);
 		if (vn_fh_attr(c, path, fh, &n) == 0)
 			vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
@@ -1304,6 +1342,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 	} else if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
 		struct vn_node n;
 
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c);
 		/* a handle whose object is gone applies nothing */
 		if (vn_fh_attr(c, path, fh, &n) == 0)
@@ -1322,6 +1361,7 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	/* ftruncate: on what the handle was opened on (checked at open) */
 	r = fi ? vn_fh_node(c, path, vn_fh(fi), &n) : vn_resolve(c, path, &n);
@@ -1342,12 +1382,21 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 			vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
+	if (n.type == VN_N_ERRLOG) {
+		r = -EACCES;
+		goto out;
+	}
 	if (n.type != VN_N_FILE) {
 		r = -EISDIR;
 		goto out;
 	}
 	if (size != 0) {
-		r = -EINVAL;
+		/* a value is written whole: say so where the user looks */
+		r = vn_fail(&err, -EINVAL,
+			    "%s: truncate to %lld bytes is not a value (truncate -s 0 empties it; "
+			    "write the whole value instead)",
+			    n.name, (long long)size);
+		vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
 	if (fi) {
@@ -1379,6 +1428,7 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	fh = vn_fh_new(c);
 	if (!fh)
 		return -ENOMEM;
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -1424,10 +1474,15 @@ static int vn_op_unlink(const char *path)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
+	if (n.type == VN_N_ERRLOG) {
+		r = -EPERM; /* the daemon's own record */
+		goto out;
+	}
 	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
 		r = -EISDIR;
 		goto out;
@@ -1460,6 +1515,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
+	vn_errlog_request(to, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, from, &src);
 	if (r < 0)
@@ -1537,6 +1593,7 @@ static int vn_meta_change(const char *path, mode_t mode, bool set_mode)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r == 0 && n.obj && !vn_may_modify(n.obj))

@@ -61,6 +61,10 @@ struct vn_err {
 	int code;
 	char msg[512];
 };
+/* in, with every byte that shows nothing (controls, invalid UTF-8, BOM,
+ * zero-width and direction marks) as a C escape (\t \n \r \xHH), into
+ * out (cut at size). Printable text is kept as is, so it is idempotent. */
+void vn_escape(const char *in, char *out, size_t size);
 /* Record code and sentence; returns code (negative errno), so
  * `return vn_fail(err, -EINVAL, "mtu %ld is out of range", v);` */
 int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
@@ -106,10 +110,10 @@ enum vn_type {
 	VN_T_LIST, /* lines; `>>` (O_APPEND) adds lines */
 };
 
-#define VN_ATTR_SECRET 0x1	  /* left out of `json` */
-#define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
+#define VN_ATTR_SECRET 0x1 /* left out of `json` */
+#define VN_ATTR_NOJSON 0x2 /* left out of `json` (e.g. large blobs) */
 /* 0x4 was VN_ATTR_APPEND_EEXIST: `>>` of a line already there is a no-op for every list */
-#define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
+#define VN_ATTR_NO_DEFAULT 0x8 /* required or generated: unlink is a no-op */
 
 /* Where a reference's name is looked up (struct vn_attr.ref). */
 enum vn_ref_scope {
@@ -332,9 +336,10 @@ struct vn_ctx {
 	/* The FUSE layer's invalidation queue and shared contents
 	 * (fs/fuse_ops.c: vn_fuse_state_init). */
 	struct vn_fuse_cache *fuse_cache;
-	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
-	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
-	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
+	struct vn_quota *quota;	  /* per-uid counts (fs/quota.c) */
+	struct vn_jobs *jobs;	  /* slow work off the lock (fs/jobs.c); NULL: inline */
+	struct vn_graph *graph;	  /* edges' indexes, propagation state (fs/graph.c) */
+	struct vn_errlog *errlog; /* the last refusals: the `errors` file (fs/errlog.c) */
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every

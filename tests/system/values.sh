@@ -10,7 +10,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 vn_sandbox "$@"
-vn_start
+command -v setpriv >/dev/null || vn__skip "setpriv (util-linux) is missing"
+vn_start -o allow_other
 
 M=$VN_MNT
 
@@ -97,6 +98,56 @@ vn_ok vn_w "$N/mtu" 1460
 vn_eq "1460 $dev vnetfs" "$(ip -n vh1 -j -d link show dev eth0 | jq -r '"\(.[0].mtu) "')$(vn_cat "$P/device") $(ip -n vh1 -j -d link show dev eth0 | jq -r '.[0].ifalias')" "once the name is free the port follows the network again"
 vn_eq ACTIVE "$(vn_cat "$P/status")" "... and is ACTIVE"
 vn_ok vn_w "$P/netns" ""
+
+# ---- errors a person can read --------------------------------------------------------
+NB=65534
+as_nobody() {
+	timeout -k 3 20 setpriv --reuid=$NB --regid=$NB --clear-groups "$@"
+}
+vn_expect_fail EINVAL vn_wn "$N/mtu" $'\xef\xbb\xbf1427'
+vn_eq "mtu must be an integer from 68 to 9000, not '\\xef\\xbb\\xbf1427'" "$(vn_cat "$N/error")" "a BOM is shown as C escapes"
+vn_expect_fail EINVAL vn_wn "$N/mtu" $'14\t00'
+vn_eq "mtu must be an integer from 68 to 9000, not '14\\t00'" "$(vn_cat "$N/error")" "a tab is shown as \\t"
+vn_expect_fail EINVAL vn_wn "$N/mtu" $'\xe2\x80\x8b1400\xff'
+vn_eq "mtu must be an integer from 68 to 9000, not '\\xe2\\x80\\x8b1400\\xff'" "$(vn_cat "$N/error")" "a zero-width space and a byte that is not UTF-8 are escaped"
+vn_expect_fail EINVAL vn_wn "$N/mtu" 'café'
+vn_eq "mtu must be an integer from 68 to 9000, not 'café'" "$(vn_cat "$N/error")" "printable UTF-8 is kept as it is"
+vn_expect_fail EINVAL vn_wn "$N/admin_state" 'a\x1bb'
+vn_eq "admin_state must be one of up or down, not 'a\\x1bb'" "$(vn_cat "$N/error")" "a backslash is kept (escaping twice changes nothing)"
+vn_expect_fail EINVAL mkdir "$M/networks/"$'bad\x1b[31mname'
+vn_match "^[0-9T:.-]+Z uid=0 /networks/bad\\\\x1b\\[31mname: 'bad\\\\x1b\\[31mname' is not a valid name" "$(tail -n 1 "$M/errors")" "a refused top-level mkdir is in errors, escaped"
+
+# truncate to a size other than 0
+mtu_before=$(vn_bytes "$N/mtu")
+vn_expect_fail EINVAL truncate -s 2 "$N/mtu"
+vn_match "^mtu: truncate to 2 bytes is not a value" "$(vn_cat "$N/error")" "truncate -s 2: the sentence is in the object's error"
+vn_eq "$mtu_before" "$(vn_bytes "$N/mtu")" "truncate -s 2 changed nothing"
+vn_match "uid=0 /networks/v1/mtu: mtu: truncate to 2 bytes is not a value.* \\(Invalid argument\\)$" "$(tail -n 1 "$M/errors")" "... and in errors, with the path"
+vn_ok truncate -s 0 "$N/mtu"
+vn_eq "$(q $'1500\n')" "$(vn_bytes "$N/mtu")" "truncate -s 0 still empties a value (its default)"
+
+# a refused name below an object: the parent's error
+vn_expect_fail EINVAL mkdir "$N/subnets/bad name"
+vn_match "'bad name' is not a valid name" "$(vn_cat "$N/error")" "a refused subnet name is in the network's error"
+vn_match "uid=0 /networks/v1/subnets/bad name: 'bad name' is not a valid name" "$(tail -n 1 "$M/errors")" "... and in errors"
+
+# the errors file: each user sees their own, root all
+vn_expect_fail EINVAL as_nobody mkdir "$M/networks/nb bad"
+vn_expect_fail EACCES as_nobody sh -c "echo 1400 > '$N/mtu'"
+vn_ok as_nobody mkdir "$M/networks/nbnet"
+vn_expect_fail EINVAL as_nobody sh -c "/usr/bin/printf 5 > '$M/networks/nbnet/mtu'"
+nbs=$(as_nobody cat "$M/errors")
+vn_eq 2 "$(printf '%s\n' "$nbs" | grep -c .)" "nobody reads two lines in errors: its own refusals"
+vn_eq "" "$(printf '%s\n' "$nbs" | grep -v " uid=$NB " || true)" "... none of another user's"
+vn_match "uid=$NB /networks/nb bad: 'nb bad' is not a valid name" "$(printf '%s\n' "$nbs" | head -n 1)" "nobody's refused mkdir"
+vn_match "uid=$NB /networks/nbnet/mtu: mtu must be an integer from 68 to 9000, not '5'" "$(printf '%s\n' "$nbs" | tail -n 1)" "nobody's refused write"
+vn_match "uid=$NB /networks/nb bad" "$(cat "$M/errors")" "root sees nobody's refusals too"
+vn_match "uid=0 /networks/v1/mtu" "$(cat "$M/errors")" "... and its own"
+vn_eq "0 -r--r--r--" "$(stat -c '%s %A' "$M/errors")" "errors: mode 0444, size 0 (its content depends on the reader)"
+vn_expect_fail EPERM rm "$M/errors"
+vn_expect_fail EACCES sh -c "echo x > '$M/errors'"
+vn_match "errors" "$(ls "$M")" "ls shows errors at the top"
+vn_ok rmdir "$M/networks/nbnet"
 
 # ---- Ansible: copy and template converge (second run changed=0) ------------------
 if command -v ansible-playbook >/dev/null; then
