@@ -110,10 +110,10 @@ enum vn_type {
 	VN_T_LIST, /* lines; `>>` (O_APPEND) adds lines */
 };
 
-#define VN_ATTR_SECRET 0x1 /* left out of `json` */
-#define VN_ATTR_NOJSON 0x2 /* left out of `json` (e.g. large blobs) */
-/* 0x4 was VN_ATTR_APPEND_EEXIST: `>>` of a line already there is a no-op for every list */
-#define VN_ATTR_NO_DEFAULT 0x8 /* required or generated: unlink is a no-op */
+#define VN_ATTR_SECRET 0x1	  /* left out of `json` */
+#define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
+#define VN_ATTR_APPEND_EEXIST 0x4 /* unused since issue 8: `>>` of a line there is a no-op */
+#define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
 
 /* Where a reference's name is looked up (struct vn_attr.ref). */
 enum vn_ref_scope {
@@ -336,10 +336,12 @@ struct vn_ctx {
 	/* The FUSE layer's invalidation queue and shared contents
 	 * (fs/fuse_ops.c: vn_fuse_state_init). */
 	struct vn_fuse_cache *fuse_cache;
-	struct vn_quota *quota;	  /* per-uid counts (fs/quota.c) */
-	struct vn_jobs *jobs;	  /* slow work off the lock (fs/jobs.c); NULL: inline */
-	struct vn_graph *graph;	  /* edges' indexes, propagation state (fs/graph.c) */
-	struct vn_errlog *errlog; /* the last refusals: the `errors` file (fs/errlog.c) */
+	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
+	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
+	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
+
+	/* the last refusals: the `errors` file (fs/errlog.c) */
+	struct vn_errlog *errlog;
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every
