@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The one log helper: stderr in the foreground, syslog otherwise. */
+/* The one log helper: stderr in the foreground, syslog otherwise; and a
+ * log file (--log FILE; in the background STATE/vnetfs.log by default)
+ * when one is open: then the foreground writes there instead of stderr. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vnetfs/model.h"
 
@@ -15,7 +19,51 @@
 static struct {
 	bool to_stderr;
 	int level;
-} vn_logcfg = {true, VN_LOG_INFO};
+	int fd;		/* the log file, or -1 */
+	bool file_only; /* the file instead of stderr */
+} vn_logcfg = {true, VN_LOG_INFO, -1, false};
+
+int vn_log_open_file(const char *path, bool instead_of_stderr)
+{
+	int fd =
+		open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+
+	if (fd < 0)
+		return -errno;
+	if (vn_logcfg.fd >= 0)
+		close(vn_logcfg.fd);
+	vn_logcfg.fd = fd;
+	vn_logcfg.file_only = instead_of_stderr;
+	return 0;
+}
+
+/* One line, one write(): lines of several threads never mix. */
+static void vn_log_file(const char *level, const char *msg, int code)
+{
+	char line[1400], when[32];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (code)
+		n = snprintf(line, sizeof(line), "%s.%03ldZ vnetfs[%d] %s: %s (%s)\n", when,
+			     ts.tv_nsec / 1000000, (int)getpid(), level, msg, strerror(-code));
+	else
+		n = snprintf(line, sizeof(line), "%s.%03ldZ vnetfs[%d] %s: %s\n", when,
+			     ts.tv_nsec / 1000000, (int)getpid(), level, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(vn_logcfg.fd, line, (size_t)n) < 0) {
+		/* nowhere left to say so */
+	}
+}
 
 void vn_log_init(bool to_stderr, int level)
 {
@@ -121,6 +169,11 @@ int vn_log(int level, int code, const char *fmt, ...)
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	vn_escape(raw, msg, sizeof(msg)); /* one line, every byte visible */
+	if (vn_logcfg.fd >= 0) {
+		vn_log_file(names[level], msg, code);
+		if (vn_logcfg.to_stderr && vn_logcfg.file_only)
+			return code; /* the file instead of stderr */
+	}
 	if (vn_logcfg.to_stderr) {
 		struct timespec ts;
 

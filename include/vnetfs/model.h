@@ -73,6 +73,9 @@ int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
 /* ---- logging: one helper; returns `code` so it can be returned ---- */
 enum vn_log_level { VN_LOG_ERR, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG };
 void vn_log_init(bool to_stderr, int level);
+/* Also append every line to the file at path (instead_of_stderr: and no
+ * longer to stderr). */
+int vn_log_open_file(const char *path, bool instead_of_stderr);
 int vn_log(int level, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define vn_err(code, ...) vn_log(VN_LOG_ERR, (code), __VA_ARGS__)
 #define vn_warn(code, ...) vn_log(VN_LOG_WARN, (code), __VA_ARGS__)

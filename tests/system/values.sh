@@ -202,4 +202,32 @@ vn_eq 1450 "$(vn_link_mtu "$br")" "... and the bridge has 1450"
 vn_eq "$(q $'10.30.0.53\n10.30.0.54\n10.30.0.55\n')" "$(vn_bytes "$S/dns_nameservers")" "after a restart the list reads as before"
 vn_eq "" "$(vn_cat "$N/error")" "no error after the restart"
 
+# ---- the daemon's log file -----------------------------------------------------------
+vn_match "--log FILE" "$("$VNETFS" --help)" "--help tells of --log"
+vn_stop
+LOGF=$VN_TMP/my.log
+vn_start -o allow_other --log "$LOGF"
+vn_expect_fail EINVAL vn_w "$N/mtu" 42
+vn_match "^[0-9T:.-]+Z vnetfs\[$VN_PID\] warning: network v1: mtu must be an integer from 68 to 9000, not '42' \(Invalid argument\)$" \
+	"$(grep "not '42'" "$LOGF")" "--log FILE: the refusal is in the file, with time and pid"
+vn_eq "" "$(sed -n '/^==== .*--log/,$p' "$VN_TMP/daemon.log" | grep "not '42'" || true)" "... and no longer on stderr"
+vn_stop
+# in the background (no -f), without --log: STATE/vnetfs.log
+vn_eq "" "$(ls "$VN_STATE/vnetfs.log" 2>/dev/null || true)" "no vnetfs.log while the daemon ran in the foreground"
+vn_ok "$VNETFS" --state "$VN_STATE" --netns "$VN_NS" -o allow_other "$VN_MNT"
+vn_true "the daemon in the background mounted $VN_MNT" mountpoint -q "$VN_MNT"
+bgpid=$(sed -n 's/^.*Z vnetfs\[\([0-9]*\)\] info: mounted on .*/\1/p' "$VN_STATE/vnetfs.log" | tail -n 1)
+vn_match '^[0-9]+$' "$bgpid" "STATE/vnetfs.log says the daemon mounted, and its pid"
+VN_PID=$bgpid # so that the cleanup stops it
+vn_expect_fail EINVAL vn_w "$N/mtu" 43
+vn_match "warning: network v1: mtu must be an integer from 68 to 9000, not '43' \(Invalid argument\)$" \
+	"$(grep "not '43'" "$VN_STATE/vnetfs.log")" "in the background the refusal is in STATE/vnetfs.log"
+vn_match "\.[0-9]{3}Z uid=0 /networks/v1/mtu: mtu must be an integer from 68 to 9000, not '43'" "$(tail -n 1 "$M/errors")" "... and in errors"
+kill -TERM "$bgpid"
+if vn__wait_gone "$bgpid" 100; then vn__pass "the background daemon stopped on SIGTERM"; else vn__fail "the background daemon did not stop"; fi
+VN_PID=
+vn_true "the background daemon unmounted" bash -c '! mountpoint -q "$1"' _ "$VN_MNT"
+vn_match "info: unmounting" "$(tail -n 1 "$VN_STATE/vnetfs.log")" "its last line says it unmounted"
+vn_start -o allow_other
+
 vn_done
