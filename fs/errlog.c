@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The top-level `errors` file: the last refusals (VN_ERRLOG_MAX, all users
- * together), each with its time, the caller's uid, the path and the
+ * together, at most VN_ERRLOG_PER_UID of one uid, so nobody's flood pushes
+ * out another's), each with its time, the caller's uid, the path and the
  * sentence. A reader sees only its own uid's lines; root sees all. Paths
  * and sentences are escaped (vn_escape): one refusal is one line.
  */
@@ -15,6 +16,7 @@
 #include "fs/internal.h"
 
 #define VN_ERRLOG_MAX 256
+#define VN_ERRLOG_PER_UID 64
 
 struct vn_refusal {
 	struct timespec t;
@@ -24,9 +26,17 @@ struct vn_refusal {
 
 struct vn_errlog {
 	pthread_mutex_t mu;
-	struct vn_refusal r[VN_ERRLOG_MAX];
-	size_t next, n;
+	struct vn_refusal r[VN_ERRLOG_MAX]; /* oldest first */
+	size_t n;
 };
+
+/* Drop entry i, keeping the order. */
+static void vn_errlog_drop(struct vn_errlog *l, size_t i)
+{
+	free(l->r[i].line);
+	memmove(&l->r[i], &l->r[i + 1], (l->n - i - 1) * sizeof(l->r[0]));
+	l->n--;
+}
 
 /* The request a FUSE thread is serving (set by fs/fuse_ops.c): whose
  * refusal it is, and the path it named. */
@@ -79,14 +89,24 @@ void vn_errlog_add(struct vn_ctx *c, uid_t uid, const char *path, int code, cons
 		return;
 	}
 	pthread_mutex_lock(&l->mu);
-	r = &l->r[l->next];
-	free(r->line);
+	{
+		size_t mine = 0, oldest = l->n;
+
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->r[i].uid != uid)
+				continue;
+			if (!mine++)
+				oldest = i;
+		}
+		if (mine >= VN_ERRLOG_PER_UID)
+			vn_errlog_drop(l, oldest);
+		else if (l->n == VN_ERRLOG_MAX)
+			vn_errlog_drop(l, 0);
+	}
+	r = &l->r[l->n++];
 	r->line = b.s; /* taken over */
 	r->uid = uid;
 	clock_gettime(CLOCK_REALTIME, &r->t);
-	l->next = (l->next + 1) % VN_ERRLOG_MAX;
-	if (l->n < VN_ERRLOG_MAX)
-		l->n++;
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -127,8 +147,7 @@ int vn_errlog_render(struct vn_ctx *c, uid_t uid, struct vn_buf *out)
 		return 0;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < l->n && r == 0; i++) {
-		const struct vn_refusal *e =
-			&l->r[(l->next + VN_ERRLOG_MAX - l->n + i) % VN_ERRLOG_MAX];
+		const struct vn_refusal *e = &l->r[i];
 		struct tm tm;
 		char when[32];
 
@@ -149,7 +168,7 @@ void vn_errlog_free(struct vn_ctx *c)
 
 	if (!l)
 		return;
-	for (size_t i = 0; i < VN_ERRLOG_MAX; i++)
+	for (size_t i = 0; i < l->n; i++)
 		free(l->r[i].line);
 	pthread_mutex_destroy(&l->mu);
 	free(l);

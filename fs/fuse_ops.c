@@ -31,6 +31,7 @@
  * snapshot taken at open, whatever happened since.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +95,30 @@ static bool vn_may_modify(const struct vn_obj *o)
 	uid_t uid = fuse_get_context()->uid;
 
 	return uid == 0 || !o || uid == o->uid;
+}
+
+/* A refusal with no object's error to hold it: its sentence goes to the
+ * top-level `errors` file (the caller's own lines) and the log. */
+static int __attribute__((format(printf, 4, 5)))
+vn_refused(struct vn_ctx *c, const char *path, int code, const char *fmt, ...)
+{
+	struct vn_err err = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	vn_fail(&err, code, "%s", err.msg); /* escaped */
+	vn_log(VN_LOG_INFO, code, "%s: %s", path ? path : "?", err.msg);
+	vn_errlog_add(c, fuse_get_context()->uid, path, code, err.msg);
+	return code;
+}
+
+/* Not the object's owner (nor root): EACCES, told in `errors`. */
+static int vn_refused_owner(struct vn_ctx *c, const char *path, const struct vn_obj *o)
+{
+	return vn_refused(c, path, -EACCES, "only its owner (uid %u) or root may change %s '%s'",
+			  (unsigned)o->uid, o->kind->type, o->name);
 }
 
 /* ---- the kernel's caches and their invalidation ----
@@ -872,7 +897,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 		goto out;
 	}
 	if (!vn_may_modify(n.coll->owner)) {
-		r = -EACCES;
+		r = vn_refused_owner(c, path, n.coll->owner);
 		goto out;
 	}
 	r = vn_obj_create(c, n.coll, name, fc->uid, fc->gid, NULL, NULL, &err);
@@ -1028,11 +1053,12 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (acc != O_RDONLY) {
 		if (!vn_may_modify(n.obj)) {
-			r = -EACCES;
+			r = vn_refused_owner(c, path, n.obj);
 			goto out;
 		}
 		if (n.type == VN_N_FILE && !(vn_file_mode(&n) & 0200)) {
 			r = -EACCES;
+			vn_refused(c, path, r, "%s is read-only", n.name);
 			goto out;
 		}
 	}

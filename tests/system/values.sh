@@ -137,9 +137,11 @@ vn_expect_fail EACCES as_nobody sh -c "echo 1400 > '$N/mtu'"
 vn_ok as_nobody mkdir "$M/networks/nbnet"
 vn_expect_fail EINVAL as_nobody sh -c "/usr/bin/printf 5 > '$M/networks/nbnet/mtu'"
 nbs=$(as_nobody cat "$M/errors")
-vn_eq 2 "$(printf '%s\n' "$nbs" | grep -c .)" "nobody reads two lines in errors: its own refusals"
+vn_eq 3 "$(printf '%s\n' "$nbs" | grep -c .)" "nobody reads three lines in errors: its own refusals"
 vn_eq "" "$(printf '%s\n' "$nbs" | grep -v " uid=$NB " || true)" "... none of another user's"
 vn_match "uid=$NB /networks/nb bad: 'nb bad' is not a valid name" "$(printf '%s\n' "$nbs" | head -n 1)" "nobody's refused mkdir"
+vn_match "uid=$NB /networks/v1/mtu: only its owner \(uid 0\) or root may change network 'v1' \(Permission denied\)" "$(printf '%s\n' "$nbs" | sed -n 2p)" "nobody's write to root's network: EACCES, told in errors"
+vn_eq "" "$(vn_cat "$N/error" | grep -i owner || true)" "... not in the object's error (nobody may not fill it)"
 vn_match "uid=$NB /networks/nbnet/mtu: mtu must be an integer from 68 to 9000, not '5'" "$(printf '%s\n' "$nbs" | tail -n 1)" "nobody's refused write"
 vn_match "uid=$NB /networks/nb bad" "$(cat "$M/errors")" "root sees nobody's refusals too"
 vn_match "uid=0 /networks/v1/mtu" "$(cat "$M/errors")" "... and its own"
@@ -147,6 +149,10 @@ vn_eq "0 -r--r--r--" "$(stat -c '%s %A' "$M/errors")" "errors: mode 0444, size 0
 vn_expect_fail EPERM rm "$M/errors"
 vn_expect_fail EACCES sh -c "echo x > '$M/errors'"
 vn_match "errors" "$(ls "$M")" "ls shows errors at the top"
+vn_expect_fail EACCES as_nobody mkdir "$N/subnets/nbsub"
+vn_match "uid=$NB /networks/v1/subnets/nbsub: only its owner \(uid 0\) or root may change network 'v1'" "$(as_nobody tail -n 1 "$M/errors")" "a non-owner's mkdir: told in errors"
+vn_expect_fail EACCES sh -c "echo x > '$M/networks/v1/bridge'"
+vn_match "uid=0 /networks/v1/bridge: bridge is read-only \(Permission denied\)" "$(tail -n 1 "$M/errors")" "writing a read-only attribute: told in errors"
 vn_ok rmdir "$M/networks/nbnet"
 
 # ---- Ansible: copy and template converge (second run changed=0) ------------------
