@@ -511,9 +511,53 @@ static void test_persist_migrate(void **state)
 	assert_int_equal(vn_persist_open(&f->c), 0); /* for teardown */
 }
 
+/* Sentences show what cannot be seen as C escapes; printable text (UTF-8
+ * included) is kept, and escaping twice changes nothing (issue 8). */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain text", "plain text"},
+		{"\xef\xbb\xbf"
+		 "1427",
+		 "\\xef\\xbb\\xbf1427"}, /* BOM */
+		{"a\tb\nc\rd", "a\\tb\\nc\\rd"},
+		{"\x1b[31m\x7f", "\\x1b[31m\\x7f"},
+		{"caf\xc3\xa9 \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xf0\x9f\x90\xa7"}, /* kept */
+		{"\xc2\x85", "\\xc2\\x85"},					  /* C1 control */
+		{"\xe2\x80\x8b\xe2\x80\xae", "\\xe2\\x80\\x8b\\xe2\\x80\\xae"},	  /* ZWSP, RLO */
+		{"\xc0\xaf", "\\xc0\\xaf"},					  /* overlong */
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},				  /* surrogate */
+		{"cut \xe2\x80", "cut \\xe2\\x80"},				  /* cut sequence */
+		{"back\\slash", "back\\slash"},
+	};
+	char out[256], twice[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vn_escape(cases[i].in, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+		vn_escape(out, twice, sizeof(twice));
+		assert_string_equal(twice, out);
+	}
+	/* cut at the buffer's size, never inside an escape */
+	vn_escape("\x01\x02\x03", out, 9);
+	assert_string_equal(out, "\\x01\\x02");
+	{
+		struct vn_err err = {0};
+
+		vn_fail(&err, -EINVAL, "not '%s'",
+			"\xef\xbb\xbf"
+			"1");
+		assert_string_equal(err.msg, "not '\\xef\\xbb\\xbf1'");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test_setup_teardown(test_defaults_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_int, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
