@@ -215,14 +215,40 @@ static bool link_is(struct rtnl_link *l, const char *type)
  * differs (nothing is sent when nothing does). mtu 0, up < 0, mac NULL,
  * master < 0: leave as is; master 0: no master.
  */
-static int link_fix(struct vn_ns *ns, struct rtnl_link *orig, unsigned mtu, int up,
-		    const uint8_t *mac, int master)
+const char *const vn_reserved_ifname_prefixes[] = {
+	VN_BRIDGE_PREFIX, "vnp-", "vnr-", "vng-", "qr-", "qg-", "qdhcp", "tap", "ns-", NULL,
+};
+
+const char *vn_ifname_reserved(const char *name)
+{
+	for (size_t i = 0; vn_reserved_ifname_prefixes[i]; i++)
+		if (!strncmp(name, vn_reserved_ifname_prefixes[i],
+			     strlen(vn_reserved_ifname_prefixes[i])))
+			return vn_reserved_ifname_prefixes[i];
+	return NULL;
+}
+
+/* Is l one the daemon made (its ifalias is the mark)? */
+static bool link_ours(struct rtnl_link *l)
+{
+	const char *a = rtnl_link_get_ifalias(l);
+
+	return a && !strcmp(a, VN_LINK_MARK);
+}
+
+/* Change what differs; mark: give the link the daemon's ifalias too. */
+static int link_fix_mark(struct vn_ns *ns, struct rtnl_link *orig, unsigned mtu, int up,
+			 const uint8_t *mac, int master, bool mark)
 {
 	_cleanup_link_ struct rtnl_link *ch = rtnl_link_alloc();
 	bool any = false;
 
 	if (!ch)
 		return -ENOMEM;
+	if (mark && !link_ours(orig)) {
+		rtnl_link_set_ifalias(ch, VN_LINK_MARK);
+		any = true;
+	}
 	if (mtu && rtnl_link_get_mtu(orig) != mtu) {
 		rtnl_link_set_mtu(ch, mtu);
 		any = true;
@@ -254,6 +280,21 @@ static int link_fix(struct vn_ns *ns, struct rtnl_link *orig, unsigned mtu, int 
 	if (!any)
 		return 0;
 	return vn_be_nlerr(rtnl_link_change(ns->sk, orig, ch, 0));
+}
+
+static int link_fix(struct vn_ns *ns, struct rtnl_link *orig, unsigned mtu, int up,
+		    const uint8_t *mac, int master)
+{
+	return link_fix_mark(ns, orig, mtu, up, mac, master, false);
+}
+
+/* Set a link up (up >= 0) and give it the daemon's mark. */
+static int link_mark(struct vn_ns *ns, const char *ifname, int up)
+{
+	_cleanup_link_ struct rtnl_link *l = NULL;
+	int err = link_get(ns, ifname, &l);
+
+	return err ? err : link_fix_mark(ns, l, 0, up, NULL, -1, true);
 }
 
 int vn_link_get(struct vn_ns *ns, const char *ifname, struct vn_link_state *st)
@@ -495,7 +536,12 @@ static int veth_create(struct vn_ns *ns, const char *ifname, int master, struct 
 	err = vn_be_nlerr(rtnl_link_add(ns->sk, l, NLM_F_CREATE | NLM_F_EXCL));
 	if (err)
 		return err;
-	err = vn_link_set(peer_ns, peer_ifname, 0, true, NULL);
+	/* The kernel ignores IFLA_IFALIAS in a RTM_NEWLINK that creates: the
+	 * mark that says "the daemon made this" comes with the peer's up and
+	 * in one more message for the host end. */
+	err = link_mark(peer_ns, peer_ifname, 1);
+	if (!err)
+		err = link_mark(ns, ifname, -1);
 	if (err)
 		vn_link_delete(ns, ifname); /* takes the peer with it */
 	return err;
@@ -537,14 +583,19 @@ int vn_veth_ensure(struct vn_ns *ns, const char *ifname, const char *master, str
 		return err;
 
 	if (h && p && veth_paired(h, p)) {
-		err = link_fix(ns, h, mtu, 1, NULL, master_idx);
+		/* (a pair made before the mark existed gets it now) */
+		err = link_fix_mark(ns, h, mtu, 1, NULL, master_idx, true);
 		if (!err)
-			err = link_fix(peer_ns, p, mtu, 1, mac, -1);
+			err = link_fix_mark(peer_ns, p, mtu, 1, mac, -1, true);
 		if (!err)
 			return 0;
 		goto undo;
 	}
-	/* Half made, or something else under our names: start over. */
+	/* Half made: start over, but never delete what somebody else made
+	 * (an interface of the user's own under the peer's name). Checked
+	 * before anything is deleted. */
+	if ((h && !link_ours(h)) || (p && !link_ours(p)))
+		return -EEXIST;
 	if (h) {
 		err = vn_link_delete(ns, ifname);
 		if (err)

@@ -16,8 +16,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-grep -v '^#' contrib/packages.txt | xargs apt-get install -y
+# wait (up to 10 minutes) for another apt or dpkg instead of failing
+apt-get -o DPkg::Lock::Timeout=600 update
+grep -v '^#' contrib/packages.txt | xargs apt-get -o DPkg::Lock::Timeout=600 install -y
 
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release --prefix=/usr/local
 ninja -C build-release

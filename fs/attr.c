@@ -158,6 +158,41 @@ void vn_set(struct vn_obj *o, const char *name, struct json_object *v)
 	vn_graph_prop(o, name);
 }
 
+/* ---- the final newline ----
+ * A file reads back as it was last written: a whole write whose last byte
+ * is not a newline (Ansible's copy and template, printf without \n) makes
+ * the file render without its final newline until a write that ends in
+ * one, or a reset (unlink, an empty write). Kept as the private props key
+ * "_nonl_<attr>" (true), absent otherwise; persisted with the object. The
+ * value itself, the comparison (idempotence) and `json` ignore it. */
+#define VN_NONL_PREFIX "_nonl_"
+
+static void vn_nonl_key(const struct vn_attr *a, char *key, size_t size)
+{
+	snprintf(key, size, VN_NONL_PREFIX "%s", a->name);
+}
+
+static bool vn_nonl_get(struct vn_obj *o, const struct vn_attr *a)
+{
+	char key[96];
+	struct json_object *v = NULL;
+
+	vn_nonl_key(a, key, sizeof(key));
+	return json_object_object_get_ex(o->props, key, &v) && json_object_get_boolean(v);
+}
+
+/* Set the flag; true when it changed. */
+static bool vn_nonl_set(struct vn_obj *o, const struct vn_attr *a, bool nonl)
+{
+	char key[96];
+
+	if (vn_nonl_get(o, a) == nonl)
+		return false;
+	vn_nonl_key(a, key, sizeof(key));
+	vn_set(o, key, nonl ? json_object_new_boolean(1) : NULL);
+	return true;
+}
+
 /* ---- parsing ---- */
 
 static bool vn_is_blank(char ch)
@@ -257,9 +292,6 @@ static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			if (!json_object_equal(item, json_object_array_get_idx(arr, i)))
 				continue;
 			json_object_put(item);
-			if (append && (a->flags & VN_ATTR_APPEND_EEXIST))
-				return vn_fail(err, -EEXIST, "%s: '%s' is already there", a->name,
-					       line);
 			if (append) /* `>>` of a line already there: nothing to add */
 				goto next;
 			return vn_fail(err, -EINVAL, "%s: line '%s' appears twice", a->name, line);
@@ -460,7 +492,15 @@ int vn_obj_render(struct vn_ctx *c, struct vn_obj *o, const char *name, struct v
 	a = vn_attr_find(o->kind, name);
 	if (!a)
 		return -ENOENT;
-	return vn_attr_render(c, o, a, out);
+	{
+		size_t start = out->len;
+		int r = vn_attr_render(c, o, a, out);
+
+		/* the last write ended without a newline: so does the file */
+		if (r == 0 && out->len > start && out->s[out->len - 1] == '\n' && vn_nonl_get(o, a))
+			out->s[--out->len] = '\0';
+		return r;
+	}
 }
 
 /* Typed JSON of an attribute's effective value, from its rendered text. */
@@ -552,10 +592,13 @@ static void vn_attr_undo(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 	c->persist_off--;
 }
 
+/* nonl: the final-newline flag this write leaves (1: none, 0: a newline,
+ * -1: keep it as it is). */
 static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
-			  struct json_object *nv, struct vn_err *err)
+			  struct json_object *nv, int nonl, struct vn_err *err)
 {
 	_cleanup_json_ struct json_object *old = json_object_get(vn_prop(o, a->name));
+	const bool old_nonl = vn_nonl_get(o, a);
 	_cleanup_buf_ struct vn_buf before = {0};
 	_cleanup_buf_ struct vn_buf after = {0};
 	const struct vn_kind *k = o->kind;
@@ -574,6 +617,22 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		/* The value it already has: nothing to do (and an explicit
 		 * value equal to a derived default stays derived). */
 		vn_set(o, a->name, json_object_get(old));
+		if (nonl >= 0 && vn_nonl_set(o, a, nonl)) {
+			/* same value, another final newline: only the file's
+			 * bytes change (stored; no backend call) */
+			vn_txn_begin(c);
+			r = vn_obj_save(c, o);
+			if (r == 0)
+				r = vn_txn_end(c, true);
+			else
+				vn_txn_end(c, false);
+			if (r < 0) {
+				vn_nonl_set(o, a, old_nonl);
+				return vn_fail(err, -EIO, "could not persist %s: %s", a->name,
+					       strerror(-r));
+			}
+			clock_gettime(CLOCK_REALTIME, &o->mtime); /* its bytes changed */
+		}
 		vn_obj_clear_error(o);
 		return 0;
 	}
@@ -583,6 +642,8 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			goto restore;
 	}
 	vn_txn_begin(c);
+	if (nonl >= 0)
+		vn_nonl_set(o, a, nonl);
 	if (k->apply) {
 		vn_graph_push(c, o);
 		r = k->apply(c, o, a, old, err);
@@ -611,6 +672,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 	if (r < 0) {
 		vn_fail(err, -EIO, "could not persist %s: %s", a->name, strerror(-r));
 		vn_attr_undo(c, o, a, old);
+		vn_nonl_set(o, a, old_nonl);
 		return -EIO;
 	}
 	clock_gettime(CLOCK_REALTIME, &o->mtime);
@@ -621,6 +683,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 
 restore:
 	vn_set(o, a->name, json_object_get(old));
+	vn_nonl_set(o, a, old_nonl);
 	if (!err || !err->code)
 		vn_fail(err, r, "%s could not be changed", a->name);
 	return r;
@@ -629,7 +692,7 @@ restore:
 int vn_attr_set(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct json_object *nv,
 		struct vn_err *err)
 {
-	return vn_attr_change(c, o, a, nv, err);
+	return vn_attr_change(c, o, a, nv, -1, err);
 }
 
 int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, const char *val,
@@ -651,7 +714,8 @@ int vn_attr_write(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, c
 	r = vn_parse_value(c, o, a, val, len, append && a->type == VN_T_LIST, &nv, err);
 	if (r < 0)
 		return r;
-	return vn_attr_change(c, o, a, nv, err);
+	/* a value back to its default renders with a newline */
+	return vn_attr_change(c, o, a, nv, nv && len && val[len - 1] != '\n', err);
 }
 
 int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, struct vn_err *err)
@@ -665,7 +729,7 @@ int vn_attr_reset(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a, s
 		if (r < 0)
 			return r;
 	}
-	return vn_attr_change(c, o, a, NULL, err);
+	return vn_attr_change(c, o, a, NULL, 0, err);
 }
 
 struct json_object *vn_attr_saved(struct vn_obj *o, const struct vn_attr *a)
@@ -676,7 +740,7 @@ struct json_object *vn_attr_saved(struct vn_obj *o, const struct vn_attr *a)
 int vn_attr_restore(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 		    struct json_object *saved, struct vn_err *err)
 {
-	return vn_attr_change(c, o, a, json_object_get(saved), err);
+	return vn_attr_change(c, o, a, json_object_get(saved), -1, err);
 }
 
 /* Check the complete lines of a list as the write path would, against the

@@ -31,6 +31,7 @@
  * snapshot taken at open, whatever happened since.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +44,10 @@
 #include "fs/fuse_ops.h"
 #include "fs/internal.h"
 
-enum vn_node_type { VN_N_ROOT, VN_N_COLL, VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH };
+/* VN_N_ERRLOG: the top-level `errors` file (fs/errlog.c) */
+enum vn_node_type { VN_N_ROOT, VN_N_COLL, VN_N_OBJ, VN_N_FILE, VN_N_SCRATCH, VN_N_ERRLOG };
+
+#define VN_ERRLOG_FILE "errors"
 
 struct vn_node {
 	enum vn_node_type type;
@@ -94,6 +98,30 @@ static bool vn_may_modify(const struct vn_obj *o)
 	uid_t uid = fuse_get_context()->uid;
 
 	return uid == 0 || !o || uid == o->uid;
+}
+
+/* A refusal with no object's error to hold it: its sentence goes to the
+ * top-level `errors` file (the caller's own lines) and the log. */
+static int __attribute__((format(printf, 4, 5)))
+vn_refused(struct vn_ctx *c, const char *path, int code, const char *fmt, ...)
+{
+	struct vn_err err = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	vn_fail(&err, code, "%s", err.msg); /* escaped */
+	vn_log(VN_LOG_INFO, code, "%s: %s", path ? path : "?", err.msg);
+	vn_errlog_add(c, fuse_get_context()->uid, path, code, err.msg);
+	return code;
+}
+
+/* Not the object's owner (nor root): EACCES, told in `errors`. */
+static int vn_refused_owner(struct vn_ctx *c, const char *path, const struct vn_obj *o)
+{
+	return vn_refused(c, path, -EACCES, "only its owner (uid %u) or root may change %s '%s'",
+			  (unsigned)o->uid, o->kind->type, o->name);
 }
 
 /* ---- the kernel's caches and their invalidation ----
@@ -729,6 +757,10 @@ static int vn_step(struct vn_ctx *c, struct vn_node *n, const char *comp)
 
 	switch (n->type) {
 	case VN_N_ROOT:
+		if (!strcmp(comp, VN_ERRLOG_FILE)) {
+			n->type = VN_N_ERRLOG;
+			return 0;
+		}
 		n->coll = vn_find_root_dir(c, comp);
 		if (!n->coll)
 			return -ENOENT;
@@ -1129,6 +1161,7 @@ static void vn_wrlock(struct vn_ctx *c)
 /* Unlock, then wait for the invalidations the change queued. */
 static void vn_unlock(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_cache_wait(c, 2000, true);
 }
@@ -1140,6 +1173,7 @@ static void vn_unlock(struct vn_ctx *c)
  * the rest is invalidated right after. */
 static void vn_unlock_pathop(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_cache_wait(c, 20, false);
 }
@@ -1148,6 +1182,7 @@ static void vn_unlock_pathop(struct vn_ctx *c)
  * notifier may have to invalidate (a scratch WRITE, a READ). */
 static void vn_unlock_nowait(struct vn_ctx *c)
 {
+	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
 	vn_tl_ticket = 0;
 }
@@ -1213,6 +1248,11 @@ static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *s
 		}
 		break;
 	}
+	case VN_N_ERRLOG:
+		/* its content depends on who reads it: size 0 (like /proc),
+		 * read direct_io to the end */
+		st->st_mode = S_IFREG | 0444;
+		return 0;
 	case VN_N_SCRATCH:
 		st->st_mode = S_IFREG | n->scratch->mode;
 		st->st_size = (off_t)n->scratch->data.len;
@@ -1304,6 +1344,7 @@ static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 	case VN_N_ROOT:
 		for (size_t i = 0; i < c->nroots; i++)
 			fill(buf, c->roots[i].kind->dir, &dir, 0, 0);
+		fill(buf, VN_ERRLOG_FILE, &reg, 0, 0);
 		break;
 	case VN_N_COLL:
 		vn_coll_foreach(n.coll, o)
@@ -1370,6 +1411,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 	const char *name;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -1383,7 +1425,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 		goto out;
 	}
 	if (!vn_may_modify(n.coll->owner)) {
-		r = -EACCES;
+		r = vn_refused_owner(c, path, n.coll->owner);
 		goto out;
 	}
 	r = vn_obj_create(c, n.coll, name, fc->uid, fc->gid, NULL, &o, &err);
@@ -1392,6 +1434,7 @@ static int vn_op_mkdir(const char *path, mode_t mode)
 			vn_obj_set_error(n.coll->owner, &err);
 		else
 			vn_log(VN_LOG_WARN, r, "mkdir %s: %s", path, err.msg);
+		vn_errlog_add(c, fc->uid, path, r, err.msg);
 	} else if (vn_marks(c)) {
 		struct vn_marks *ms = vn_marks(c);
 
@@ -1411,6 +1454,7 @@ static int vn_op_rmdir(const char *path)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
@@ -1520,22 +1564,39 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	if (acc == O_RDONLY)
 		vn_rdlock(c);
-	else
+	else {
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c); /* O_TRUNC empties a scratch file */
+	}
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
+	if (n.type == VN_N_ERRLOG) {
+		/* the caller's own refusals (root: all), read direct_io */
+		r = acc != O_RDONLY ? -EACCES : vn_errlog_render(c, fc->uid, &fh->rd);
+		fh->type = VN_N_ERRLOG;
+		vn_unlock(c);
+		if (r < 0) {
+			vn_fh_free(fh);
+			return r;
+		}
+		fi->direct_io = 1;
+		fi->noflush = 1;
+		fi->fh = (uintptr_t)fh;
+		return 0;
+	}
 	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
 		r = -EISDIR;
 		goto out;
 	}
 	if (acc != O_RDONLY) {
 		if (!vn_may_modify(n.obj)) {
-			r = -EACCES;
+			r = vn_refused_owner(c, path, n.obj);
 			goto out;
 		}
 		if (n.type == VN_N_FILE && !(vn_file_mode(c, &n) & 0200)) {
 			r = -EACCES;
+			vn_refused(c, path, r, "%s is read-only", n.name);
 			goto out;
 		}
 	}
@@ -1724,6 +1785,7 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	fh->trunc = false; /* something was written, even if refused */
 	fh->wrote = true;
@@ -1827,6 +1889,7 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 	 * end the value: the writer's own close (or the release) does. */
 	if (fh->owner && fi->lock_owner != fh->owner)
 		return 0;
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_fh_attr(c, path, fh, &n);
 	if (r == 0)
@@ -1860,6 +1923,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 		 * its error, if any, is in the object's error file */
 		struct vn_node n;
 
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c);
 		if (vn_fh_attr(c, path, fh, &n) == 0)
 			vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
@@ -1867,6 +1931,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 	} else if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
 		struct vn_node n;
 
+		vn_errlog_request(path, fuse_get_context()->uid);
 		vn_wrlock(c);
 		/* a handle whose object is gone applies nothing */
 		if (vn_fh_attr(c, path, fh, &n) == 0)
@@ -1885,6 +1950,7 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	/* ftruncate: on what the handle was opened on (checked at open) */
 	r = fi ? vn_fh_node(c, path, vn_fh(fi), &n) : vn_resolve(c, path, &n);
@@ -1905,12 +1971,21 @@ static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 			vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
+	if (n.type == VN_N_ERRLOG) {
+		r = -EACCES;
+		goto out;
+	}
 	if (n.type != VN_N_FILE) {
 		r = -EISDIR;
 		goto out;
 	}
 	if (size != 0) {
-		r = -EINVAL;
+		/* a value is written whole: say so where the user looks */
+		r = vn_fail(&err, -EINVAL,
+			    "%s: truncate to %lld bytes is not a value (truncate -s 0 empties it; "
+			    "write the whole value instead)",
+			    n.name, (long long)size);
+		vn_obj_set_error(n.obj, &err);
 		goto out;
 	}
 	if (fi) {
@@ -1988,6 +2063,7 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	fh = vn_fh_new(c);
 	if (!fh)
 		return -ENOMEM;
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -2037,10 +2113,15 @@ static int vn_op_unlink(const char *path)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
 		goto out;
+	if (n.type == VN_N_ERRLOG) {
+		r = -EPERM; /* the daemon's own record */
+		goto out;
+	}
 	if (n.type != VN_N_FILE && n.type != VN_N_SCRATCH) {
 		r = -EISDIR;
 		goto out;
@@ -2117,6 +2198,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
+	vn_errlog_request(to, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, from, &src);
 	if (r < 0)
@@ -2212,6 +2294,7 @@ static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct vn_node n;
 	int r;
 
+	vn_errlog_request(path, fuse_get_context()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r == 0 && n.obj && !vn_may_modify(n.obj) &&

@@ -825,6 +825,11 @@ int vn_propagate(struct vn_ctx *c, struct vn_obj *o, const char *name, bool undo
 			vn_obj_set_error(dep, &e);
 		} else if (s < 0) {
 			r = s;
+		} else if (!undo && dep->failed) {
+			/* it follows again: what failed before is over */
+			dep->failed = false;
+			vn_obj_clear_error(dep);
+			vn_changed(c, dep, "status");
 		}
 	}
 	lh_table_free(d.seen);

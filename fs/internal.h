@@ -23,6 +23,18 @@ int vn_persist_load(struct vn_ctx *c);
 bool vn_persist_initialized(struct vn_ctx *c);
 int vn_persist_mark_initialized(struct vn_ctx *c);
 
+/* errlog.c: the top-level `errors` file (the last refusals; a user reads
+ * only their own lines, root all). Call with the model lock held. */
+void vn_errlog_add(struct vn_ctx *c, uid_t uid, const char *path, int code, const char *msg);
+int vn_errlog_render(struct vn_ctx *c, uid_t uid, struct vn_buf *out);
+void vn_errlog_free(struct vn_ctx *c);
+/* An object's error was set (vn_obj_set_error): recorded for the request
+ * this thread serves (vn_errlog_request: its caller and path), else for
+ * the object's owner and directory. */
+void vn_errlog_note(struct vn_ctx *c, struct vn_obj *o, int code, const char *msg);
+void vn_errlog_request(const char *path, uid_t uid);
+void vn_errlog_request_end(void);
+
 /* backend glue (kinds.c): open/close the main namespace */
 int vn_ctx_backend_init(struct vn_ctx *c);
 void vn_ctx_backend_fini(struct vn_ctx *c);

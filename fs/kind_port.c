@@ -560,6 +560,11 @@ int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 		return vn_fail(err, -EINVAL, "port has no valid mac_address");
 	r = vn_veth_ensure(c->ns, host, br, t.ns, t.ifname, mac,
 			   (unsigned)vn_get_int(port->parent, "mtu"));
+	if (r == -EEXIST)
+		return vn_fail(err, -EEXIST,
+			       "an interface %s in the namespace (or %s here) was not made by "
+			       "vnetfs and is left alone: remove or rename it",
+			       t.ifname, host);
 	if (r < 0)
 		return vn_fail(err, -EIO, "could not plug %s into %s: %s", t.ifname, br,
 			       strerror(-r));
@@ -657,12 +662,20 @@ static int vn_parse_ifname(struct vn_ctx *c, struct vn_obj *o, const char *text,
 			   struct json_object **out, struct vn_err *err)
 {
 	size_t l = strlen(text);
+	const char *pre;
 
 	if (l == 0 || l > 15 || vn_name_check(text) < 0)
 		return vn_fail(
 			err, -EINVAL,
 			"ifname '%s' is not an interface name (1 to 15 of A-Z a-z 0-9 . _ -)",
 			text);
+	pre = vn_ifname_reserved(text);
+	if (pre)
+		return vn_fail(
+			err, -EINVAL,
+			"ifname '%s' starts with '%s', which vnetfs keeps for the interfaces "
+			"it makes",
+			text, pre);
 	*out = json_object_new_string(text);
 	return 0;
 }

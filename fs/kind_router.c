@@ -586,7 +586,6 @@ static const struct vn_attr vn_router_attrs[] = {
 	{.name = "interfaces",
 	 .mode = 0644,
 	 .type = VN_T_LIST,
-	 .flags = VN_ATTR_APPEND_EEXIST,
 	 .parse = vn_parse_ref,
 	 .ref = &vn_kind_subnet,
 	 .ref_scope = VN_REF_GLOBAL,

@@ -21,6 +21,9 @@ static void vn_usage(FILE *f)
 {
 	fputs("usage: vnetfs [options] MOUNTPOINT\n"
 	      "  -f                  stay in the foreground (log to stderr)\n"
+	      "  --log FILE          append the log to FILE (in the foreground: instead\n"
+	      "                      of stderr); `--log syslog`: the system log only;\n"
+	      "                      default in the background: STATE/vnetfs.log and syslog\n"
 	      "  -d, --debug         log every change (implies -f)\n"
 	      "  --state DIR         where the model lives (default /var/lib/vnetfs)\n"
 	      "  --netns NAME        build all networking in that namespace (created if\n"
@@ -48,6 +51,7 @@ enum {
 	OPT_VERSION,
 	OPT_MAX_OBJECTS,
 	OPT_MAX_SCRATCH,
+	OPT_LOG,
 };
 
 static const struct option vn_longopts[] = {
@@ -61,6 +65,7 @@ static const struct option vn_longopts[] = {
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"max-objects-per-user", required_argument, NULL, OPT_MAX_OBJECTS},
 	{"max-scratch-per-user", required_argument, NULL, OPT_MAX_SCRATCH},
+	{"log", required_argument, NULL, OPT_LOG},
 	{NULL, 0, NULL, 0},
 };
 
@@ -133,7 +138,7 @@ static void vn_clear_dead_mount(const char *mnt)
 
 /* The child carries on with *ready (write end of the pipe); the parent
  * never returns. */
-static int vn_daemonize(int *ready)
+static int vn_daemonize(int *ready, const char *log_where)
 {
 	int p[2], nul;
 	pid_t pid;
@@ -150,8 +155,8 @@ static int vn_daemonize(int *ready)
 		while (read(p[0], &st, 1) < 0 && errno == EINTR)
 			;
 		if (st)
-			fprintf(stderr,
-				"vnetfs: the daemon did not start; the system log says why\n");
+			fprintf(stderr, "vnetfs: the daemon did not start; %s says why\n",
+				log_where);
 		_exit(st); /* EOF (the child died): st stays 1 */
 	}
 	close(p[0]);
@@ -213,7 +218,8 @@ int main(int argc, char **argv)
 	struct vn_ctx ctx;
 	struct fuse *f = NULL;
 	const char *mnt;
-	char *state_abs = NULL;
+	char *state_abs = NULL, *log_default = NULL;
+	const char *log_path = NULL, *log_where = "the system log";
 	int debug = 0, ch, r = 1, ready = -1;
 
 	while ((ch = getopt_long(argc, argv, "fdho:", vn_longopts, NULL)) != -1) {
@@ -257,6 +263,9 @@ int main(int argc, char **argv)
 					  &opts.max_scratch_per_user) < 0)
 				return 2;
 			break;
+		case OPT_LOG:
+			log_path = optarg;
+			break;
 		case 'h':
 			vn_usage(stdout);
 			return 0;
@@ -299,6 +308,33 @@ int main(int argc, char **argv)
 		vn_err(-EBUSY, "another vnetfs daemon uses the state directory %s", opts.state_dir);
 		goto out;
 	}
+	/* Where the log goes (see --help): a file when asked, and in the
+	 * background by default, so that a host without syslog keeps it. */
+	if (log_path && strcmp(log_path, "syslog")) {
+		int e = vn_log_open_file(log_path, opts.foreground);
+
+		if (e < 0) {
+			vn_err(e, "cannot open the log file %s", log_path);
+			goto out;
+		}
+		log_where = log_path;
+	} else if (!log_path && !opts.foreground) {
+		int e = 0;
+
+		if (asprintf(&log_default, "%s/vnetfs.log", opts.state_dir) < 0) {
+			log_default = NULL;
+			e = -ENOMEM;
+		} else if (mkdir(opts.state_dir, 0700) < 0 && errno != EEXIST) {
+			e = -errno;
+		}
+		if (e == 0)
+			e = vn_log_open_file(log_default, false);
+		if (e < 0)
+			vn_warn(e, "cannot open the log file %s; logging to syslog only",
+				log_default ? log_default : "STATE/vnetfs.log");
+		else
+			log_where = log_default;
+	}
 	if (fuse_opt_insert_arg(&args, 0, argv[0]) ||
 	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
 		goto out;
@@ -311,7 +347,7 @@ int main(int argc, char **argv)
 		goto out_destroy;
 	}
 	if (!opts.foreground) {
-		if (vn_daemonize(&ready) < 0)
+		if (vn_daemonize(&ready, log_where) < 0)
 			goto out_unmount;
 		vn_log_init(false, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
 	}
@@ -353,5 +389,6 @@ out:
 	vn_ctx_fini(&ctx);
 	vn_fuse_state_fini(&ctx);
 	free(state_abs);
+	free(log_default);
 	return r;
 }

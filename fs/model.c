@@ -127,6 +127,7 @@ static void vn_coll_free_objs(struct vn_coll *coll)
 
 void vn_ctx_fini(struct vn_ctx *c)
 {
+	vn_errlog_free(c);
 	vn_graph_fini(c);
 	for (size_t i = 0; i < c->nroots; i++) {
 		vn_coll_free_objs(&c->roots[i]);
@@ -617,6 +618,7 @@ void vn_obj_set_error(struct vn_obj *o, const struct vn_err *err)
 	free(o->error);
 	o->error = strdup(err->msg[0] ? err->msg : strerror(-err->code));
 	vn_log(VN_LOG_WARN, err->code, "%s %s: %s", o->kind->type, o->name, o->error);
+	vn_errlog_note(o->ctx, o, err->code, o->error);
 }
 
 void vn_obj_clear_error(struct vn_obj *o)

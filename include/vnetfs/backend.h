@@ -30,7 +30,18 @@
  * id; veth ends: "vnp-" (host side of a bound port), "qr-", "qg-" (router
  * legs, inside qrouter namespaces); peers on the bridge "vnr-"/"vng-". */
 #define VN_BRIDGE_PREFIX "vnb-"
+/* The ifalias the daemon gives both ends of every veth it makes: what it
+ * may delete (vn_veth_ensure never deletes a link without it). */
+#define VN_LINK_MARK "vnetfs"
 #define VN_IFNAMSIZ 16
+
+/* Interface name prefixes the daemon keeps for itself (the ones above,
+ * and those of DHCP ports and instance NICs to come: "tap", "ns-", and
+ * "qdhcp"): a user's `ifname` may not start with one. NULL-terminated;
+ * the one list, also for the docs. */
+extern const char *const vn_reserved_ifname_prefixes[];
+/* The reserved prefix name starts with, or NULL. */
+const char *vn_ifname_reserved(const char *name);
 
 struct vn_ns;
 
@@ -125,8 +136,10 @@ int vn_link_list(struct vn_ns *ns, const char *prefix, char ***names);
  * none) and up; the peer is created directly inside peer_ns (which may be
  * ns itself) named peer_ifname, with mac (NULL: random) and mtu, and set up.
  * Idempotent: if both ends already exist as asked, fix mtu/mac/state/master
- * and return 0; a half-made pair is removed and remade. On failure nothing
- * is left behind. */
+ * and return 0; a half-made pair is removed and remade. Both ends carry
+ * the ifalias VN_LINK_MARK; a link under either name without it (not made
+ * by the daemon) is never deleted: -EEXIST, nothing changed. On failure
+ * nothing is left behind. */
 int vn_veth_ensure(struct vn_ns *ns, const char *ifname, const char *master, struct vn_ns *peer_ns,
 		   const char *peer_ifname, const uint8_t *mac, unsigned mtu);
 

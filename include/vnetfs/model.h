@@ -62,6 +62,10 @@ struct vn_err {
 	int code;
 	char msg[512];
 };
+/* in, with every byte that shows nothing (controls, invalid UTF-8, BOM,
+ * zero-width and direction marks) as a C escape (\t \n \r \xHH), into
+ * out (cut at size). Printable text is kept as is, so it is idempotent. */
+void vn_escape(const char *in, char *out, size_t size);
 /* Record code and sentence; returns code (negative errno), so
  * `return vn_fail(err, -EINVAL, "mtu %ld is out of range", v);` */
 int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
@@ -70,6 +74,9 @@ int vn_fail(struct vn_err *err, int code, const char *fmt, ...)
 /* ---- logging: one helper; returns `code` so it can be returned ---- */
 enum vn_log_level { VN_LOG_ERR, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG };
 void vn_log_init(bool to_stderr, int level);
+/* Also append every line to the file at path (instead_of_stderr: and no
+ * longer to stderr). */
+int vn_log_open_file(const char *path, bool instead_of_stderr);
 int vn_log(int level, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define vn_err(code, ...) vn_log(VN_LOG_ERR, (code), __VA_ARGS__)
 #define vn_warn(code, ...) vn_log(VN_LOG_WARN, (code), __VA_ARGS__)
@@ -109,7 +116,7 @@ enum vn_type {
 
 #define VN_ATTR_SECRET 0x1	  /* left out of `json` */
 #define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
-#define VN_ATTR_APPEND_EEXIST 0x4 /* `>>` of a line already there: EEXIST */
+#define VN_ATTR_APPEND_EEXIST 0x4 /* unused since issue 8: `>>` of a line there is a no-op */
 #define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
 
 /* Where a reference's name is looked up (struct vn_attr.ref). */
@@ -337,6 +344,9 @@ struct vn_ctx {
 	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
 	struct vn_fd_closer *closer; /* closes handles' sockets off the lock (fs/jobs.c) */
 	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
+
+	/* the last refusals: the `errors` file (fs/errlog.c) */
+	struct vn_errlog *errlog;
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every

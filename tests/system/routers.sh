@@ -102,7 +102,11 @@ vn_ok vn_a "$R/interfaces" sa
 vn_ok vn_a "$R/interfaces" sb
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "interfaces lists sa and sb"
 vn_t_bad ENOENT "$R/interfaces" nosuch 'nosuch' append
-vn_t_bad EEXIST "$R/interfaces" sa "sa" append
+# `>>` of a line already there: success, nothing changes (issue 8)
+vn_ok vn_a "$R/interfaces" sa
+vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "appending sa again changes nothing"
+vn_eq "1" "$(vn_ls "$M/networks/a/ports" | wc -l)" "appending sa again makes no second leg"
+vn_eq "" "$(vn_cat "$R/error")" "appending sa again leaves no error"
 vn_t_bad EBUSY "$R/interfaces" sc 'sc' append
 vn_t_bad EINVAL "$R/interfaces" sd 'sd' append
 vn_t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'

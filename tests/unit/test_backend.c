@@ -852,15 +852,42 @@ static void test_veth(void **state)
 		vn_strv_free(names);
 	}
 
-	/* Half made: the host name is taken by something else and the peer
-	 * is missing; the pair is remade. */
+	/* The host name is taken by something the daemon did not make (no
+	 * ifalias mark) and the peer is missing: refused, nothing deleted. */
 	assert_int_equal(vn_link_delete(host, "vnp-1"), 0);
 	assert_int_equal(vn_link_get(peer, "qr-1", &p2), 0);
 	assert_false(p2.exists); /* went with its pair */
 	assert_int_equal(vn_bridge_ensure(host, "vnp-1", 1500, true, true), 0);
+	assert_int_equal(vn_link_get(host, "vnp-1", &h), 0);
+	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-1", port_mac, 1450),
+			 -EEXIST);
+	assert_int_equal(vn_link_get(host, "vnp-1", &h2), 0);
+	assert_int_equal(h2.ifindex, h.ifindex); /* the bridge is still there */
+	assert_int_equal(vn_link_get(peer, "qr-1", &p2), 0);
+	assert_false(p2.exists);
+	assert_int_equal(vn_link_delete(host, "vnp-1"), 0);
+	/* The peer's name is taken by a foreign link while the host end (the
+	 * daemon's) exists: refused, both left alone. */
+	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-1", port_mac, 1450), 0);
+	assert_int_equal(vn_bridge_ensure(peer, "qr-9", 1500, true, true), 0);
+	assert_int_equal(vn_link_get(peer, "qr-9", &p), 0);
+	assert_int_equal(vn_link_get(host, "vnp-1", &h), 0);
+	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-9", port_mac, 1450),
+			 -EEXIST);
+	assert_int_equal(vn_link_get(peer, "qr-9", &p2), 0);
+	assert_int_equal(p2.ifindex, p.ifindex);
+	assert_int_equal(vn_link_get(host, "vnp-1", &h2), 0);
+	assert_int_equal(h2.ifindex, h.ifindex);
+	assert_int_equal(vn_link_delete(peer, "qr-9"), 0);
+	/* Half made from the daemon's own (marked) links: remade. The host
+	 * end is the daemon's and paired with another peer of its own. */
+	assert_int_equal(vn_link_delete(host, "vnp-1"), 0);
+	assert_int_equal(vn_veth_ensure(host, "vnp-1", NULL, host, "vnp-1b", NULL, 1500), 0);
 	assert_int_equal(vn_veth_ensure(host, "vnp-1", "vnb-net", peer, "qr-1", port_mac, 1450), 0);
 	assert_int_equal(vn_link_get(host, "vnp-1", &h2), 0);
 	assert_string_equal(h2.master, "vnb-net");
+	assert_int_equal(vn_link_get(host, "vnp-1b", &p2), 0);
+	assert_false(p2.exists); /* the old pair went */
 	assert_int_equal(vn_link_get(peer, "qr-1", &p2), 0);
 	assert_true(p2.exists);
 	assert_memory_equal(p2.mac, port_mac, 6);

@@ -205,17 +205,23 @@ static void test_bool_enum(void **state)
 	struct fixture *f = *state;
 	struct vn_err err = {0};
 
+	/* written without a final newline: read back without one (issue 8) */
 	assert_int_equal(w(f, "flag", "0", false, &err), 0);
-	assert_file(f, "flag", "0\n");
+	assert_file(f, "flag", "0");
 	assert_false(vn_get_bool(f->o, "flag"));
-	assert_int_equal(w(f, "flag", "true", false, &err), 0);
+	assert_int_equal(w(f, "flag", "true\n", false, &err), 0);
 	assert_file(f, "flag", "1\n");
 	assert_int_equal(w(f, "flag", "2", false, &err), -EINVAL);
+	assert_file(f, "flag", "1\n"); /* a refused write keeps the newline too */
 	assert_int_equal(w(f, "color", "GREEN", false, &err), 0);
-	assert_file(f, "color", "green\n");
+	assert_file(f, "color", "green");
 	assert_int_equal(w(f, "color", "blue", false, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "red or green"));
-	assert_file(f, "color", "green\n");
+	assert_file(f, "color", "green");
+	assert_int_equal(w(f, "color", "green\n", false, &err), 0);
+	assert_file(f, "color", "green\n"); /* same value, the last write's newline */
+	assert_int_equal(w(f, "color", "", false, &err), 0);
+	assert_file(f, "color", "red\n"); /* the default, with a newline */
 }
 
 static void test_list(void **state)
@@ -291,7 +297,7 @@ static void test_sizes_and_nul(void **state)
 		-EINVAL);
 	assert_int_equal(w(f, "text", "a\x01", false, &err), -EINVAL);
 	assert_int_equal(w(f, "text", "hello world", false, &err), 0);
-	assert_file(f, "text", "hello world\n");
+	assert_file(f, "text", "hello world");
 }
 
 static void test_names(void **state)
@@ -505,9 +511,53 @@ static void test_persist_migrate(void **state)
 	assert_int_equal(vn_persist_open(&f->c), 0); /* for teardown */
 }
 
+/* Sentences show what cannot be seen as C escapes; printable text (UTF-8
+ * included) is kept, and escaping twice changes nothing (issue 8). */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain text", "plain text"},
+		{"\xef\xbb\xbf"
+		 "1427",
+		 "\\xef\\xbb\\xbf1427"}, /* BOM */
+		{"a\tb\nc\rd", "a\\tb\\nc\\rd"},
+		{"\x1b[31m\x7f", "\\x1b[31m\\x7f"},
+		{"caf\xc3\xa9 \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xf0\x9f\x90\xa7"}, /* kept */
+		{"\xc2\x85", "\\xc2\\x85"},					  /* C1 control */
+		{"\xe2\x80\x8b\xe2\x80\xae", "\\xe2\\x80\\x8b\\xe2\\x80\\xae"},	  /* ZWSP, RLO */
+		{"\xc0\xaf", "\\xc0\\xaf"},					  /* overlong */
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},				  /* surrogate */
+		{"cut \xe2\x80", "cut \\xe2\\x80"},				  /* cut sequence */
+		{"back\\slash", "back\\slash"},
+	};
+	char out[256], twice[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vn_escape(cases[i].in, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+		vn_escape(out, twice, sizeof(twice));
+		assert_string_equal(twice, out);
+	}
+	/* cut at the buffer's size, never inside an escape */
+	vn_escape("\x01\x02\x03", out, 9);
+	assert_string_equal(out, "\\x01\\x02");
+	{
+		struct vn_err err = {0};
+
+		vn_fail(&err, -EINVAL, "not '%s'",
+			"\xef\xbb\xbf"
+			"1");
+		assert_string_equal(err.msg, "not '\\xef\\xbb\\xbf1'");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test_setup_teardown(test_defaults_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_int, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
