@@ -202,6 +202,13 @@ int vn_sgrule_parse(const char *line, struct vn_sgrule *r, char *why, size_t wl)
 	if (i < n) {
 		const char *kw = tok[i];
 
+		bool known = !strcasecmp(kw, "from") || !strcasecmp(kw, "to") ||
+			     !strcasecmp(kw, "group");
+
+		if (!known && (looks_like_ports(kw) || kw[0] == '/'))
+			return fail(why, wl, "'%s' is in the wrong place", kw);
+		if (!known)
+			return fail(why, wl, "'%s' is not 'from', 'to' or 'group'", kw);
 		if (i + 1 >= n)
 			return fail(why, wl, "'%s' needs a value after it", kw);
 		if (!strcasecmp(kw, "from") || !strcasecmp(kw, "to")) {
@@ -239,10 +246,6 @@ int vn_sgrule_parse(const char *line, struct vn_sgrule *r, char *why, size_t wl)
 					    tok[i + 1]);
 			r->remote = VN_SG_GROUP;
 			snprintf(r->group, sizeof(r->group), "%s", tok[i + 1]);
-		} else if (looks_like_ports(kw) || kw[0] == '/') {
-			return fail(why, wl, "'%s' is in the wrong place", kw);
-		} else {
-			return fail(why, wl, "'%s' is not 'from', 'to' or 'group'", kw);
 		}
 		i += 2;
 	}
