@@ -1049,6 +1049,9 @@ static const struct vn_attr vn_port_attrs[] = {
 	 .ref_scope = VN_REF_ROOT,
 	 .pins = true,
 	 .role = "port"},
+	/* Neutron's port_security_enabled: 0 means no security groups'
+	 * filtering and no anti-spoofing (a port that routes others) */
+	{.name = "port_security_enabled", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
 	{.name = "netns",
 	 .mode = 0644,
 	 .type = VN_T_STR,

@@ -280,7 +280,8 @@ static void port_desired(struct vn_ctx *c, struct vn_obj *port, struct vn_sg_rec
 	memset(r, 0, sizeof(*r));
 	memcpy(r->id, port->id, sizeof(r->id));
 	vn_port_device(port, r->dev);
-	if (port->deleting || port_unfiltered_kind(c, port))
+	if (port->deleting || port_unfiltered_kind(c, port) ||
+	    !vn_get_bool(port, "port_security_enabled"))
 		return;
 	l = vn_get_list(port, "security_groups");
 	if (!l) {

@@ -179,6 +179,15 @@ ip -n h2 neigh flush all
 vn_true "h1 with a changed MAC is dropped" cannot_ping h1 "$ip2"
 ip -n h1 link set eth0 address "$mac1"
 vn_true "h1 back on its MAC pings h2 again" can_ping h1 "$ip2"
+# port security off: no filtering, no anti-spoofing (Neutron's port_security_enabled)
+vn_ok vn_w "$M/networks/n/ports/p3/port_security_enabled" 0
+vn_true "with port security off, h1 reaches h3 on tcp/23" tcp_ok h1 h3 "$ip3" 23
+ip -n h3 addr add 10.0.0.201/24 dev eth0
+vn_true "with port security off, h3 may send from another address" \
+	bash -c "ip netns exec h3 $BB ping -c1 -W1 -I 10.0.0.201 $ip4 >/dev/null 2>&1"
+ip -n h3 addr del 10.0.0.201/24 dev eth0
+vn_ok vn_w "$M/networks/n/ports/p3/port_security_enabled" 1
+vn_true "port security on again: tcp/23 to h3 fails" tcp_blocked h1 h3 "$ip3" 23
 
 # ---- restart: exactly the model's rules again, stale ones gone ----------------------------
 ip netns exec "$VN_NS" nft add chain inet vnetfs_sg stale_chain
