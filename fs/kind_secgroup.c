@@ -235,7 +235,8 @@ static bool vn_sg_member(void *arg, const char *gid, const struct vn_addr *a)
 	return cnt && cnt->n > 0;
 }
 
-/* count += d; the set element follows 0 <-> 1 */
+/* With b: the set element a change of the count by d would add or remove
+ * (0 <-> 1), counts untouched. Without b: the count changes. */
 static int member_add(struct vn_sg *s, struct vn_sg_batch *b, const char *gid,
 		      const struct vn_addr *a, int d)
 {
@@ -244,6 +245,15 @@ static int member_add(struct vn_sg *s, struct vn_sg_batch *b, const char *gid,
 
 	member_key(k, sizeof(k), gid, a);
 	cnt = lookup(s->members, k);
+	if (b) {
+		unsigned n = cnt ? cnt->n : 0;
+
+		if (d > 0 && n == 0)
+			vn_sg_b_member(b, gid, a, true);
+		if (d < 0 && n == 1)
+			vn_sg_b_member(b, gid, a, false);
+		return 0;
+	}
 	if (!cnt) {
 		if (d < 0)
 			return 0;
@@ -253,15 +263,17 @@ static int member_add(struct vn_sg *s, struct vn_sg_batch *b, const char *gid,
 		snprintf(cnt->key, sizeof(cnt->key), "%s", k);
 		lh_table_insert(s->members, cnt->key, cnt);
 	}
-	if (d > 0 && cnt->n++ == 0 && b)
-		vn_sg_b_member(b, gid, a, true);
-	if (d < 0 && --cnt->n == 0) {
-		if (b)
-			vn_sg_b_member(b, gid, a, false);
+	if (d > 0)
+		cnt->n++;
+	if (d < 0 && --cnt->n == 0)
 		lh_table_delete(s->members, k);
-	}
 	return 0;
 }
+
+/* The membership changes from have to want: into b (counts untouched),
+ * or, b NULL, into the counts. */
+static int members_diff(struct vn_sg *s, struct vn_sg_batch *b, const struct vn_sg_rec *have,
+			const struct vn_sg_rec *want);
 
 static bool port_unfiltered_kind(struct vn_ctx *c, struct vn_obj *port)
 {
@@ -296,13 +308,12 @@ static void port_desired(struct vn_ctx *c, struct vn_obj *port, struct vn_sg_rec
 		if (g)
 			memcpy(r->gids[r->ngids++], g->id, 37);
 	}
-	for (size_t i = 0; r->nips < VN_SG_MAX_IPS; i++) {
-		struct vn_obj *sub;
-		int e = vn_port_fixed_ip(port, i, &sub, &r->ips[r->nips]);
+	size_t nfixed = vn_list_len(vn_get_list(port, "fixed_ips"));
 
-		if (e == -ENOENT && !vn_list_at(vn_get_list(port, "fixed_ips"), i))
-			break;
-		if (e == 0)
+	for (size_t i = 0; i < nfixed && r->nips < VN_SG_MAX_IPS; i++) {
+		struct vn_obj *sub;
+
+		if (vn_port_fixed_ip(port, i, &sub, &r->ips[r->nips]) == 0)
 			r->nips++;
 	}
 	mac = vn_get_str(port, "mac_address");
@@ -356,6 +367,22 @@ static bool has_ip(const struct vn_sg_rec *r, const struct vn_addr *a)
 		if (vn_addr_eq(&r->ips[i], a))
 			return true;
 	return false;
+}
+
+static int members_diff(struct vn_sg *s, struct vn_sg_batch *b, const struct vn_sg_rec *have,
+			const struct vn_sg_rec *want)
+{
+	int r = 0;
+
+	for (size_t g = 0; g < want->ngids; g++)
+		for (size_t i = 0; i < want->nips; i++)
+			if (!has_gid(have, want->gids[g]) || !has_ip(have, &want->ips[i]))
+				r = r ?: member_add(s, b, want->gids[g], &want->ips[i], +1);
+	for (size_t g = 0; g < have->ngids; g++)
+		for (size_t i = 0; i < have->nips; i++)
+			if (!has_gid(want, have->gids[g]) || !has_ip(want, &have->ips[i]))
+				r = r ?: member_add(s, b, have->gids[g], &have->ips[i], -1);
+	return r;
 }
 
 /* ---- conntrack: what the rules still allow ---- */
@@ -472,14 +499,7 @@ int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *
 	if (!b)
 		return -ENOMEM;
 	/* membership: (group, address) pairs */
-	for (size_t g = 0; g < want.ngids; g++)
-		for (size_t i = 0; i < want.nips; i++)
-			if (!has_gid(have, want.gids[g]) || !has_ip(have, &want.ips[i]))
-				r = r ?: member_add(s, b, want.gids[g], &want.ips[i], +1);
-	for (size_t g = 0; g < have->ngids; g++)
-		for (size_t i = 0; i < have->nips; i++)
-			if (!has_gid(&want, have->gids[g]) || !has_ip(&want, &have->ips[i]))
-				r = r ?: member_add(s, b, have->gids[g], &have->ips[i], -1);
+	members_diff(s, b, have, &want);
 	for (size_t g = 0; g < have->ngids; g++)
 		lost = lost || !has_gid(&want, have->gids[g]);
 	for (size_t i = 0; i < have->nips; i++)
@@ -519,6 +539,9 @@ int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *
 		 * view at the rollback's sync; drop our partial counts */
 		return r;
 	}
+	r = members_diff(s, NULL, have, &want);
+	if (r < 0)
+		vn_warn(r, "security groups: out of memory counting members");
 	if (have->idx && !want.idx)
 		idx_free(s, have->idx);
 	{
@@ -543,8 +566,10 @@ void vn_secgroup_port_gone(struct vn_ctx *c, struct vn_obj *port)
 	if (!b)
 		return;
 	for (size_t g = 0; g < have->ngids; g++)
-		for (size_t i = 0; i < have->nips; i++)
+		for (size_t i = 0; i < have->nips; i++) {
 			member_add(s, b, have->gids[g], &have->ips[i], -1);
+			member_add(s, NULL, have->gids[g], &have->ips[i], -1);
+		}
 	if (have->idx) {
 		const char *gids[VN_SG_MAX_GROUPS];
 		struct vn_sg_port p;

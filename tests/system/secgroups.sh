@@ -184,7 +184,7 @@ vn_ok vn_w "$M/networks/n/ports/p3/port_security_enabled" 0
 vn_true "with port security off, h1 reaches h3 on tcp/23" tcp_ok h1 h3 "$ip3" 23
 ip -n h3 addr add 10.0.0.201/24 dev eth0
 vn_true "with port security off, h3 may send from another address" \
-	bash -c "ip netns exec h3 $BB ping -c1 -W1 -I 10.0.0.201 $ip4 >/dev/null 2>&1"
+	bash -c "ip netns exec h3 $BB ping -c1 -W1 -I 10.0.0.201 $ip1 >/dev/null 2>&1"
 ip -n h3 addr del 10.0.0.201/24 dev eth0
 vn_ok vn_w "$M/networks/n/ports/p3/port_security_enabled" 1
 vn_true "port security on again: tcp/23 to h3 fails" tcp_blocked h1 h3 "$ip3" 23
