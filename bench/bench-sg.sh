@@ -47,10 +47,10 @@ done
 # members to add: unbound ports with an address
 for ((i = 1; i <= REPEAT; i++)); do mkdir "$M/networks/bn/ports/m$i"; done
 
-GROUPS=0
+NGR=0
 grow_to() { # N: rules in all
 	local want=$(($1 / 100)) g p
-	for ((g = GROUPS + 1; g <= want; g++)); do
+	for ((g = NGR + 1; g <= want; g++)); do
 		mkdir "$SG/g$g"
 		{
 			echo "egress any"
@@ -58,11 +58,11 @@ grow_to() { # N: rules in all
 			for ((p = 1; p <= 98; p++)); do echo "ingress tcp $((1000 + p)) from 10.$((g % 250)).0.0/16"; done
 		} >"$SG/g$g/rules"
 	done
-	GROUPS=$want
+	NGR=$want
 	# the two bound ports use the groups (at most 50 each)
-	seq 1 "$((GROUPS < 50 ? GROUPS : 50))" | sed 's/^/g/' >"$M/networks/bn/ports/ba/security_groups"
-	if [ "$GROUPS" -gt 50 ]; then
-		seq 51 "$GROUPS" | sed 's/^/g/' >"$M/networks/bn/ports/bb/security_groups"
+	seq 1 "$((NGR < 50 ? NGR : 50))" | sed 's/^/g/' >"$M/networks/bn/ports/ba/security_groups"
+	if [ "$NGR" -gt 50 ]; then
+		seq 51 "$NGR" | sed 's/^/g/' >"$M/networks/bn/ports/bb/security_groups"
 	else
 		echo g1 >"$M/networks/bn/ports/bb/security_groups"
 	fi
@@ -99,7 +99,8 @@ for n in "${SIZES[@]}"; do
 		ra+=($((t1 - t0)))
 	done
 	# take them out again (untimed): one rewrite of g1
-	grep -v 'ingress tcp 2[0-9][0-9][0-9][0-9]$' "$SG/g1/rules" >"$SG/g1/rules"
+	grep -v 'ingress tcp 2[0-9][0-9][0-9][0-9]$' "$SG/g1/rules" >"$VN_TMP/g1.rules"
+	cat "$VN_TMP/g1.rules" >"$SG/g1/rules"
 	for ((i = 1; i <= REPEAT; i++)); do
 		t0=$(now)
 		printf 'default\nrg\n' >"$M/networks/bn/ports/m$i/security_groups"

@@ -197,21 +197,49 @@ static int vn_sg_compile(struct vn_ctx *c, struct vn_obj *g, struct vn_sgrule **
 	return 0;
 }
 
-static bool rule_eq(const struct vn_sgrule *a, const struct vn_sgrule *b)
+/* A rule's identity: its canonical line and the remote group's id. */
+static char *rule_key(const struct vn_sgrule *r)
 {
-	char x[VN_SG_LINE_MAX], y[VN_SG_LINE_MAX];
+	char line[VN_SG_LINE_MAX], *k = NULL;
 
-	vn_sgrule_format(a, x, sizeof(x));
-	vn_sgrule_format(b, y, sizeof(y));
-	return !strcmp(x, y) && !strcmp(a->gid, b->gid);
+	vn_sgrule_format(r, line, sizeof(line));
+	if (asprintf(&k, "%s\x1f%s", line, r->gid) < 0)
+		return NULL;
+	return k;
 }
 
-static bool rule_in(const struct vn_sgrule *r, const struct vn_sgrule *v, size_t n)
+static void key_free(struct lh_entry *e)
 {
-	for (size_t i = 0; i < n; i++)
-		if (rule_eq(r, &v[i]))
-			return true;
-	return false;
+	free((void *)lh_entry_k(e));
+}
+
+/* The keys of v[0..n) as a hash set (NULL: out of memory). */
+static struct lh_table *rule_set(const struct vn_sgrule *v, size_t n)
+{
+	struct lh_table *t = lh_kchar_table_new((int)(n < 16 ? 16 : n), key_free);
+
+	for (size_t i = 0; t && i < n; i++) {
+		char *k = rule_key(&v[i]);
+
+		if (!k) {
+			lh_table_free(t);
+			return NULL;
+		}
+		if (lh_table_lookup_entry(t, k))
+			free(k);
+		else
+			lh_table_insert(t, k, NULL);
+	}
+	return t;
+}
+
+static bool rule_in(const struct vn_sgrule *r, struct lh_table *set)
+{
+	char *k = rule_key(r);
+	bool in = k && lh_table_lookup_entry(set, k);
+
+	free(k);
+	return in;
 }
 
 /* ---- members and ports ---- */
@@ -650,18 +678,30 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 	r = vn_sg_compile(c, o, &v, &n, err);
 	if (r < 0)
 		return r;
+	struct lh_table *newset = rule_set(v, n), *oldset = rule_set(gpriv(o)->rules, gpriv(o)->n);
+
+	if (!newset || !oldset) {
+		if (newset)
+			lh_table_free(newset);
+		if (oldset)
+			lh_table_free(oldset);
+		free(v);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < gpriv(o)->n; i++)
-		if (!rule_in(&gpriv(o)->rules[i], v, n))
+		if (!rule_in(&gpriv(o)->rules[i], newset))
 			removed = true;
 	append = !removed;
 	add = n ? calloc(n, sizeof(*add)) : NULL;
+	for (size_t i = 0; add && i < n; i++)
+		if (!rule_in(&v[i], oldset))
+			add[nadd++] = v[i];
+	lh_table_free(newset);
+	lh_table_free(oldset);
 	if (n && !add) {
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!rule_in(&v[i], gpriv(o)->rules, gpriv(o)->n))
-			add[nadd++] = v[i];
 	b = vn_sg_batch_new();
 	if (!b) {
 		free(v);
