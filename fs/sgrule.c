@@ -191,6 +191,7 @@ int vn_sgrule_parse(const char *line, struct vn_sgrule *r, char *why, size_t wl)
 		if (r->af == AF_INET)
 			return fail(why, wl, "protocol 58 is ICMPv6: not with ipv4");
 		r->af = AF_INET6;
+		r->proto = 1; /* icmp of IPv6 is ICMPv6: one spelling, one value */
 	}
 	if (i < n && looks_like_ports(tok[i])) {
 		if (r->proto == VN_SG_PROTO_ANY)
