@@ -913,10 +913,16 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 		struct json_object *l = vn_get_list(o, "security_groups");
 		struct vn_coll *sgs = vn_root_coll(c, &vn_kind_secgroup);
 
-		for (size_t i = 0; i < vn_list_len(l); i++)
-			if (!vn_coll_find(sgs, vn_list_at(l, i)))
+		for (size_t i = 0; i < vn_list_len(l); i++) {
+			struct vn_obj *g = vn_coll_find(sgs, vn_list_at(l, i));
+
+			if (!g)
 				return vn_fail(err, -ENOENT, "security group '%s' does not exist",
 					       vn_list_at(l, i));
+			if (!vn_secgroup_may_use(c, g))
+				return vn_fail(err, -EACCES, "security group '%s' is not yours",
+					       vn_list_at(l, i));
+		}
 	}
 	return 0;
 }

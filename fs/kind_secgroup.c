@@ -158,10 +158,18 @@ static bool vn_rule_ref(const char *line, char *name)
 	return true;
 }
 
+bool vn_secgroup_may_use(struct vn_ctx *c, struct vn_obj *g)
+{
+	/* a group names its members' addresses and admits them: another
+	 * user's group is not one to join or to name (Neutron's groups are
+	 * per project); the shared `default` is everyone's */
+	return c->caller_uid == 0 || g->uid == c->caller_uid || !strcmp(g->name, "default");
+}
+
 /* The group's rules from its props, remote groups resolved to ids (a
  * group that does not exist: ENOENT with the line). */
 static int vn_sg_compile(struct vn_ctx *c, struct vn_obj *g, struct vn_sgrule **out, size_t *n,
-			 struct vn_err *err)
+			 bool perm, struct vn_err *err)
 {
 	struct json_object *l = vn_get_list(g, "rules");
 	size_t len = vn_list_len(l);
@@ -185,6 +193,14 @@ static int vn_sg_compile(struct vn_ctx *c, struct vn_obj *g, struct vn_sgrule **
 					err, -ENOENT,
 					"rules line %zu: security group '%s' does not exist", i + 1,
 					v[i].group);
+
+				free(v);
+				return e;
+			}
+			if (perm && !vn_secgroup_may_use(c, rg)) {
+				int e = vn_fail(err, -EACCES,
+						"rules line %zu: security group '%s' is not yours",
+						i + 1, v[i].group);
 
 				free(v);
 				return e;
@@ -629,7 +645,7 @@ static int vn_sg_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 		json_object_array_add(l, json_object_new_string("egress any"));
 		vn_set(o, "rules", l);
 	}
-	r = vn_sg_compile(c, o, &gpriv(o)->rules, &gpriv(o)->n, err);
+	r = vn_sg_compile(c, o, &gpriv(o)->rules, &gpriv(o)->n, false, err);
 	if (r < 0)
 		return r;
 	if (!s->ready)
@@ -654,7 +670,7 @@ static int vn_sg_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 
 	if (strcmp(a->name, "rules"))
 		return 0;
-	r = vn_sg_compile(c, o, &v, &n, err);
+	r = vn_sg_compile(c, o, &v, &n, true, err);
 	free(v);
 	return r;
 }
@@ -675,7 +691,7 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 		return 0;
 	if (!s)
 		return -ENOMEM;
-	r = vn_sg_compile(c, o, &v, &n, err);
+	r = vn_sg_compile(c, o, &v, &n, false, err);
 	if (r < 0)
 		return r;
 	struct lh_table *newset = rule_set(v, n), *oldset = rule_set(gpriv(o)->rules, gpriv(o)->n);
@@ -785,7 +801,7 @@ static int vn_sg_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 	free(gpriv(o)->rules);
 	gpriv(o)->rules = NULL;
 	gpriv(o)->n = 0;
-	return vn_sg_compile(c, o, &gpriv(o)->rules, &gpriv(o)->n, err);
+	return vn_sg_compile(c, o, &gpriv(o)->rules, &gpriv(o)->n, false, err);
 }
 
 /* ---- start-up: the default group, then everything in one batch ---- */
@@ -818,7 +834,7 @@ static int rb_group(struct vn_obj *o, void *arg)
 		x->capg = nc;
 	}
 	if (!gpriv(o)->rules && vn_get_list(o, "rules") &&
-	    vn_sg_compile(x->c, o, &gpriv(o)->rules, &gpriv(o)->n, &e) < 0)
+	    vn_sg_compile(x->c, o, &gpriv(o)->rules, &gpriv(o)->n, false, &e) < 0)
 		vn_warn(0, "security group %s: %s", o->name, e.msg);
 	x->g[x->ng++] =
 		(struct vn_sg_group){.gid = o->id, .rules = gpriv(o)->rules, .nrules = gpriv(o)->n};

@@ -83,6 +83,8 @@ int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *
 /* The port is being deleted: its chains and memberships go. */
 void vn_secgroup_port_gone(struct vn_ctx *c, struct vn_obj *port);
 void vn_secgroup_fini(struct vn_ctx *c);
+/* May the caller name group g (a port's security_groups, a rule's group)? */
+bool vn_secgroup_may_use(struct vn_ctx *c, struct vn_obj *g);
 /* Batches sent and conntrack entries deleted so far (tests, benchmarks). */
 void vn_secgroup_stats(struct vn_ctx *c, unsigned long *batches, unsigned long *flushed);
 

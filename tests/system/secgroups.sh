@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 vn_sandbox "$@"
-vn_start
+vn_start -o allow_other
 M=$VN_MNT
 SG=$M/security_groups
 BB=$(command -v busybox)
@@ -188,6 +188,19 @@ vn_true "with port security off, h3 may send from another address" \
 ip -n h3 addr del 10.0.0.201/24 dev eth0
 vn_ok vn_w "$M/networks/n/ports/p3/port_security_enabled" 1
 vn_true "port security on again: tcp/23 to h3 fails" tcp_blocked h1 h3 "$ip3" 23
+
+# ---- another user's group is not one to join or to name ---------------------------------
+nobody() { timeout -k 3 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+vn_ok nobody mkdir "$SG/nbg"
+vn_expect_fail EACCES nobody bash -c "printf 'ingress tcp group web\n' >'$SG/nbg/rules'"
+vn_ok nobody sh -c "printf 'egress any\ningress tcp group default\ningress tcp group nbg\n' >'$SG/nbg/rules'"
+vn_ok nobody mkdir "$M/networks/nbn"
+vn_ok nobody mkdir "$M/networks/nbn/ports/np"
+vn_expect_fail EACCES nobody bash -c "echo web >'$M/networks/nbn/ports/np/security_groups'"
+vn_ok nobody sh -c "printf 'default\nnbg\n' >'$M/networks/nbn/ports/np/security_groups'"
+vn_ok nobody rmdir "$M/networks/nbn/ports/np"
+vn_ok nobody rmdir "$M/networks/nbn"
+vn_ok nobody rmdir "$SG/nbg"
 
 # ---- restart: exactly the model's rules again, stale ones gone ----------------------------
 ip netns exec "$VN_NS" nft add chain inet vnetfs_sg stale_chain
