@@ -59,6 +59,23 @@ vn_true "h3 (web) cannot ping h1 (default)" cannot_ping h3 "$ip1"
 vn_true "h1 (default) cannot ping h3 (web: no ingress)" cannot_ping h1 "$ip3"
 vn_true "h1 still pings h2" can_ping h1 "$ip2"
 
+# ---- IPv6: the same rules cover both families ---------------------------------------------
+vn_ok mkdir "$M/networks/n6"
+vn_ok mkdir "$M/networks/n6/subnets/s6"
+vn_ok vn_w "$M/networks/n6/subnets/s6/cidr" fd00:6::/64
+bind_host h61 n6 p61
+bind_host h62 n6 p62
+ip61=$(ipof n6 p61); ip62=$(ipof n6 p62)
+ping6_ok() { # NS ADDR: DAD may hold the address for a moment
+	for _ in 1 2 3 4 5; do can_ping "$1" "$2" && return 0; sleep 0.5; done
+	return 1
+}
+vn_true "IPv6: h61 pings h62 (both in default; ND allowed)" ping6_ok h61 "$ip62"
+vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" web
+vn_true "IPv6: h61 cannot ping h62 (web: no ingress icmp)" cannot_ping h61 "$ip62"
+vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" default
+vn_true "IPv6: back in default, h61 pings h62" ping6_ok h61 "$ip62"
+
 # ---- the rule language through the file ------------------------------------------------
 W=$SG/web/rules
 vn_ok vn_w "$W" "$(printf 'egress any\nINGRESS  tcp 22-22 from 10.0.0.0/24\ningress udp 1-65535\ningress tcp 22 from 10.0.0.0/24')"
