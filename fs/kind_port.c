@@ -913,6 +913,9 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 		struct json_object *l = vn_get_list(o, "security_groups");
 		struct vn_coll *sgs = vn_root_coll(c, &vn_kind_secgroup);
 
+		if (vn_list_len(l) > 64)
+			return vn_fail(err, -EINVAL, "a port is in at most 64 security groups");
+
 		for (size_t i = 0; i < vn_list_len(l); i++) {
 			struct vn_obj *g = vn_coll_find(sgs, vn_list_at(l, i));
 
