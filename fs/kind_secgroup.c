@@ -213,15 +213,41 @@ static int vn_sg_compile(struct vn_ctx *c, struct vn_obj *g, struct vn_sgrule **
 	return 0;
 }
 
-/* A rule's identity: its canonical line and the remote group's id. */
+/* A rule's identity: every field that makes it (not its spelling), in
+ * hex; no printf (a write compares whole groups). */
 static char *rule_key(const struct vn_sgrule *r)
 {
-	char line[VN_SG_LINE_MAX], *k = NULL;
+	struct {
+		int32_t dir, af, proto, pmin, pmax, remote, prefix;
+		uint8_t net[16];
+		char gid[37];
+	} __attribute__((packed)) k;
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = (const uint8_t *)&k;
+	char *out = malloc(2 * sizeof(k) + 1);
 
-	vn_sgrule_format(r, line, sizeof(line));
-	if (asprintf(&k, "%s\x1f%s", line, r->gid) < 0)
+	if (!out)
 		return NULL;
-	return k;
+	memset(&k, 0, sizeof(k));
+	k.dir = (int32_t)r->dir;
+	k.af = r->af;
+	k.proto = r->proto;
+	k.pmin = r->pmin;
+	k.pmax = r->pmax;
+	k.remote = (int32_t)r->remote;
+	if (r->remote == VN_SG_CIDR) {
+		k.prefix = r->cidr.prefix;
+		for (int i = 0; i < 16; i++)
+			k.net[i] = (uint8_t)(r->cidr.net.v >> (8 * i));
+	}
+	if (r->remote == VN_SG_GROUP)
+		memcpy(k.gid, r->gid, sizeof(k.gid));
+	for (size_t i = 0; i < sizeof(k); i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * sizeof(k)] = '\0';
+	return out;
 }
 
 static void key_free(struct lh_entry *e)

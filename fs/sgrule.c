@@ -157,7 +157,7 @@ int vn_sgrule_parse(const char *line, struct vn_sgrule *r, char *why, size_t wl)
 	for (const char *q = line; *q; q++)
 		if ((unsigned char)*q < 0x20 && *q != '\t')
 			return fail(why, wl, "a rule has no control characters");
-	snprintf(buf, sizeof(buf), "%s", line);
+	memcpy(buf, line, strlen(line) + 1); /* fits: checked above */
 	for (p = strtok_r(buf, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
 		if (n == MAXTOK)
 			return fail(why, wl, "too many words in the rule");
@@ -246,7 +246,7 @@ int vn_sgrule_parse(const char *line, struct vn_sgrule *r, char *why, size_t wl)
 				return fail(why, wl, "'%s' is not a security group name",
 					    tok[i + 1]);
 			r->remote = VN_SG_GROUP;
-			snprintf(r->group, sizeof(r->group), "%s", tok[i + 1]);
+			memcpy(r->group, tok[i + 1], strlen(tok[i + 1]) + 1); /* a name: < 64 */
 		}
 		i += 2;
 	}
