@@ -65,6 +65,7 @@
 #define TYPE_IP6ADDR 8
 #define TYPE_MARK 19
 #define TYPE_IFNAME 41
+#define TYPE_CT_ZONE 4 /* integer */
 
 struct vn_sg_batch {
 	char *buf;
@@ -188,8 +189,18 @@ static void m_flush(struct vn_sg_batch *b, bool bridge, const char *chain)
 	done(b, nlh);
 }
 
+static void m_set2(struct vn_sg_batch *b, bool bridge, uint16_t type, const char *name,
+		   uint32_t keytype, uint32_t keylen, bool vmap, uint32_t dlen);
+
 static void m_set(struct vn_sg_batch *b, bool bridge, uint16_t type, const char *name,
 		  uint32_t keytype, uint32_t keylen, bool vmap)
+{
+	m_set2(b, bridge, type, name, keytype, keylen, vmap, 0);
+}
+
+/* dlen > 0: a data map (values of dlen bytes) */
+static void m_set2(struct vn_sg_batch *b, bool bridge, uint16_t type, const char *name,
+		   uint32_t keytype, uint32_t keylen, bool vmap, uint32_t dlen)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	char *p = cur(b);
@@ -209,6 +220,10 @@ static void m_set(struct vn_sg_batch *b, bool bridge, uint16_t type, const char 
 		if (vmap) {
 			nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
 			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		} else if (dlen) {
+			nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, TYPE_CT_ZONE);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, dlen);
 		}
 	}
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, fam_of(bridge),
@@ -240,6 +255,34 @@ static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
 	}
 	nftnl_set_elem_add(s, e); /* the set owns it now */
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(p, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+				      fam_of(bridge), add ? NLM_F_CREATE : 0, 0);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(b, nlh);
+}
+
+/* A data map element `key : value`. */
+static void m_elem_data(struct vn_sg_batch *b, bool bridge, bool add, const char *set,
+			const void *key, uint32_t klen, const void *val, uint32_t vlen)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	char *p = cur(b);
+
+	if (!s || !e || !p) {
+		b->err = -ENOMEM;
+		nftnl_set_free(s);
+		nftnl_set_elem_free(e);
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, SG_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen);
+	if (add)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, vlen);
+	nftnl_set_elem_add(s, e);
 	struct nlmsghdr *nlh =
 		nftnl_nlmsg_build_hdr(p, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 				      fam_of(bridge), add ? NLM_F_CREATE : 0, 0);
@@ -802,6 +845,15 @@ void vn_sg_b_port_del(struct vn_sg_batch *b, const struct vn_sg_port *p)
 	}
 }
 
+void vn_sg_b_zone(struct vn_sg_batch *b, const char *bridge, unsigned zone, bool add)
+{
+	char key[IFNAMSIZ];
+	uint16_t z = (uint16_t)zone;
+
+	ifkey(key, bridge);
+	m_elem_data(b, false, add, "zones", key, IFNAMSIZ, &z, 2);
+}
+
 /* ---- the whole thing --------------------------------------------------- */
 
 static void base(struct vn_sg_batch *b)
@@ -830,6 +882,29 @@ static void base(struct vn_sg_batch *b)
 	m_chain(b, false, NFT_MSG_NEWCHAIN, "egress", NF_INET_FORWARD, 0);
 	m_chain(b, false, NFT_MSG_NEWCHAIN, "ingress", NF_INET_FORWARD, 10);
 	m_chain(b, false, NFT_MSG_NEWCHAIN, "input", NF_INET_LOCAL_IN, 0);
+	/* a conntrack zone per network with filtered ports, before conntrack
+	 * (-200): tenants may reuse addresses on different bridges */
+	m_set2(b, false, NFT_MSG_NEWSET, "zones", TYPE_IFNAME, IFNAMSIZ, false, 2);
+	m_chain(b, false, NFT_MSG_NEWCHAIN, "zone", NF_INET_PRE_ROUTING, -300);
+	rule_begin(&ru, b, "zone");
+	ex_meta(&ru, NFT_META_IIFNAME);
+	{
+		struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+			nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "zones");
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+		}
+		ex_add(&ru, e);
+		e = nftnl_expr_alloc("ct");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+		}
+		ex_add(&ru, e);
+	}
+	rule_end(&ru, false);
 	static const char *const bc[] = {"egress", "input", "ingress"};
 	for (int k = 0; k < 3; k++) {
 		rule_begin(&ru, b, bc[k]);
@@ -847,7 +922,8 @@ static void base(struct vn_sg_batch *b)
 
 int vn_sg_nft_rebuild(struct vn_ns *ns, const struct vn_sg_group *groups, size_t ngroups,
 		      const struct vn_sg_member *members, size_t nmembers,
-		      const struct vn_sg_port *ports, size_t nports)
+		      const struct vn_sg_port *ports, size_t nports, const struct vn_sg_zone *zones,
+		      size_t nzones)
 {
 	struct vn_sg_batch *b = vn_sg_batch_new();
 	int r;
@@ -868,6 +944,8 @@ int vn_sg_nft_rebuild(struct vn_ns *ns, const struct vn_sg_group *groups, size_t
 		vn_sg_b_member(b, members[i].gid, &members[i].addr, true);
 	for (size_t i = 0; i < nports; i++)
 		vn_sg_b_port_set(b, &ports[i], false);
+	for (size_t i = 0; i < nzones; i++)
+		vn_sg_b_zone(b, zones[i].bridge, zones[i].zone, true);
 	r = vn_sg_batch_send(ns, b);
 	vn_sg_batch_free(b);
 	return r;

@@ -39,6 +39,7 @@ struct vn_sg_rec {
 	char id[37];
 	unsigned idx; /* 0: not filtered (no chains) */
 	char dev[16];
+	char br[16]; /* its network's bridge (its conntrack zone) */
 	uint8_t mac[6];
 	struct vn_addr ips[VN_SG_MAX_IPS];
 	size_t nips;
@@ -51,8 +52,15 @@ struct vn_sg_count {
 	unsigned n;
 };
 
+struct vn_sg_zcount {
+	char br[16];
+	unsigned zone, n; /* n filtered ports on the bridge */
+};
+
 struct vn_sg {
-	bool ready;		  /* the tables were made from the model once */
+	bool ready;		/* the tables were made from the model once */
+	struct lh_table *zones; /* bridge -> struct vn_sg_zcount */
+	uint8_t zused[(VN_SG_MAX_IDX + 8) / 8];
 	struct lh_table *recs;	  /* port id -> struct vn_sg_rec */
 	struct lh_table *members; /* "gid addr" -> struct vn_sg_count */
 	uint8_t used[(VN_SG_MAX_IDX + 8) / 8];
@@ -85,11 +93,14 @@ static struct vn_sg *vn_sg_state(struct vn_ctx *c)
 			return NULL;
 		s->recs = lh_kchar_table_new(64, vn_sg_free_entry);
 		s->members = lh_kchar_table_new(64, vn_sg_free_entry);
-		if (!s->recs || !s->members) {
+		s->zones = lh_kchar_table_new(16, vn_sg_free_entry);
+		if (!s->recs || !s->members || !s->zones) {
 			if (s->recs)
 				lh_table_free(s->recs);
 			if (s->members)
 				lh_table_free(s->members);
+			if (s->zones)
+				lh_table_free(s->zones);
 			free(s);
 			return NULL;
 		}
@@ -104,6 +115,7 @@ void vn_secgroup_fini(struct vn_ctx *c)
 		return;
 	lh_table_free(c->sg->recs);
 	lh_table_free(c->sg->members);
+	lh_table_free(c->sg->zones);
 	free(c->sg);
 	c->sg = NULL;
 }
@@ -362,6 +374,7 @@ static void port_desired(struct vn_ctx *c, struct vn_obj *port, struct vn_sg_rec
 	memset(r, 0, sizeof(*r));
 	memcpy(r->id, port->id, sizeof(r->id));
 	vn_port_device(port, r->dev);
+	vn_network_bridge(port->parent, r->br);
 	if (port->deleting || port_unfiltered_kind(c, port) ||
 	    !vn_get_bool(port, "port_security_enabled"))
 		return;
@@ -407,6 +420,49 @@ static void idx_free(struct vn_sg *s, unsigned i)
 {
 	if (i)
 		s->used[i / 8] &= (uint8_t) ~(1u << (i % 8));
+}
+
+static unsigned zone_alloc(struct vn_sg *s)
+{
+	for (unsigned i = 1; i <= VN_SG_MAX_IDX; i++)
+		if (!(s->zused[i / 8] & (1u << (i % 8)))) {
+			s->zused[i / 8] |= (uint8_t)(1u << (i % 8));
+			return i;
+		}
+	return 0;
+}
+
+/* The zone of a bridge whose filtered ports change by d: with b, the map
+ * element that change adds or removes (counts untouched; a new bridge's
+ * zone number is reserved); without b, the count changes. */
+static int zone_ref(struct vn_sg *s, struct vn_sg_batch *b, const char *br, int d)
+{
+	struct vn_sg_zcount *z = lookup(s->zones, br);
+
+	if (!z) {
+		if (d < 0)
+			return 0;
+		z = calloc(1, sizeof(*z));
+		if (!z)
+			return -ENOMEM;
+		snprintf(z->br, sizeof(z->br), "%s", br);
+		z->zone = zone_alloc(s);
+		lh_table_insert(s->zones, z->br, z);
+	}
+	if (b) {
+		if (d > 0 && z->n == 0 && z->zone)
+			vn_sg_b_zone(b, br, z->zone, true);
+		if (d < 0 && z->n == 1)
+			vn_sg_b_zone(b, br, z->zone, false);
+		return 0;
+	}
+	if (d > 0)
+		z->n++;
+	if (d < 0 && z->n && --z->n == 0) {
+		s->zused[z->zone / 8] &= (uint8_t) ~(1u << (z->zone % 8));
+		lh_table_delete(s->zones, br);
+	}
+	return 0;
 }
 
 static void rec_port(const struct vn_sg_rec *r, struct vn_sg_port *p, const char **gids)
@@ -568,8 +624,12 @@ int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *
 	b = vn_sg_batch_new();
 	if (!b)
 		return -ENOMEM;
-	/* membership: (group, address) pairs */
+	/* membership: (group, address) pairs; the network's zone */
 	members_diff(s, b, have, &want);
+	if (want.idx && !have->idx)
+		zone_ref(s, b, want.br, +1);
+	if (!want.idx && have->idx)
+		zone_ref(s, b, have->br, -1);
 	for (size_t g = 0; g < have->ngids; g++)
 		lost = lost || !has_gid(&want, have->gids[g]);
 	for (size_t i = 0; i < have->nips; i++)
@@ -609,6 +669,10 @@ int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *
 		 * view at the rollback's sync; drop our partial counts */
 		return r;
 	}
+	if (want.idx && !have->idx)
+		zone_ref(s, NULL, want.br, +1);
+	if (!want.idx && have->idx)
+		zone_ref(s, NULL, have->br, -1);
 	r = members_diff(s, NULL, have, &want);
 	if (r < 0)
 		vn_warn(r, "security groups: out of memory counting members");
@@ -646,6 +710,8 @@ void vn_secgroup_port_gone(struct vn_ctx *c, struct vn_obj *port)
 
 		rec_port(have, &p, gids);
 		vn_sg_b_port_del(b, &p);
+		zone_ref(s, b, have->br, -1);
+		zone_ref(s, NULL, have->br, -1);
 		idx_free(s, have->idx);
 	}
 	if (send_batch(c, b, NULL) < 0)
@@ -883,6 +949,7 @@ static int rb_port(struct vn_obj *o, void *arg)
 			member_add(x->s, NULL, r->gids[g], &r->ips[i], +1);
 	if (!r->idx)
 		return 0;
+	zone_ref(x->s, NULL, r->br, +1);
 	if (x->np == x->capp) {
 		size_t nc = x->capp ? x->capp * 2 : 16;
 		struct vn_sg_port *nv = realloc(x->p, nc * sizeof(*nv));
@@ -922,10 +989,13 @@ static int vn_sg_sweep(struct vn_ctx *c)
 	}
 	lh_table_free(s->recs);
 	lh_table_free(s->members);
+	lh_table_free(s->zones);
 	s->recs = lh_kchar_table_new(64, vn_sg_free_entry);
 	s->members = lh_kchar_table_new(64, vn_sg_free_entry);
+	s->zones = lh_kchar_table_new(16, vn_sg_free_entry);
 	memset(s->used, 0, sizeof(s->used));
-	if (!s->recs || !s->members)
+	memset(s->zused, 0, sizeof(s->zused));
+	if (!s->recs || !s->members || !s->zones)
 		return -ENOMEM;
 	vn_foreach_kind(c, &vn_kind_secgroup, rb_group, &x);
 	vn_foreach_kind(c, &vn_kind_port, rb_port, &x);
@@ -957,9 +1027,24 @@ static int vn_sg_sweep(struct vn_ctx *c)
 			continue;
 		x.m[x.nm++].gid = g->id;
 	}
+	size_t nz = 0;
+	struct vn_sg_zone *zv = calloc((size_t)lh_table_length(s->zones) + 1, sizeof(*zv));
+
+	if (!zv)
+		x.err = -ENOMEM;
+	lh_foreach(s->zones, e)
+	{
+		const struct vn_sg_zcount *z = lh_entry_v(e);
+
+		if (!zv)
+			break;
+		memcpy(zv[nz].bridge, z->br, sizeof(zv[nz].bridge));
+		zv[nz++].zone = z->zone;
+	}
 	r = x.err;
 	if (r == 0 && c->ns)
-		r = vn_sg_nft_rebuild(c->ns, x.g, x.ng, x.m, x.nm, x.p, x.np);
+		r = vn_sg_nft_rebuild(c->ns, x.g, x.ng, x.m, x.nm, x.p, x.np, zv, nz);
+	free(zv);
 	if (r < 0)
 		vn_err(r, "security groups: could not make the filter tables");
 	else

@@ -88,9 +88,15 @@ struct vn_sg_member {
 	const char *gid;
 	struct vn_addr addr;
 };
+/* A network with filtered ports: its bridge's conntrack zone. */
+struct vn_sg_zone {
+	char bridge[16];
+	unsigned zone;
+};
 int vn_sg_nft_rebuild(struct vn_ns *ns, const struct vn_sg_group *groups, size_t ngroups,
 		      const struct vn_sg_member *members, size_t nmembers,
-		      const struct vn_sg_port *ports, size_t nports);
+		      const struct vn_sg_port *ports, size_t nports, const struct vn_sg_zone *zones,
+		      size_t nzones);
 
 /* One change, built and sent as one batch. */
 struct vn_sg_batch;
@@ -106,6 +112,8 @@ void vn_sg_b_member(struct vn_sg_batch *b, const char *gid, const struct vn_addr
 /* A port's chains and map entries made (or remade) from p. */
 void vn_sg_b_port_set(struct vn_sg_batch *b, const struct vn_sg_port *p, bool exists);
 void vn_sg_b_port_del(struct vn_sg_batch *b, const struct vn_sg_port *p);
+/* Packets bridged by `bridge` get conntrack zone `zone` (1..65535). */
+void vn_sg_b_zone(struct vn_sg_batch *b, const char *bridge, unsigned zone, bool add);
 /* Messages in the batch (0: nothing to send). */
 size_t vn_sg_batch_count(const struct vn_sg_batch *b);
 int vn_sg_batch_send(struct vn_ns *ns, struct vn_sg_batch *b);

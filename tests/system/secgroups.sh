@@ -76,6 +76,27 @@ vn_true "IPv6: h61 cannot ping h62 (web: no ingress icmp)" cannot_ping h61 "$ip6
 vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" default
 vn_true "IPv6: back in default, h61 pings h62" ping6_ok h61 "$ip62"
 
+# ---- two networks reusing one prefix: a conntrack zone each ----------------------------------
+vn_ok mkdir "$M/networks/o2"
+vn_ok mkdir "$M/networks/o2/subnets/so2"
+vn_ok vn_w "$M/networks/o2/subnets/so2/cidr" 10.0.0.0/24
+bind_host hx1 o2 px1
+bind_host hx2 o2 px2
+vn_eq "$ip1 $ip2" "$(ipof o2 px1) $(ipof o2 px2)" "o2's hosts have the same addresses as h1 and h2"
+vn_true "h1 pings h2 on n" can_ping h1 "$ip2"
+vn_true "hx1 pings hx2 on o2 (same addresses)" can_ping hx1 "$ip2"
+zones=$(ip netns exec "$VN_NS" grep "icmp .*src=$ip1 dst=$ip2 " /proc/net/nf_conntrack |
+	grep -o 'zone=[0-9]*' | sort -u | wc -l)
+vn_eq 2 "$zones" "the two flows are in two conntrack zones"
+vn_ok vn_w "$M/networks/o2/ports/px2/security_groups" web
+vn_true "o2: hx1 cannot ping hx2 (web) while h1 pings h2 on n" cannot_ping hx1 "$ip2"
+vn_true "n: h1 still pings h2" can_ping h1 "$ip2"
+for p in px1 px2; do
+	vn_ok vn_w "$M/networks/o2/ports/$p/netns" ""
+	vn_ok rmdir "$M/networks/o2/ports/$p"
+done
+vn_ok rm -r "$M/networks/o2"
+
 # ---- the rule language through the file ------------------------------------------------
 W=$SG/web/rules
 vn_ok vn_w "$W" "$(printf 'egress any\nINGRESS  tcp 22-22 from 10.0.0.0/24\ningress udp 1-65535\ningress tcp 22 from 10.0.0.0/24')"
