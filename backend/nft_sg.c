@@ -1049,6 +1049,8 @@ static int ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 	if (!ours)
 		return NFCT_CB_CONTINUE;
 	f.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	if (nfct_attr_is_set(ct, ATTR_ZONE) > 0)
+		f.zone = nfct_get_attr_u16(ct, ATTR_ZONE);
 	if (vn_sg_proto_ports(f.proto)) {
 		f.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
 		f.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));

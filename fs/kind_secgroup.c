@@ -556,7 +556,13 @@ static bool vn_ct_drop(void *arg, const struct vn_sg_flow *f)
 	{
 		const struct vn_sg_rec *r = lh_entry_v(e);
 
+		const struct vn_sg_zcount *z;
+
 		if (!r->idx)
+			continue;
+		/* the port's network's flows only */
+		z = lookup(x->s->zones, r->br);
+		if (z && z->zone != f->zone)
 			continue;
 		if (has_ip(r, &f->src) && !rec_allows(x, r, VN_SG_EGRESS, f))
 			return true;

@@ -50,6 +50,7 @@ struct vn_sg_flow {
 	int proto;
 	int sport, dport; /* ported protocols */
 	int itype, icode; /* icmp */
+	unsigned zone;	  /* conntrack zone (0: none) */
 };
 /* Does r allow the flow in its direction? For VN_SG_GROUP, member(arg,
  * gid, addr) says whether addr belongs to the remote group. The flow's
