@@ -828,6 +828,7 @@ static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 	if (r < 0) {
 		char host[16];
 
+		vn_secgroup_port_gone(c, o); /* the create is undone */
 		vn_port_device(o, host);
 		vn_link_delete(c->ns, host);
 	}
