@@ -962,3 +962,18 @@ int vn_nft_router_exists(struct vn_ns *ns)
 		return err;
 	return ti.found ? 1 : 0;
 }
+
+/* ---- for backend/nft_sg.c (ns_priv.h) ---------------------------------- */
+
+uint32_t vn_nft_seq_reserve(struct vn_ns *ns, uint32_t n)
+{
+	return nft_seqs(ns, n);
+}
+
+int vn_nft_send_batch(struct vn_ns *ns, char *buf, size_t len, uint32_t begin, uint32_t ack)
+{
+	struct batch b = {.buf = buf, .len = len, .begin = begin, .ack = ack};
+
+	ns->nft_mark.gen = 0; /* a commit of ours that is not the NAT table */
+	return batch_send(ns, &b);
+}

@@ -98,6 +98,12 @@ static inline int vn_be_nlerr(int err)
 /* Hand fd to ns's closer (or close it now). */
 void vn_be_close_later(struct vn_ns *ns, int fd);
 
+/* backend/nft.c, for backend/nft_sg.c: n sequence numbers on ns's kept
+ * nftables socket (the first returned), and a batch sent on it (messages
+ * begin..ack, the last asking for the ACK): 0 or the first error. */
+uint32_t vn_nft_seq_reserve(struct vn_ns *ns, uint32_t n);
+int vn_nft_send_batch(struct vn_ns *ns, char *buf, size_t len, uint32_t begin, uint32_t ack);
+
 /* Read the sysctl /proc/sys/KEY inside ns into buf (NUL-terminated,
  * trailing newline dropped). */
 int vn_be_sysctl_get(const struct vn_ns *ns, const char *key, char *buf, size_t len);

@@ -259,7 +259,7 @@ static int vn_parse_scalar(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 /* Split into lines, strip each, drop blank ones, parse each into arr. */
 static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			  const char *val, size_t len, bool append, struct json_object *arr,
-			  struct vn_err *err)
+			  size_t lineno, struct vn_err *err)
 {
 	const char *p = val, *end = val + len;
 
@@ -273,6 +273,7 @@ static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		if (!line)
 			return -ENOMEM;
 		p += l + (nl ? 1 : 0);
+		lineno++;
 		if (!*line)
 			continue;
 		for (const char *q = line; *q; q++)
@@ -286,13 +287,21 @@ static int vn_parse_lines(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			item = json_object_new_string(line);
 			r = item ? 0 : -ENOMEM;
 		}
+		if (r < 0 && (a->flags & VN_ATTR_RULES)) {
+			char why[sizeof(err->msg)];
+
+			snprintf(why, sizeof(why), "%s", err->msg);
+			return vn_fail(err, r, "%s line %zu: %s", a->name, lineno, why);
+		}
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			if (!json_object_equal(item, json_object_array_get_idx(arr, i)))
 				continue;
 			json_object_put(item);
-			if (append) /* `>>` of a line already there: nothing to add */
+			if (append ||
+			    (a->flags & VN_ATTR_RULES)) /* `>>` of a line already there, or a rule
+							   again: nothing to add */
 				goto next;
 			return vn_fail(err, -EINVAL, "%s: line '%s' appears twice", a->name, line);
 		}
@@ -333,7 +342,7 @@ static int vn_parse_value(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			json_object_array_add(arr,
 					      json_object_get(json_object_array_get_idx(cur, i)));
 	}
-	r = vn_parse_lines(c, o, a, val, len, append, arr, err);
+	r = vn_parse_lines(c, o, a, val, len, append, arr, 0, err);
 	if (r < 0)
 		return r;
 	if (json_object_array_length(arr))
@@ -825,12 +834,13 @@ int vn_attr_precheck(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a
 	if (!arr)
 		return -ENOMEM;
 	end = nl;
+	size_t lineno = 0;
 	for (p = val; p < end;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
 		struct vn_err e = {0};
 
-		r = vn_parse_lines(c, o, a, p, l, false, arr, &e);
+		r = vn_parse_lines(c, o, a, p, l, false, arr, lineno++, &e);
 		if (r < 0) {
 			_cleanup_free_ char *line = vn_strip(p, l);
 

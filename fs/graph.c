@@ -281,6 +281,11 @@ static void vn_edge_line(struct vn_ctx *c, struct vn_obj *from, const struct vn_
 	size_t l = 0;
 	char name[64];
 
+	if (a->ref_name) {
+		if (a->ref_name(line, name))
+			vn_edge_add(c, from, a, name, a->role ? a->role : a->name, NULL);
+		return;
+	}
 	while (line[l] && !vn_is_blank(line[l]))
 		l++;
 	if (l == 0 || l >= sizeof(name))

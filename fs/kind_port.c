@@ -520,7 +520,28 @@ static void vn_port_addressing(struct vn_obj *port, struct vn_cidr *addrs, size_
 	}
 }
 
+bool vn_port_plugged(struct vn_ctx *c, struct vn_obj *port)
+{
+	return vn_port_bound(c, port) && !vn_port_priv(port)->down;
+}
+
+static int vn_port_realise_link(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
+
+/* The link, then its security groups' filtering. */
 int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
+{
+	int r = vn_port_realise_link(c, port, err);
+	struct vn_err e = {0};
+	int s = vn_secgroup_port_sync(c, port, &e);
+
+	if (r < 0)
+		return r;
+	if (s < 0)
+		*err = e;
+	return s;
+}
+
+static int vn_port_realise_link(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 {
 	struct vn_target t __attribute__((cleanup(vn_target_close))) = {0};
 	struct vn_link_state st;
@@ -830,6 +851,7 @@ static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 	if (r < 0) {
 		char host[16];
 
+		vn_secgroup_port_gone(c, o); /* the create is undone */
 		vn_port_device(o, host);
 		vn_link_delete(c->ns, host);
 	}
@@ -912,6 +934,24 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 	}
 	if (!strcmp(a->name, "fixed_ips"))
 		return vn_port_settle_ips(c, o, err);
+	if (!strcmp(a->name, "security_groups")) {
+		struct json_object *l = vn_get_list(o, "security_groups");
+		struct vn_coll *sgs = vn_root_coll(c, &vn_kind_secgroup);
+
+		if (vn_list_len(l) > 64)
+			return vn_fail(err, -EINVAL, "a port is in at most 64 security groups");
+
+		for (size_t i = 0; i < vn_list_len(l); i++) {
+			struct vn_obj *g = vn_coll_find(sgs, vn_list_at(l, i));
+
+			if (!g)
+				return vn_fail(err, -ENOENT, "security group '%s' does not exist",
+					       vn_list_at(l, i));
+			if (!vn_secgroup_may_use(c, g))
+				return vn_fail(err, -EACCES, "security group '%s' is not yours",
+					       vn_list_at(l, i));
+		}
+	}
 	return 0;
 }
 
@@ -921,7 +961,7 @@ static int vn_port_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 	char host[16];
 
 	if (!strcmp(a->name, "security_groups"))
-		return 0; /* enforced by the security group feature */
+		return vn_secgroup_port_sync(c, o, err);
 	/* A new namespace or name: start the pair over. */
 	if (!strcmp(a->name, "netns") || !strcmp(a->name, "ifname")) {
 		vn_port_device(o, host);
@@ -963,6 +1003,7 @@ static int vn_port_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 	char host[16];
 	int r;
 
+	vn_secgroup_port_gone(c, o);
 	vn_port_device(o, host);
 	r = vn_link_delete(c->ns, host); /* the peer goes with it */
 	if (r < 0)
@@ -1037,7 +1078,14 @@ static const struct vn_attr vn_port_attrs[] = {
 	 .mode = 0644,
 	 .type = VN_T_LIST,
 	 .parse = vn_parse_sg,
-	 .show = vn_show_sgs},
+	 .show = vn_show_sgs,
+	 .ref = &vn_kind_secgroup,
+	 .ref_scope = VN_REF_ROOT,
+	 .pins = true,
+	 .role = "port"},
+	/* Neutron's port_security_enabled: 0 means no security groups'
+	 * filtering and no anti-spoofing (a port that routes others) */
+	{.name = "port_security_enabled", .mode = 0644, .type = VN_T_BOOL, .dflt = "1"},
 	{.name = "netns",
 	 .mode = 0644,
 	 .type = VN_T_STR,

@@ -21,12 +21,14 @@ const struct vn_kind *const vn_root_kinds[] = {
 	&vn_kind_network,
 	&vn_kind_router,
 	&vn_kind_flavor,
+	&vn_kind_secgroup,
 	NULL,
 };
 
 /* Every kind, for loading state files by their "type". */
 const struct vn_kind *const vn_all_kinds[] = {
-	&vn_kind_network, &vn_kind_subnet, &vn_kind_port, &vn_kind_router, &vn_kind_flavor, NULL,
+	&vn_kind_network, &vn_kind_subnet, &vn_kind_port,     &vn_kind_router,
+	&vn_kind_flavor,  &vn_kind_secgroup, NULL,
 };
 
 int vn_ctx_backend_init(struct vn_ctx *c)
@@ -42,6 +44,7 @@ int vn_ctx_backend_init(struct vn_ctx *c)
 
 void vn_ctx_backend_fini(struct vn_ctx *c)
 {
+	vn_secgroup_fini(c);
 	if (c->ns)
 		vn_ns_close(c->ns);
 	c->ns = NULL;
@@ -168,7 +171,8 @@ int vn_sweep_link(struct vn_ctx *c, const char *name)
  * Kinds missing from the table come last, in vn_all_kinds order.
  */
 static const struct vn_kind *const vn_reconcile_order[] = {
-	&vn_kind_network, &vn_kind_subnet, &vn_kind_flavor, &vn_kind_router, &vn_kind_port, NULL,
+	&vn_kind_network, &vn_kind_subnet, &vn_kind_flavor,
+	&vn_kind_router,  &vn_kind_secgroup, &vn_kind_port, NULL,
 };
 
 #define VN_RECONCILE_TRIES 3

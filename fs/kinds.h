@@ -11,6 +11,7 @@ extern const struct vn_kind vn_kind_subnet;
 extern const struct vn_kind vn_kind_flavor;
 extern const struct vn_kind vn_kind_port;
 extern const struct vn_kind vn_kind_router;
+extern const struct vn_kind vn_kind_secgroup;
 
 /* device_owner of ports that routers make, followed by the router name
  * (what users read; the model keeps the typed owner, vn_owner_of) */
@@ -71,6 +72,21 @@ int vn_port_fixed_ip(struct vn_obj *port, size_t i, struct vn_obj **sub, struct 
 int vn_port_in_use(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
 /* Make the kernel match the port (plug, address, or unplug). */
 int vn_port_realise(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
+
+/* Plugged: bound, and its veth made (not down). */
+bool vn_port_plugged(struct vn_ctx *c, struct vn_obj *port);
+
+/* kind_secgroup.c */
+/* Make the port's filtering (chains, member sets) match the model: one
+ * batch of what changed; conntrack entries it no longer allows go. */
+int vn_secgroup_port_sync(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err);
+/* The port is being deleted: its chains and memberships go. */
+void vn_secgroup_port_gone(struct vn_ctx *c, struct vn_obj *port);
+void vn_secgroup_fini(struct vn_ctx *c);
+/* May the caller name group g (a port's security_groups, a rule's group)? */
+bool vn_secgroup_may_use(struct vn_ctx *c, struct vn_obj *g);
+/* Batches sent and conntrack entries deleted so far (tests, benchmarks). */
+void vn_secgroup_stats(struct vn_ctx *c, unsigned long *batches, unsigned long *flushed);
 
 /* kind_router.c */
 /* "qrouter-<id>" */

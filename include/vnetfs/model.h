@@ -118,6 +118,9 @@ enum vn_type {
 #define VN_ATTR_NOJSON 0x2	  /* left out of `json` (e.g. large blobs) */
 #define VN_ATTR_APPEND_EEXIST 0x4 /* unused since issue 8: `>>` of a line there is a no-op */
 #define VN_ATTR_NO_DEFAULT 0x8	  /* required or generated: unlink is a no-op */
+/* A list of rules: a line written twice collapses into one (not EINVAL),
+ * and a bad line's sentence starts with its line number. */
+#define VN_ATTR_RULES 0x10
 
 /* Where a reference's name is looked up (struct vn_attr.ref). */
 enum vn_ref_scope {
@@ -152,6 +155,10 @@ struct vn_attr {
 	enum vn_ref_scope ref_scope;
 	bool pins;
 	const char *role;
+	/* Optional: the name a line refers to, when it is not the line's
+	 * first word (a security group rule's `group NAME`). Writes it into
+	 * name (64 bytes) and returns true, or false: the line names none. */
+	bool (*ref_name)(const char *line, char *name);
 	/* The value is unique among the objects of one collection, and
 	 * indexed (vn_unique_holder): a port's mac_address on its network. */
 	bool unique;
@@ -347,6 +354,8 @@ struct vn_ctx {
 
 	/* the last refusals: the `errors` file (fs/errlog.c) */
 	struct vn_errlog *errlog;
+	/* security groups' enforcement state (fs/kind_secgroup.c) */
+	struct vn_sg *sg;
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every

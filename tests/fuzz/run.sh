@@ -46,9 +46,9 @@ if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" "$SRC" -Dfuzz=true -Dsystem_tests=false \
 		-Db_sanitize=address,undefined -Db_lundef=false
 fi
-ninja -C "$B" tests/fuzz/fuzz_ip tests/fuzz/fuzz_list tests/fuzz/fuzz_record
+ninja -C "$B" tests/fuzz/fuzz_ip tests/fuzz/fuzz_list tests/fuzz/fuzz_record tests/fuzz/fuzz_sgrule
 rc=0
-for t in fuzz_ip fuzz_list fuzz_record; do
+for t in fuzz_ip fuzz_list fuzz_record fuzz_sgrule; do
 	run_one "$B/tests/fuzz/$t" "$SRC/tests/fuzz/corpus/$t" "$secs" "$B/tests/fuzz/fuzz-work" || rc=1
 done
 exit $rc

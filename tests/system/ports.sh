@@ -46,7 +46,7 @@ P1=$N/ports/p1
 P2=$N/ports/p2
 vn_ok mkdir "$P1"
 vn_ok mkdir "$P2"
-vn_eq "$(vn_lines device device_owner error fixed_ips id ifname ipconfig json mac_address netns security_groups status)" \
+vn_eq "$(vn_lines device device_owner error fixed_ips id ifname ipconfig json mac_address netns port_security_enabled security_groups status)" \
 	"$(vn_ls "$P1")" "a port's files"
 vn_match "$UUID_RE" "$(vn_cat "$P1/id")" "port id is a UUID"
 vn_match "$MAC_RE" "$(vn_cat "$P1/mac_address")" "p1 mac_address is generated, fa:16:3e:xx:xx:xx"

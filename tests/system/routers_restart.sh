@@ -13,6 +13,12 @@ vn_sandbox "$@"
 vn_start
 
 M=$VN_MNT
+# This test is about routing and NAT: the default security group (whose
+# ingress admits only its own members) is opened (tests/system/secgroups.sh
+# covers filtering).
+vn_ok vn_w "$M/security_groups/default/rules" "$(printf 'egress any\ningress any')"
+# nft tables in the daemon's namespace other than the security groups' own
+foreign_nft() { ip netns exec "$VN_NS" nft list tables | grep -v ' vnetfs_sg$' || true; }
 R=$M/routers/r
 STRAY_NS=qrouter-00000000-0000-4000-8000-000000000000
 OURS_NS=qrouter-11111111-0000-4000-8000-000000000000
@@ -63,6 +69,8 @@ ipa=$(port_ip a ha)
 ipb=$(port_ip b hb)
 ipo=$(port_ip public ho)
 ip -n ha addr add 192.168.50.1/32 dev lo
+# ha routes 192.168.50.0/24: port security would drop that source
+vn_ok vn_w "$M/networks/a/ports/ha/port_security_enabled" 0
 vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
 
 # check_all LABEL [snat=1] [interfaces="sa sb"]: the whole kernel picture
