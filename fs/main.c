@@ -35,6 +35,8 @@ static void vn_usage(FILE *f)
 	      "  --max-scratch-per-user BYTES\n"
 	      "                      bytes of temporary files one non-root user may keep\n"
 	      "                      in memory (default 16M; K, M, G suffixes; 0: no limit)\n"
+	      "  --dhcp-lease-time SECONDS\n"
+	      "                      lease time dnsmasq gives (default 86400; 0: infinite)\n"
 	      "  --help, --version\n",
 	      f);
 }
@@ -48,6 +50,7 @@ enum {
 	OPT_VERSION,
 	OPT_MAX_OBJECTS,
 	OPT_MAX_SCRATCH,
+	OPT_LEASE_TIME,
 };
 
 static const struct option vn_longopts[] = {
@@ -61,6 +64,7 @@ static const struct option vn_longopts[] = {
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"max-objects-per-user", required_argument, NULL, OPT_MAX_OBJECTS},
 	{"max-scratch-per-user", required_argument, NULL, OPT_MAX_SCRATCH},
+	{"dhcp-lease-time", required_argument, NULL, OPT_LEASE_TIME},
 	{NULL, 0, NULL, 0},
 };
 
@@ -257,6 +261,20 @@ int main(int argc, char **argv)
 					  &opts.max_scratch_per_user) < 0)
 				return 2;
 			break;
+		case OPT_LEASE_TIME: {
+			size_t v;
+
+			if (vn_parse_size("dhcp-lease-time", optarg, false, &v) < 0)
+				return 2;
+			/* dnsmasq's shortest lease is 2 minutes */
+			if (v != 0 && (v < 120 || v > 0x7fffffff)) {
+				fprintf(stderr, "vnetfs: --dhcp-lease-time is 0 or 120 to "
+						"2147483647 seconds\n");
+				return 2;
+			}
+			opts.dhcp_lease_time = v ? (unsigned)v : (unsigned)-1;
+			break;
+		}
 		case 'h':
 			vn_usage(stdout);
 			return 0;
