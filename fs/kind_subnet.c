@@ -411,6 +411,8 @@ static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o, struct vn
 
 		if (p->kind != &vn_kind_port || e->attr != fa || p->deleting)
 			continue;
+		if (vn_port_is_dhcp(p))
+			continue; /* its network's DHCP service moves it (the network syncs) */
 		if (n && ports[n - 1] == p)
 			continue; /* two lines on this subnet */
 		if (n == cap) {
