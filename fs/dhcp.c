@@ -648,7 +648,10 @@ static int vn_dhcp_ensure_port(struct vn_ctx *c, struct vn_obj *net, const struc
 		struct json_object *props = json_object_new_object();
 		char name[64];
 
-		snprintf(name, sizeof(name), "dhcp-%.8s", net->id);
+		/* "dhcp", unless a user's port has that name */
+		snprintf(name, sizeof(name), "dhcp");
+		if (vn_coll_find(vn_child_coll(net, &vn_kind_port), name))
+			snprintf(name, sizeof(name), "dhcp-%.8s", net->id);
 		json_object_object_add(props, "device_owner",
 				       json_object_new_string(VN_OWNER_DHCP));
 		vn_owner_props(props, net, VN_DHCP_ROLE);

@@ -75,7 +75,7 @@ R=$M/routers/cr
 vn_ok mkdir "$R"
 # the network already has its DHCP port (its subnet has enable_dhcp 1)
 dp=$(ls "$N/ports")
-vn_match '^dhcp-' "$dp" "the network's DHCP port is listed"
+vn_match '^dhcp$' "$dp" "the network's DHCP port is listed"
 jq . "$N/json" >/dev/null
 vn_ok vn_w "$R/interfaces" c1-sub
 leg=$(ls "$N/ports" | grep -vxF "$dp")

@@ -86,7 +86,8 @@ ID1=$(vn_cat "$N1/id")
 D1=$VN_STATE/dhcp/$ID1
 vn_eq "qdhcp-$ID1" "$(qdhcp)" "ip netns lists qdhcp-<network id>"
 DP1=$(basename "$(grep -l network:dhcp "$N1"/ports/*/device_owner | xargs dirname)")
-vn_eq "$DP1" "$(vn_ls "$N1/ports")" "the network has one port, its DHCP port"
+vn_eq "dhcp $DP1" "dhcp $(vn_ls "$N1/ports")" "the network has one port, its DHCP port"
+vn_eq dhcp "$DP1" "the DHCP port is called dhcp"
 vn_eq "network:dhcp" "$(vn_cat "$N1/ports/$DP1/device_owner")" "DHCP port's device_owner"
 vn_eq "/run/netns/qdhcp-$ID1 static ACTIVE" \
 	"$(vn_cat "$N1/ports/$DP1/netns") $(vn_cat "$N1/ports/$DP1/ipconfig") $(vn_cat "$N1/ports/$DP1/status")" \

@@ -240,7 +240,7 @@ vn_ok mkdir "$M/networks/ln/subnets/lsub"
 vn_ok vn_w "$M/networks/ln/subnets/lsub/cidr" 10.77.0.0/24
 vn_ok mkdir "$M/routers/lr"
 vn_ok vn_w "$M/routers/lr/interfaces" lsub
-leg=$(vn_ls "$M/networks/ln/ports" | grep -v '^dhcp-')  # beside ln's DHCP port
+leg=$(vn_ls "$M/networks/ln/ports" | grep -v '^dhcp$')  # beside ln's DHCP port
 vn_match '^qr-' "$leg" "the router made its leg port"
 L=$M/networks/ln/ports/$leg
 leg_id=$(vn_cat "$L/id")
@@ -249,7 +249,7 @@ w ESTALE
 close OK" "$(fdop wn "$L/security_groups" w:'\n' "put:$M/routers/lr/interfaces:\n" \
 	"put:$M/routers/lr/interfaces:lsub\n" w:'\n' close)" \
 	"write to a leg port removed and made again under the same name"
-vn_eq "$leg" "$(vn_ls "$M/networks/ln/ports" | grep -v '^dhcp-')" "the leg is back under its name"
+vn_eq "$leg" "$(vn_ls "$M/networks/ln/ports" | grep -v '^dhcp$')" "the leg is back under its name"
 vn_ne "$leg_id" "$(vn_cat "$L/id")" "as a new port"
 vn_eq "" "$(vn_cat "$L/error")" "the new leg saw no write"
 vn_ok vn_w "$M/routers/lr/interfaces" ""

@@ -108,7 +108,7 @@ vn_t_bad EINVAL "$R/interfaces" sd 'sd' append
 vn_t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'
 vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "rewriting the same list changes nothing"
-# (each network also has its DHCP port, dhcp-<network id prefix>)
+# (each network also has its DHCP port, ports/dhcp)
 qr_a=$(vn_ls "$M/networks/a/ports" | grep '^qr-')
 qr_b=$(vn_ls "$M/networks/b/ports" | grep '^qr-')
 sa_id=$(vn_cat "$M/networks/a/subnets/sa/id")
@@ -239,7 +239,7 @@ vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "SNAT works again"
 legs="$(vn_cat "$M/networks/a/ports/$qr_a/device") $(vn_cat "$M/networks/b/ports/$qr_b/device") $(vn_cat "$M/networks/public/ports/$(vn_ls "$M/networks/public/ports" | grep '^qg-')/device")"
 # the hosts' veths, and those of the networks' DHCP ports (ns- in qdhcp-*)
 hostdevs=$(for p in a/ports/ha b/ports/hb public/ports/ho; do vn_cat "$M/networks/$p/device"; echo; done
-	for p in "$M"/networks/*/ports/dhcp-*; do vn_cat "$p/device"; echo; done)
+	for p in "$M"/networks/*/ports/dhcp; do vn_cat "$p/device"; echo; done)
 hostdevs=$(sed '/^$/d' <<<"$hostdevs" | LC_ALL=C sort)
 vn_eq 3 "$(wc -w <<<"$legs")" "three leg devices before rm -r"
 vn_ok rm -r "$R"
@@ -256,8 +256,8 @@ for l in $legs; do
 	vn_eq absent "$(vn_link_kind "$l")" "leg veth $l is gone from $VN_NS"
 done
 vn_eq "$hostdevs" "$(links "$VN_NS" vnp-)" "only the hosts' and the DHCP ports' veths are left in $VN_NS"
-vn_eq "" "$(vn_ls "$M/networks/a/ports" | grep -v -e '^ha$' -e '^dhcp-' || true)" "no leg port left on a"
-vn_eq "" "$(vn_ls "$M/networks/b/ports" | grep -v -e '^hb$' -e '^dhcp-' || true)" "no leg port left on b"
+vn_eq "" "$(vn_ls "$M/networks/a/ports" | grep -v -e '^ha$' -e '^dhcp$' || true)" "no leg port left on a"
+vn_eq "" "$(vn_ls "$M/networks/b/ports" | grep -v -e '^hb$' -e '^dhcp$' || true)" "no leg port left on b"
 vn_eq ho "$(vn_ls "$M/networks/public/ports")" "no leg port left on public"
 vn_true "a cannot reach b any more" cannot_ping ha "$ipb"
 vn_eq "" "$(nft list ruleset)" "nothing in nft in the test's netns"

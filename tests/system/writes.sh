@@ -291,7 +291,7 @@ PR=$M/routers/pr
 vn_eq "before: w ok: w 2: close 2:" "$(python3 -c "$pieces" "$PR/interfaces" pw1-sub nosuch)" \
 	"interfaces: a missing subnet on line 2 fails that write (ENOENT) and close"
 vn_match "nosuch" "$(vn_cat "$PR/error")" "the router's error names the line"
-vn_eq "" "$(vn_ls "$N/ports" | grep -v '^dhcp-')" "no leg was made for the first line (the DHCP port aside)"
+vn_eq "" "$(vn_ls "$N/ports" | grep -v '^dhcp$')" "no leg was made for the first line (the DHCP port aside)"
 vn_ok bash -c "printf '%s\n' pw1-sub pw2-sub >'$PR/interfaces'"
 vn_eq "$(vn_lines pw1-sub pw2-sub)" "$(vn_cat "$PR/interfaces")" "interfaces from builtin printf, a line per write"
 legs() {
