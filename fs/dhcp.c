@@ -708,6 +708,10 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 		if (r < 0)
 			return vn_fail(err, -EIO, "could not create namespace %s: %s", ns,
 				       strerror(-r));
+		/* DHCPv4 only: its ns- interface needs no IPv6 */
+		r = vn_ns_sysctl(h, "net/ipv6/conf/default/disable_ipv6", "1");
+		if (r < 0)
+			vn_warn(r, "could not turn IPv6 off in %s", ns);
 		vn_ns_close(h);
 		e->ns_ready = true;
 	}
