@@ -98,7 +98,7 @@ model_apply() {
 # only when its leg port is there too, else "if R S NO-LEG-PORT"; a leg
 # port without its interface (or gateway) shows as "leg-without-interface".
 # A network's DHCP port is no "port" line either: it shows as "dhcp-port"
-# only when it is there without a subnet with a cidr, or missing with one.
+# only when it is there without a DHCP subnet with a cidr, or missing with one.
 tree_view() {
 	local n p s r owner ips sub
 	declare -A legs=() gws=()
@@ -111,8 +111,8 @@ tree_view() {
 			[ -d "$s" ] || continue
 			s=${s%/}
 			echo "subnet ${s##*/} net=${n##*/} cidr=$(vn_cat "$s/cidr")"
-			# (every subnet here is IPv4 with enable_dhcp 1, the default)
-			[ -n "$(vn_cat "$s/cidr")" ] && dhcp_want=yes
+			# (every subnet here is IPv4; public-subnet has enable_dhcp 0)
+			[ -n "$(vn_cat "$s/cidr")" ] && [ "$(vn_cat "$s/enable_dhcp")" = 1 ] && dhcp_want=yes
 		done
 		for p in "$n"/ports/*/; do
 			[ -d "$p" ] || continue
@@ -130,7 +130,7 @@ tree_view() {
 			*) echo "port ${n##*/}/${p##*/} owner=$owner" ;;
 			esac
 		done
-		# a network's DHCP port is there exactly while a subnet has a cidr
+		# a network's DHCP port is there exactly while a DHCP subnet has a cidr
 		[ "$dhcp_want" = "$dhcp_have" ] || echo "dhcp-port ${n##*/} have=$dhcp_have want=$dhcp_want"
 	done
 	for r in "$M"/routers/*/; do
