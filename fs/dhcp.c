@@ -47,6 +47,7 @@
 #define VN_DHCP_MAX_SUBNETS 32
 #define VN_DHCP_OWN "dhcpns"
 #define VN_DHCP_PROC "dnsmasq"
+#define VN_DHCP_HOSTS_DELAY_MS 5 /* a hosts rewrite waits at least this */
 
 struct vn_dhcp_ent {
 	struct vn_dhcp_ent *next;
@@ -523,6 +524,11 @@ static int vn_dhcp_hosts_run(void *snap, void **result, struct vn_err *err)
 	if (e)
 		wait = e->hosts_next_ms - vn_dhcp_now_ms();
 	pthread_mutex_unlock(&vn_dhcp_mu);
+	/* never at once: the write that asked for it is still waiting for the
+	 * cache notifier (fs/fuse_ops.c vn_unlock), which a rewrite holding the
+	 * lock would keep waiting (measured: mkdir 0.9 -> 6 ms at 1,000 ports) */
+	if (wait < VN_DHCP_HOSTS_DELAY_MS)
+		wait = VN_DHCP_HOSTS_DELAY_MS;
 	if (wait > 0)
 		usleep((useconds_t)(wait > 200 ? 200 : wait) * 1000);
 	*result = snap ? strdup(snap) : NULL;
