@@ -48,6 +48,7 @@
 #define VN_DHCP_OWN "dhcpns"
 #define VN_DHCP_PROC "dnsmasq"
 #define VN_DHCP_HOSTS_DELAY_MS 5 /* a hosts rewrite waits at least this */
+#define VN_DHCP_HOSTS_MAX_MS 50	 /* and a change at most about this */
 
 struct vn_dhcp_ent {
 	struct vn_dhcp_ent *next;
@@ -62,6 +63,7 @@ struct vn_dhcp_ent {
 	int dirfd;
 	/* behind vn_dhcp_mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
+	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
 };
 
 static pthread_mutex_t vn_dhcp_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -402,9 +404,25 @@ static int vn_dhcp_start_run(void *snap, void **result, struct vn_err *err)
 	return pid < 0 ? (int)pid : 0;
 }
 
+/* A failed start makes the network ERROR with the sentence; a start that
+ * works clears nothing (the network's error may say something else: a
+ * value set aside on load, an earlier death). */
+static int vn_dhcp_start_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+				 struct vn_err *err)
+{
+	if (rc < 0 && o) {
+		o->failed = true;
+		vn_obj_set_error(o, err);
+		vn_changed(c, o, "status");
+	}
+	return rc;
+}
+
 static const struct vn_job_ops vn_dhcp_start_ops = {
 	.what = "dnsmasq start",
+	.flags = VN_JOB_NO_STATUS,
 	.run = vn_dhcp_start_run,
+	.publish = vn_dhcp_start_publish,
 	.free = vn_dhcp_snap_free,
 };
 
@@ -510,25 +528,33 @@ static long long vn_dhcp_now_ms(void)
 
 /* Rate limit: a rewrite at most every max(10 ms, twice the last one's
  * time), so that under a stream of port changes (10,000 ports: ~20 ms a
- * rewrite) the lock stays mostly the writers'. A change submitted while
- * this one waits supersedes it (the queue publishes the newest only); the
- * wait shrinks with every new one, so the file is at most one interval and
- * one rewrite late. */
+ * rewrite) the lock stays mostly the writers', and never sooner than
+ * VN_DHCP_HOSTS_DELAY_MS after the write. A change submitted while this one
+ * waits supersedes it (the queue publishes the newest only); a change
+ * waiting VN_DHCP_HOSTS_MAX_MS is written without waiting, so under a
+ * stream of changes the file is at most that and one rewrite late. */
 static int vn_dhcp_hosts_run(void *snap, void **result, struct vn_err *err)
 {
 	struct vn_dhcp_ent *e;
 	long long wait = 0;
+	bool overdue;
 
 	pthread_mutex_lock(&vn_dhcp_mu);
 	e = snap ? vn_ent_find(snap) : NULL;
 	if (e)
 		wait = e->hosts_next_ms - vn_dhcp_now_ms();
+	/* a change waiting this long is written now: under a stream of changes
+	 * every waiting run would be superseded by the next (no progress) */
+	overdue = e && e->hosts_asked_ms &&
+		  vn_dhcp_now_ms() - e->hosts_asked_ms >= VN_DHCP_HOSTS_MAX_MS;
 	pthread_mutex_unlock(&vn_dhcp_mu);
 	/* never at once: the write that asked for it is still waiting for the
 	 * cache notifier (fs/fuse_ops.c vn_unlock), which a rewrite holding the
 	 * lock would keep waiting (measured: mkdir 0.9 -> 6 ms at 1,000 ports) */
 	if (wait < VN_DHCP_HOSTS_DELAY_MS)
 		wait = VN_DHCP_HOSTS_DELAY_MS;
+	if (overdue)
+		wait = 0;
 	if (wait > 0)
 		usleep((useconds_t)(wait > 200 ? 200 : wait) * 1000);
 	*result = snap ? strdup(snap) : NULL;
@@ -565,6 +591,7 @@ static int vn_dhcp_hosts_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 	t1 = vn_dhcp_now_ms();
 	pthread_mutex_lock(&vn_dhcp_mu);
 	e->hosts_next_ms = t1 + (2 * (t1 - t0) > 10 ? 2 * (t1 - t0) : 10);
+	e->hosts_asked_ms = 0;
 	pthread_mutex_unlock(&vn_dhcp_mu);
 	if (r < 0) {
 		vn_obj_set_error(net, &e2);
@@ -592,11 +619,17 @@ static const struct vn_job_ops vn_dhcp_hosts_ops = {
 static int vn_dhcp_hosts_later(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 {
 	char key[64], *id = strdup(net->id);
+	struct vn_dhcp_ent *e;
 	int r;
 
 	if (!id)
 		return vn_fail(err, -ENOMEM, "out of memory");
 	snprintf(key, sizeof(key), "dhcp-hosts:%s", net->id);
+	pthread_mutex_lock(&vn_dhcp_mu);
+	e = vn_ent_find(net->id);
+	if (e && !e->hosts_asked_ms)
+		e->hosts_asked_ms = vn_dhcp_now_ms();
+	pthread_mutex_unlock(&vn_dhcp_mu);
 	r = vn_job_submit(c, NULL, key, &vn_dhcp_hosts_ops, id);
 	return r < 0 ? vn_fail(err, r, "could not queue the DHCP hosts file") : 0;
 }
@@ -611,6 +644,8 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	bool had;
 	int r;
 
+	if (!c->ns)
+		return 0; /* no backend: nothing was set up */
 	vn_dhcp_namespace(net, ns);
 	pthread_mutex_lock(&vn_dhcp_mu);
 	e = vn_ent_find(net->id);
@@ -691,7 +726,9 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 	size_t n;
 	int r;
 
-	if (net->deleting)
+	/* No backend (fuzzers, unit tests): no namespaces, no processes,
+	 * no files, like every other kind's backend calls. */
+	if (net->deleting || !c->ns || c->state_fd < 0)
 		return 0;
 	n = vn_dhcp_subnets(net, subs, VN_DHCP_MAX_SUBNETS);
 	if (!n)
@@ -829,10 +866,17 @@ int vn_dhcp_destroy(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 
 /* ---- the start-up sweep ---- */
 
-static bool vn_dhcp_served(const char *id)
+static bool vn_dhcp_served(struct vn_ctx *c, const char *id)
 {
+	const char(*kept)[37];
+	size_t nkept = vn_persist_kept(c, &kept);
 	struct vn_dhcp_ent *e;
 	bool yes;
+
+	/* a record set aside on load (quarantined) keeps what it names */
+	for (size_t i = 0; i < nkept; i++)
+		if (!strcmp(kept[i], id))
+			return true;
 
 	pthread_mutex_lock(&vn_dhcp_mu);
 	e = vn_ent_find(id);
@@ -863,6 +907,8 @@ int vn_dhcp_sweep(struct vn_ctx *c)
 	char **have = NULL;
 	int top, r;
 
+	if (!c->ns || c->state_fd < 0)
+		return 0;
 	r = vn_own_list(c, VN_DHCP_OWN, &have);
 	if (r < 0)
 		return r;
@@ -870,7 +916,7 @@ int vn_dhcp_sweep(struct vn_ctx *c)
 		const char *id = have[i] + strlen(VN_DHCP_NS_PREFIX);
 
 		if (strncmp(have[i], VN_DHCP_NS_PREFIX, strlen(VN_DHCP_NS_PREFIX)) ||
-		    vn_dhcp_served(id))
+		    vn_dhcp_served(c, id))
 			continue;
 		vn_dhcp_sweep_one(c, id);
 	}
@@ -887,7 +933,7 @@ int vn_dhcp_sweep(struct vn_ctx *c)
 			char **nv;
 
 			if (de->d_name[0] == '.' || strlen(de->d_name) != 36 ||
-			    vn_dhcp_served(de->d_name))
+			    vn_dhcp_served(c, de->d_name))
 				continue;
 			nv = realloc(gone, (ng + 1) * sizeof(*nv));
 			if (!nv)
