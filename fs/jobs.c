@@ -490,7 +490,8 @@ static void __attribute__((noreturn)) vn_child_exec(char **argv, int report, pid
 	if (fcntl(report, F_SETFD, FD_CLOEXEC) < 0)
 		goto fail;
 	syscall(SYS_close_range, 4U, ~0U, 0U);
-	execv(argv[0], argv);
+	/* nothing of the daemon's environment either (LD_PRELOAD, ...) */
+	execve(argv[0], argv, (char *[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL});
 fail:
 	e = errno;
 	if (write(report, &e, sizeof(e)) < 0)

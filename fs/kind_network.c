@@ -11,6 +11,7 @@
 
 #include "vnetfs/backend.h"
 #include "vnetfs/model.h"
+#include "fs/dhcp.h"
 #include "fs/kinds.h"
 
 void vn_network_bridge(const struct vn_obj *net, char buf[16])
@@ -90,6 +91,9 @@ static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *
 {
 	int r = vn_network_realise(c, o, false, err);
 
+	if (r == 0)
+		r = vn_dhcp_sync(c, o, err); /* implicit creation with subnets */
+
 	if (r < 0) {
 		char br[16];
 
@@ -151,8 +155,10 @@ static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	/* Re-assert the whole bridge: mtu, state and addresses are one small
 	 * set of idempotent netlink calls, and a failure in the middle is
 	 * undone by asserting the old model again (the caller restores it). */
-	return vn_network_realise(c, o, !strcmp(a->name, "external"), err);
-	/* ports follow the mtu (vn_kind_port.deps) */
+	int r = vn_network_realise(c, o, !strcmp(a->name, "external"), err);
+
+	/* ports follow the mtu (vn_kind_port.deps); DHCP offers it */
+	return r < 0 ? r : vn_dhcp_sync(c, o, err);
 }
 
 static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
@@ -164,7 +170,7 @@ static int vn_network_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *er
 	 * subnets say so (generic busy). Ports bound by users: */
 	vn_coll_foreach(vn_child_coll(o, &vn_kind_port), port)
 	{
-		if (vn_port_router(c, port, NULL))
+		if (vn_port_router(c, port, NULL) || vn_port_is_dhcp(port))
 			continue;
 		r = vn_port_in_use(c, port, err);
 		if (r < 0)
@@ -178,6 +184,9 @@ static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 	char br[16];
 	int r;
 
+	r = vn_dhcp_destroy(c, o, err);
+	if (r < 0)
+		return r;
 	vn_network_bridge(o, br);
 	r = vn_link_delete(c->ns, br);
 	if (r < 0)
@@ -187,7 +196,9 @@ static int vn_network_destroy(struct vn_ctx *c, struct vn_obj *o, struct vn_err 
 
 static int vn_network_reconcile(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	return vn_network_realise(c, o, true, err); /* ports reconcile themselves */
+	int r = vn_network_realise(c, o, true, err); /* ports reconcile themselves */
+
+	return r < 0 ? r : vn_dhcp_reconcile(c, o, err);
 }
 
 static int vn_network_sweep(struct vn_ctx *c)
@@ -199,6 +210,8 @@ static int vn_network_sweep(struct vn_ctx *c)
 		r = vn_sweep(c, &vn_kind_network, vn_network_bridge, links, vn_sweep_link,
 			     "bridge");
 	vn_strv_free(links);
+	if (r == 0)
+		r = vn_dhcp_sweep(c);
 	return r;
 }
 
@@ -211,16 +224,28 @@ static const char *const vn_admin_states[] = {"up", "down", NULL};
 
 /* An external network's bridge carries its subnets' gateways. */
 static const char *const vn_network_sub_attrs[] = {"cidr", "gateway_ip", NULL};
+/* Its DHCP service serves its subnets' values and its ports' addresses. */
+static const char *const vn_network_dhcp_sub_attrs[] = {"enable_dhcp", "dns_nameservers",
+							"host_routes", "allocation_pools", NULL};
+static const char *const vn_network_port_attrs[] = {"mac_address", "fixed_ips", NULL};
 static const struct vn_dep vn_network_deps[] = {
 	{.via = VN_DEP_CHILDREN, .kind = &vn_kind_subnet, .on = vn_network_sub_attrs},
+	{.via = VN_DEP_CHILDREN, .kind = &vn_kind_subnet, .on = vn_network_dhcp_sub_attrs},
+	{.via = VN_DEP_CHILDREN, .kind = &vn_kind_port, .on = vn_network_port_attrs},
 	{.via = VN_DEP_END},
 };
 
 static int vn_network_sync(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
-	if (!vn_get_bool(o, "external"))
-		return 0; /* only an external network's bridge has addresses */
-	return vn_network_sync_addrs(c, o, err);
+	int r;
+
+	/* only an external network's bridge has addresses */
+	if (vn_get_bool(o, "external")) {
+		r = vn_network_sync_addrs(c, o, err);
+		if (r < 0)
+			return r;
+	}
+	return vn_dhcp_sync(c, o, err);
 }
 
 static const struct vn_attr vn_network_attrs[] = {

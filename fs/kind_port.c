@@ -21,6 +21,7 @@
 #include "vnetfs/ip.h"
 #include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
+#include "fs/dhcp.h"
 #include "fs/kinds.h"
 
 #define VN_PORT_PREFIX "vnp-"
@@ -68,7 +69,7 @@ static struct vn_obj *vn_port_legacy_owner(struct vn_ctx *c, struct vn_obj *port
 
 bool vn_port_bound(struct vn_ctx *c, struct vn_obj *port)
 {
-	return vn_get_str(port, "netns") || vn_port_router(c, port, NULL);
+	return vn_get_str(port, "netns") || vn_port_router(c, port, NULL) || vn_port_is_dhcp(port);
 }
 
 void vn_port_device(const struct vn_obj *port, char buf[16])
@@ -84,6 +85,10 @@ static void vn_port_ifname(struct vn_ctx *c, struct vn_obj *port, char buf[16])
 
 	if (vn_port_router(c, port, &gw)) {
 		vn_ifname(buf, gw ? "qg-" : "qr-", port->id);
+		return;
+	}
+	if (vn_port_is_dhcp(port)) {
+		vn_ifname(buf, VN_DHCP_IF_PREFIX, port->id);
 		return;
 	}
 	s = vn_get_str(port, "ifname");
@@ -460,6 +465,18 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 				       strerror(-r));
 		return 0;
 	}
+	if (vn_port_is_dhcp(port)) {
+		char name[64];
+
+		/* the network's DHCP service made the namespace first */
+		vn_dhcp_namespace(port->parent, name);
+		t->static_ip = t->router_leg = true; /* no default route there */
+		r = vn_ns_open(name, false, &t->ns);
+		if (r < 0)
+			return vn_fail(err, -EIO, "could not open DHCP namespace %s: %s", name,
+				       strerror(-r));
+		return 0;
+	}
 	t->static_ip = ipc && !strcmp(ipc, "static");
 	return vn_port_open_bound(c, port, &t->ns, err);
 }
@@ -561,7 +578,7 @@ static int vn_port_realise_link(struct vn_ctx *c, struct vn_obj *port, struct vn
 	}
 	r = vn_port_open_target(c, port, &t, err);
 	if (r < 0) {
-		if (vn_port_router(c, port, NULL))
+		if (vn_port_router(c, port, NULL) || vn_port_is_dhcp(port))
 			return r;
 		/* Not a failure of the caller's change (a network's mtu, a
 		 * restart): this port is down, and says why. */
@@ -732,6 +749,10 @@ static int vn_show_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 		vn_router_namespace(router, name);
 		return vn_buf_printf(out, "/run/netns/%s\n", name);
 	}
+	if (vn_port_is_dhcp(o)) {
+		vn_dhcp_namespace(o->parent, name);
+		return vn_buf_printf(out, "/run/netns/%s\n", name);
+	}
 	if (o->priv && vn_port_priv(o)->rebind &&
 	    json_object_object_get(o->props, "netns") != vn_port_priv(o)->rebind)
 		return 0; /* the value before a rebind, see vn_netns_value */
@@ -750,7 +771,7 @@ static int vn_show_ipconfig(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *o
 {
 	const char *s = vn_get_str(o, "ipconfig");
 
-	if (vn_port_router(c, o, NULL))
+	if (vn_port_router(c, o, NULL) || vn_port_is_dhcp(o))
 		s = "static";
 	return vn_buf_printf(out, "%s\n", s ? s : "dhcp");
 }
@@ -910,6 +931,17 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 {
 	int r;
 
+	/* A network's DHCP port is its DHCP service's: a write is refused,
+	 * a reset (rm -r) puts back what the service wants (no effect). */
+	if (vn_port_is_dhcp(o) && !vn_dhcp_writing() && strcmp(a->name, "security_groups")) {
+		if (json_object_object_get(o->props, a->name))
+			return vn_fail(err, -EBUSY,
+				       "port '%s' is the DHCP port of network '%s': the daemon "
+				       "manages it (enable_dhcp on the subnets decides)",
+				       o->name, o->parent->name);
+		if (!strcmp(a->name, "fixed_ips"))
+			vn_set(o, "fixed_ips", vn_dhcp_port_want(c, o));
+	}
 	if (!strcmp(a->name, "netns"))
 		return vn_port_check_netns(c, o, err);
 	/* Every other change but security groups reopens the namespace: a
@@ -980,6 +1012,8 @@ int vn_port_in_use(struct vn_ctx *c, struct vn_obj *port, struct vn_err *err)
 		return vn_fail(err, -EBUSY, "port '%s' on network '%s' is router '%s''s %s",
 			       port->name, port->parent->name, router->name,
 			       gw ? "gateway" : "interface");
+	if (vn_port_is_dhcp(port))
+		return 0; /* it goes with its network's DHCP service */
 	if (ns)
 		return vn_fail(err, -EBUSY, "port '%s' on network '%s' is bound to %s", port->name,
 			       port->parent->name, ns);
@@ -1037,6 +1071,12 @@ static int vn_port_sweep(struct vn_ctx *c)
 		r = vn_sweep(c, &vn_kind_port, vn_port_device, links, vn_sweep_link, "port link");
 	vn_strv_free(links);
 	return r;
+}
+
+/* A user's rmdir of a DHCP port: its network keeps it. */
+static bool vn_port_kept(struct vn_ctx *c, struct vn_obj *o)
+{
+	return vn_port_is_dhcp(o);
 }
 
 static const char *vn_port_status(struct vn_ctx *c, struct vn_obj *o)
@@ -1121,4 +1161,5 @@ const struct vn_kind vn_kind_port = {
 	.deps = vn_port_deps,
 	.sync = vn_port_sync,
 	.legacy_owner = vn_port_legacy_owner,
+	.kept = vn_port_kept,
 };

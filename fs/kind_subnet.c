@@ -16,6 +16,7 @@
 
 #include "vnetfs/ip.h"
 #include "vnetfs/model.h"
+#include "fs/dhcp.h"
 #include "fs/kinds.h"
 
 /* ---- parsers (one value, or one line of a list) ---- */
@@ -247,12 +248,24 @@ static struct vn_obj *vn_subnet_holder(struct vn_ctx *c, struct vn_obj *sub,
 	return NULL;
 }
 
+/* Ports that hold an address as users see it: a network's DHCP port
+ * follows the subnet (its network's sync moves or drops its address). */
+static bool vn_port_not_dhcp(struct vn_ctx *c, struct vn_obj *port)
+{
+	return !vn_port_is_dhcp(port);
+}
+
+static bool vn_port_bound_user(struct vn_ctx *c, struct vn_obj *port)
+{
+	return vn_port_bound(c, port) && !vn_port_is_dhcp(port);
+}
+
 static int vn_subnet_check_use(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
 			       struct vn_err *err)
 {
 	struct vn_obj *port;
 
-	if (!strcmp(a->name, "cidr") && (port = vn_subnet_holder(c, o, NULL)))
+	if (!strcmp(a->name, "cidr") && (port = vn_subnet_holder(c, o, vn_port_not_dhcp)))
 		return vn_fail(err, -EBUSY,
 			       "port '%s' has an address on subnet '%s': its cidr "
 			       "cannot change",
@@ -376,7 +389,7 @@ static int vn_subnet_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *e
 static int vn_subnet_busy(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	/* a bound port or a router's leg holding an address here */
-	struct vn_obj *port = vn_subnet_holder(c, o, vn_port_bound);
+	struct vn_obj *port = vn_subnet_holder(c, o, vn_port_bound_user);
 
 	return port ? vn_port_in_use(c, port, err) : 0;
 }
@@ -398,6 +411,8 @@ static int vn_subnet_release_ports(struct vn_ctx *c, struct vn_obj *o, struct vn
 
 		if (p->kind != &vn_kind_port || e->attr != fa || p->deleting)
 			continue;
+		if (vn_port_is_dhcp(p))
+			continue; /* its network's DHCP service moves it (the network syncs) */
 		if (n && ports[n - 1] == p)
 			continue; /* two lines on this subnet */
 		if (n == cap) {

@@ -86,12 +86,13 @@ int vn_create_defaults(struct vn_ctx *c)
 				  "{\"vcpus\":1,\"ram\":2048,\"disk\":20}", NULL);
 	if (r < 0 || c->opts.no_defaults)
 		return r;
-	/* devstack's public network: br-ex with 172.24.4.1 */
+	/* devstack's public network: br-ex with 172.24.4.1, its subnet
+	 * without DHCP (devstack's --no-dhcp) */
 	r = vn_default(c, &vn_kind_network, NULL, "public", "{\"external\":1}", &pub);
 	if (r < 0 || !pub)
 		return r;
-	return vn_default(c, &vn_kind_subnet, pub, "public-subnet", "{\"cidr\":\"172.24.4.0/24\"}",
-			  NULL);
+	return vn_default(c, &vn_kind_subnet, pub, "public-subnet",
+			  "{\"cidr\":\"172.24.4.0/24\",\"enable_dhcp\":0}", NULL);
 }
 
 struct vn_sweep_names {

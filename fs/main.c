@@ -38,6 +38,8 @@ static void vn_usage(FILE *f)
 	      "  --max-scratch-per-user BYTES\n"
 	      "                      bytes of temporary files one non-root user may keep\n"
 	      "                      in memory (default 16M; K, M, G suffixes; 0: no limit)\n"
+	      "  --dhcp-lease-time SECONDS\n"
+	      "                      lease time dnsmasq gives (default 86400; 0: infinite)\n"
 	      "  --help, --version\n",
 	      f);
 }
@@ -52,6 +54,7 @@ enum {
 	OPT_MAX_OBJECTS,
 	OPT_MAX_SCRATCH,
 	OPT_LOG,
+	OPT_LEASE_TIME,
 };
 
 static const struct option vn_longopts[] = {
@@ -66,6 +69,7 @@ static const struct option vn_longopts[] = {
 	{"max-objects-per-user", required_argument, NULL, OPT_MAX_OBJECTS},
 	{"max-scratch-per-user", required_argument, NULL, OPT_MAX_SCRATCH},
 	{"log", required_argument, NULL, OPT_LOG},
+	{"dhcp-lease-time", required_argument, NULL, OPT_LEASE_TIME},
 	{NULL, 0, NULL, 0},
 };
 
@@ -266,6 +270,20 @@ int main(int argc, char **argv)
 		case OPT_LOG:
 			log_path = optarg;
 			break;
+		case OPT_LEASE_TIME: {
+			size_t v;
+
+			if (vn_parse_size("dhcp-lease-time", optarg, false, &v) < 0)
+				return 2;
+			/* dnsmasq's shortest lease is 2 minutes */
+			if (v != 0 && (v < 120 || v > 0x7fffffff)) {
+				fprintf(stderr, "vnetfs: --dhcp-lease-time is 0 or 120 to "
+						"2147483647 seconds\n");
+				return 2;
+			}
+			opts.dhcp_lease_time = v ? (unsigned)v : (unsigned)-1;
+			break;
+		}
 		case 'h':
 			vn_usage(stdout);
 			return 0;

@@ -561,6 +561,8 @@ int vn_obj_delete(struct vn_ctx *c, struct vn_obj *o, bool force, struct vn_err 
 	struct vn_done done = {0};
 	int r;
 
+	if (!force && o->kind->kept && o->kind->kept(c, o))
+		return 0; /* its owner's: rmdir succeeds without effect */
 	if (!force) {
 		r = vn_obj_busy_tree(c, o, o, err);
 		if (r < 0)

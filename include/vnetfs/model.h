@@ -260,6 +260,9 @@ struct vn_kind {
 	/* Stores of earlier versions: the owner of an implicit object that
 	 * has no "_owner" yet (parsed once on load from what it has). */
 	struct vn_obj *(*legacy_owner)(struct vn_ctx *c, struct vn_obj *o, const char **role);
+	/* An implicit object its owner keeps (a network's DHCP port): a
+	 * user's rmdir of it succeeds without effect. NULL: none. */
+	bool (*kept)(struct vn_ctx *c, struct vn_obj *o);
 };
 
 /* A collection: the objects of one kind under one parent (or the root). */
@@ -310,6 +313,9 @@ struct vn_opts {
 	/* Per-uid limits (fs/quota.c); 0: none. Root is never limited. */
 	size_t max_objects_per_user;
 	size_t max_scratch_per_user; /* bytes of scratch (temp) files */
+	/* DHCP lease time in seconds (fs/dhcp.c); 0: one day; UINT_MAX:
+	 * infinite. */
+	unsigned dhcp_lease_time;
 };
 
 struct vn_ctx {

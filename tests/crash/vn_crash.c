@@ -212,6 +212,14 @@ VN_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 /* ---- durability ---- */
 
+/* STATE/dhcp/<network id>/ holds dnsmasq's files (fs/dhcp.c): derived
+ * from the model and written again at every start, and written by a job
+ * at times of its own, so they are no mutation points of the state. */
+static bool vn_skipped(const char *path)
+{
+	return strstr(path, "/dhcp/") != NULL;
+}
+
 static void vn_fd_point(const char *call, int fd, bool regular_only)
 {
 	char path[256];
@@ -219,6 +227,8 @@ static void vn_fd_point(const char *call, int fd, bool regular_only)
 	if (fd <= 2 || !vn_armed() || (regular_only && !vn_is_regular(fd)))
 		return;
 	vn_fd_path(fd, path, sizeof(path));
+	if (vn_skipped(path))
+		return;
 	vn_point(call, "%s", path);
 }
 
@@ -290,6 +300,8 @@ static void vn_path_point(const char *call, int dirfd, const char *path, const c
 		return;
 	if (dirfd >= 0 && path && path[0] != '/')
 		vn_fd_path(dirfd, dir, sizeof(dir));
+	if (vn_skipped(dir) || (path && vn_skipped(path)))
+		return;
 	vn_point(call, "%s%s%s%s%s", dir, *dir ? "/" : "", path ? path : "(null)", to ? " -> " : "",
 		 to ? to : "");
 }

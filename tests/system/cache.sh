@@ -73,17 +73,20 @@ vn_true "the port is gone for stat" test ! -e "$P"
 # ---- a router leg appears in the network's ports/ and json at once --------------------
 R=$M/routers/cr
 vn_ok mkdir "$R"
-ls "$N/ports" >/dev/null
+# the network already has its DHCP port (its subnet has enable_dhcp 1)
+dp=$(ls "$N/ports")
+vn_match '^dhcp$' "$dp" "the network's DHCP port is listed"
 jq . "$N/json" >/dev/null
 vn_ok vn_w "$R/interfaces" c1-sub
-leg=$(ls "$N/ports")
+leg=$(ls "$N/ports" | grep -vxF "$dp")
 vn_match '^qr-' "$leg" "the leg is listed right after the interfaces write"
-vn_eq "$leg" "$(jq -r '.ports | join(",")' "$N/json")" "the network's json lists the leg at once"
+vn_eq "$(vn_lines "$dp" "$leg")" "$(ls "$N/ports")" "ports/ lists exactly the DHCP port and the leg"
+vn_eq "$dp,$leg" "$(jq -r '.ports | join(",")' "$N/json")" "the network's json lists the leg at once"
 vn_match 'router_interface' "$(cat "$N/ports/$leg/device_owner")" "the leg reads as a router interface"
 vn_ok vn_w "$R/interfaces" ""
-vn_eq "" "$(ls "$N/ports")" "the leg is gone from ports/ right after"
+vn_eq "$dp" "$(ls "$N/ports")" "the leg is gone from ports/ right after"
 vn_true "the leg's directory is gone for stat" test ! -e "$N/ports/$leg"
-vn_eq "" "$(jq -r '.ports | join(",")' "$N/json")" "and from the json"
+vn_eq "$dp" "$(jq -r '.ports | join(",")' "$N/json")" "and from the json"
 vn_ok rmdir "$R"
 
 # ---- a router's gateway_ip follows its gateway port (another object) at once ------------

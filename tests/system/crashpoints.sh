@@ -51,7 +51,9 @@ view() {
 		done
 		for p in "$n"ports/*/; do
 			[ -d "$p" ] || continue
-			echo "  port $(basename "$p") ips=$(lines "$p/fixed_ips") owner=$(vn_cat "$p/device_owner") device=$([ -n "$(vn_cat "$p/device")" ] && echo yes || echo no) netns=$(vn_cat "$p/netns")"
+			# a DHCP port's namespace is named from its network's id (which
+			# differs between runs): shown as "its network's qdhcp-"
+			echo "  port $(basename "$p") ips=$(lines "$p/fixed_ips") owner=$(vn_cat "$p/device_owner") device=$([ -n "$(vn_cat "$p/device")" ] && echo yes || echo no) netns=$(vn_cat "$p/netns" | sed "s|^/run/netns/qdhcp-$(vn_cat "$n/id")\$|/run/netns/qdhcp-<its network>|")"
 		done
 	done
 	for r in "$M"/routers/*/; do

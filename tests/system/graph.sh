@@ -19,6 +19,10 @@ M=$VN_MNT
 db() { sqlite3 "$VN_STATE/vnetfs.db" "$@"; }
 
 mkdir "$M/networks/n" "$M/networks/n/subnets/s1" "$M/networks/n/subnets/s2"
+# No DHCP: the allocation order below is IPAM's alone (a DHCP port would
+# take the first address; tests/system/dhcp.sh checks that).
+vn_ok vn_w "$M/networks/n/subnets/s1/enable_dhcp" 0
+vn_ok vn_w "$M/networks/n/subnets/s2/enable_dhcp" 0
 vn_ok vn_w "$M/networks/n/subnets/s1/cidr" 10.50.1.0/24
 vn_ok vn_w "$M/networks/n/subnets/s2/cidr" 10.50.2.0/24
 P=$M/networks/n/ports

@@ -36,6 +36,9 @@ link_master() {
 N=$M/networks/a
 vn_ok mkdir "$N"
 vn_ok mkdir "$N/subnets/sa"
+# No DHCP here: this test checks IPAM's exact order and the exact set of
+# vnp- links, which a DHCP port (tests/system/dhcp.sh) would join.
+vn_ok vn_w "$N/subnets/sa/enable_dhcp" 0
 vn_ok vn_w "$N/subnets/sa/cidr" 10.0.1.0/24
 vn_ok vn_w "$N/mtu" 1450
 br=$(vn_cat "$N/bridge")

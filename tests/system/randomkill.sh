@@ -97,6 +97,8 @@ model_apply() {
 # Router legs are not "port" lines: a router's interface shows as "if R S"
 # only when its leg port is there too, else "if R S NO-LEG-PORT"; a leg
 # port without its interface (or gateway) shows as "leg-without-interface".
+# A network's DHCP port is no "port" line either: it shows as "dhcp-port"
+# only when it is there without a DHCP subnet with a cidr, or missing with one.
 tree_view() {
 	local n p s r owner ips sub
 	declare -A legs=() gws=()
@@ -104,10 +106,13 @@ tree_view() {
 		[ -d "$n" ] || continue
 		n=${n%/}
 		echo "net ${n##*/} mtu=$(vn_cat "$n/mtu")"
+		local dhcp_want=no dhcp_have=no
 		for s in "$n"/subnets/*/; do
 			[ -d "$s" ] || continue
 			s=${s%/}
 			echo "subnet ${s##*/} net=${n##*/} cidr=$(vn_cat "$s/cidr")"
+			# (every subnet here is IPv4; public-subnet has enable_dhcp 0)
+			[ -n "$(vn_cat "$s/cidr")" ] && [ "$(vn_cat "$s/enable_dhcp")" = 1 ] && dhcp_want=yes
 		done
 		for p in "$n"/ports/*/; do
 			[ -d "$p" ] || continue
@@ -120,10 +125,13 @@ tree_view() {
 				legs["${owner#router_interface:} $sub"]=1
 				;;
 			router_gateway:*) gws["${owner#router_gateway:}"]=${n##*/} ;;
+			network:dhcp) dhcp_have=yes ;;
 			"") echo "port ${n##*/}/${p##*/}" ;;
 			*) echo "port ${n##*/}/${p##*/} owner=$owner" ;;
 			esac
 		done
+		# a network's DHCP port is there exactly while a DHCP subnet has a cidr
+		[ "$dhcp_want" = "$dhcp_have" ] || echo "dhcp-port ${n##*/} have=$dhcp_have want=$dhcp_want"
 	done
 	for r in "$M"/routers/*/; do
 		[ -d "$r" ] || continue

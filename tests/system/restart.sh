@@ -60,9 +60,10 @@ vn_eq 5 "$(wc -l <<<"$bridges1")" "five bridges before the kill"
 # ---- the state directory ------------------------------------------------------------
 nobj=$(($(find "$M/networks" -mindepth 1 -maxdepth 1 -type d | wc -l) +
 	$(find "$M/networks" -mindepth 3 -maxdepth 3 -path '*/subnets/*' -type d | wc -l) +
+	$(find "$M/networks" -mindepth 3 -maxdepth 3 -path '*/ports/*' -type d | wc -l) +
 	$(find "$M/flavors" -mindepth 1 -maxdepth 1 -type d | wc -l) +
 	$(find "$M/security_groups" -mindepth 1 -maxdepth 1 -type d | wc -l)))
-vn_eq 13 "$nobj" "objects in the tree (5 networks, 4 subnets, 3 flavors, the default security group)"
+vn_eq 14 "$nobj" "objects in the tree (5 networks, 4 subnets, r1's DHCP port, 3 flavors, the default security group)"
 # One SQLite store (WAL): one row per object, each a valid JSON record.
 vn_true "the store is STATE/vnetfs.db" test -f "$VN_STATE/vnetfs.db"
 vn_eq "$nobj" "$(sqlite3 "file:$VN_STATE/vnetfs.db?mode=ro" 'SELECT count(*) FROM objects')" \

@@ -118,8 +118,9 @@ vn_t_bad EINVAL "$R/interfaces" sd 'sd' append
 vn_t_bad ENOENT "$R/interfaces" "$(vn_lines sa sb nosuch)" 'nosuch'
 vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "rewriting the same list changes nothing"
-qr_a=$(vn_ls "$M/networks/a/ports")
-qr_b=$(vn_ls "$M/networks/b/ports")
+# (each network also has its DHCP port, ports/dhcp)
+qr_a=$(vn_ls "$M/networks/a/ports" | grep '^qr-')
+qr_b=$(vn_ls "$M/networks/b/ports" | grep '^qr-')
 sa_id=$(vn_cat "$M/networks/a/subnets/sa/id")
 vn_eq "qr-${rid:0:8}-${sa_id:0:8}" "$qr_a" "sa's leg is port qr-<router id prefix>-<subnet id prefix> on a"
 vn_match '^qr-[0-9a-f]{8}-[0-9a-f]{8}$' "$qr_b" "sb's leg port on b"
@@ -147,8 +148,9 @@ bind_host ho public ho
 ipa=$(port_ip a ha)
 ipb=$(port_ip b hb)
 ipo=$(port_ip public ho)
-vn_eq 10.0.1.2 "$ipa" "host a's address"
-vn_eq 10.0.2.2 "$ipb" "host b's address"
+# .1 is the router's leg, .2 the network's DHCP port
+vn_eq 10.0.1.3 "$ipa" "host a's address"
+vn_eq 10.0.2.3 "$ipb" "host b's address"
 vn_eq 172.24.4.3 "$ipo" "outside host's address (after the router's gateway)"
 vn_eq "10.0.1.1 eth0 118" "$(default_route ha)" "host a's default route via the router"
 
@@ -189,7 +191,7 @@ vn_eq "" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[].dst')" "no ro
 vn_true "before the route: b cannot reach 192.168.50.1" cannot_ping hb 192.168.50.1
 vn_ok vn_w "$R/routes" "192.168.50.0/24 $ipa"
 vn_eq "192.168.50.0/24 $ipa" "$(vn_cat "$R/routes")" "routes reads back"
-qr_a_dev=$(ip -n "$NS" -j route get 10.0.1.2 | jq -r '.[0].dev')
+qr_a_dev=$(ip -n "$NS" -j route get "$ipa" | jq -r '.[0].dev')
 vn_eq "$ipa $qr_a_dev 118" "$(ip -n "$NS" -j route show 192.168.50.0/24 | jq -r '.[] | "\(.gateway) \(.dev) \(.protocol)"')" \
 	"the route is in $NS, via a, proto 118 (the daemon's own)"
 vn_true "with the route: b reaches 192.168.50.1 behind a" can_ping hb 192.168.50.1
@@ -222,7 +224,7 @@ vn_ok vn_a "$R/interfaces" se
 vn_eq 3 "$(links "$NS" qr- | wc -l)" "three qr- legs with se"
 vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
 vn_eq "$(vn_lines sa sb)" "$(vn_cat "$R/interfaces")" "se removed by rewriting without it"
-vn_eq "" "$(vn_ls "$M/networks/e/ports")" "se's leg port is gone"
+vn_eq "" "$(vn_ls "$M/networks/e/ports" | grep '^qr-')" "se's leg port is gone"
 vn_eq 2 "$(links "$NS" qr- | wc -l)" "two qr- legs again"
 vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(snat_rules "$NS")" "no SNAT rule left for se"
 vn_ok rm -r "$M/networks/e"
@@ -247,7 +249,10 @@ vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "SNAT works again"
 
 # ---- rm -r routers/r -------------------------------------------------------------------------
 legs="$(vn_cat "$M/networks/a/ports/$qr_a/device") $(vn_cat "$M/networks/b/ports/$qr_b/device") $(vn_cat "$M/networks/public/ports/$(vn_ls "$M/networks/public/ports" | grep '^qg-')/device")"
-hostdevs=$(for p in a/ports/ha b/ports/hb public/ports/ho; do vn_cat "$M/networks/$p/device"; echo; done | LC_ALL=C sort)
+# the hosts' veths, and those of the networks' DHCP ports (ns- in qdhcp-*)
+hostdevs=$(for p in a/ports/ha b/ports/hb public/ports/ho; do vn_cat "$M/networks/$p/device"; echo; done
+	for p in "$M"/networks/*/ports/dhcp; do vn_cat "$p/device"; echo; done)
+hostdevs=$(sed '/^$/d' <<<"$hostdevs" | LC_ALL=C sort)
 vn_eq 3 "$(wc -w <<<"$legs")" "three leg devices before rm -r"
 vn_ok rm -r "$R"
 if [ -e "$R" ]; then
@@ -262,9 +267,9 @@ vn_true "/run/netns/$NS is gone" test ! -e "/run/netns/$NS"
 for l in $legs; do
 	vn_eq absent "$(vn_link_kind "$l")" "leg veth $l is gone from $VN_NS"
 done
-vn_eq "$hostdevs" "$(links "$VN_NS" vnp-)" "only the hosts' veths are left in $VN_NS"
-vn_eq "" "$(vn_ls "$M/networks/a/ports" | grep -v '^ha$' || true)" "no leg port left on a"
-vn_eq "" "$(vn_ls "$M/networks/b/ports" | grep -v '^hb$' || true)" "no leg port left on b"
+vn_eq "$hostdevs" "$(links "$VN_NS" vnp-)" "only the hosts' and the DHCP ports' veths are left in $VN_NS"
+vn_eq "" "$(vn_ls "$M/networks/a/ports" | grep -v -e '^ha$' -e '^dhcp$' || true)" "no leg port left on a"
+vn_eq "" "$(vn_ls "$M/networks/b/ports" | grep -v -e '^hb$' -e '^dhcp$' || true)" "no leg port left on b"
 vn_eq ho "$(vn_ls "$M/networks/public/ports")" "no leg port left on public"
 vn_true "a cannot reach b any more" cannot_ping ha "$ipb"
 vn_eq "" "$(nft list ruleset)" "nothing in nft in the test's netns"

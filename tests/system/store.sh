@@ -53,7 +53,8 @@ vn_true "p1 is still in the tree" test -d "$M/networks/n1/ports/p1"
 vn_eq ACTIVE "$(vn_cat "$M/networks/n1/ports/p1/status")" "p1 still reads ACTIVE"
 vn_true "p1's veth is still there (made real again)" vn_link_exists "$dev1"
 vn_true "h1 still has eth0" vn_link_exists eth0 h1
-vn_eq 10.9.0.2/24 "$(ip -n h1 -j addr show dev eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"')" \
+# (.2 is n1's DHCP port)
+vn_eq 10.9.0.3/24 "$(ip -n h1 -j addr show dev eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"')" \
 	"h1's eth0 has its address back"
 vn_match 'persist|store|state' "$(vn_cat "$M/networks/n1/ports/p1/error")" "p1's error says the store failed"
 
@@ -117,7 +118,7 @@ br4=$(vn_cat "$M/networks/n4/bridge")
 vn_kill9
 id4=$(db "SELECT id FROM objects WHERE name = 'n4'")
 ids4=$(db "SELECT count(*) FROM objects WHERE parent = '$id4'")
-vn_eq 2 "$ids4" "(setup) n4 has two child records"
+vn_eq 3 "$ids4" "(setup) n4 has three child records (s4, r1, its DHCP port)"
 db "UPDATE objects SET doc = substr(doc, 1, 20) WHERE id = '$id4'"                  # torn
 idp=$(db "SELECT id FROM objects WHERE name = 'p1'")
 db "UPDATE objects SET doc = json_set(doc, '\$.type', 'gizmo') WHERE id = '$idp'" # a newer kind
@@ -125,9 +126,11 @@ vn_start
 vn_true "n4 (unreadable) is not in the tree" test ! -e "$M/networks/n4"
 vn_true "n1 and n3 are" test -d "$M/networks/n1" -a -d "$M/networks/n3"
 vn_eq 1450 "$(vn_cat "$M/networks/n3/mtu")" "n3 kept its mtu"
-vn_eq 2 "$(db "SELECT count(*) FROM objects WHERE parent = '$id4'")" "n4's children are kept in the store"
+vn_eq 3 "$(db "SELECT count(*) FROM objects WHERE parent = '$id4'")" "n4's children are kept in the store"
 vn_eq 1 "$(db "SELECT count(*) FROM quarantine WHERE id = '$id4'")" "n4's record is in quarantine"
 vn_eq bridge "$(vn_link_kind "$br4")" "n4's bridge is not swept"
+vn_true "n4's qdhcp namespace is not swept" test -e "/run/netns/qdhcp-$id4"
+vn_true "nor its DHCP files" test -e "$VN_STATE/dhcp/$id4/hosts"
 vn_true "p1 (a kind this version lacks) is not in the tree" test ! -e "$M/networks/n1/ports/p1"
 vn_match 'set aside' "$(vn_cat "$M/networks/n1/error")" "n1's error says a port record was set aside"
 vn_true "p1's veth is not swept" vn_link_exists "$dev1"

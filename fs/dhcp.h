@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* A network's DHCP service (fs/dhcp.c), as the network and port kinds see it. */
+#ifndef VNETFS_FS_DHCP_H
+#define VNETFS_FS_DHCP_H
+
+#include <stdbool.h>
+
+#include "vnetfs/model.h"
+
+/* device_owner of a network's DHCP port (Neutron's), and its owner role */
+#define VN_OWNER_DHCP "network:dhcp"
+#define VN_DHCP_ROLE "dhcp"
+#define VN_DHCP_NS_PREFIX "qdhcp-"
+/* the DHCP port's interface inside qdhcp-<id>: "ns-" + id digits */
+#define VN_DHCP_IF_PREFIX "ns-"
+
+/* "qdhcp-<network id>" */
+void vn_dhcp_namespace(const struct vn_obj *net, char buf[64]);
+/* The port is a network's DHCP port (its typed owner: the network). */
+bool vn_port_is_dhcp(struct vn_obj *port);
+/* The network's DHCP port, or NULL. */
+struct vn_obj *vn_dhcp_port(struct vn_obj *net);
+/* The DHCP service itself is changing its port (the port kind lets it). */
+bool vn_dhcp_writing(void);
+/* The fixed_ips the DHCP port of port's network should have (a new json
+ * array; NULL when none): a reset of them puts these back. */
+struct json_object *vn_dhcp_port_want(struct vn_ctx *c, struct vn_obj *port);
+
+/* Make the network's DHCP service match the model (namespace, port,
+ * files, dnsmasq; or none of them when no subnet has enable_dhcp 1):
+ * the network's sync, apply and create. */
+int vn_dhcp_sync(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
+/* The same at start-up: also ends a dnsmasq an earlier daemon left. */
+int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
+/* The network is being deleted (its ports are gone already). */
+int vn_dhcp_destroy(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
+/* After reconcile: qdhcp namespaces, dnsmasq processes and state
+ * directories of ours that no network serves any more. */
+int vn_dhcp_sweep(struct vn_ctx *c);
+
+#endif

@@ -1,0 +1,294 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# DHCP (issue 9): a network with an enable_dhcp subnet gets qdhcp-<id>, a
+# DHCP port (network:dhcp) plugged there and one real dnsmasq in static
+# mode. Test hosts (namespaces bound as ports) run busybox udhcpc with a
+# hook script and must receive exactly their port's address, the gateway,
+# the DNS servers, the MTU and the host routes. Bad dns_nameservers and
+# host_routes never reach dnsmasq. Port and subnet changes reach dnsmasq
+# (SIGHUP, restart); a killed dnsmasq is restarted within a second and the
+# death shows in the network's error; after a SIGKILL of the daemon there is
+# still exactly one dnsmasq per network (a leftover one of ours is ended, a
+# stranger's pid in the pid file is not touched); two networks with the
+# same cidr answer each their own hosts; enable_dhcp 0 and rm -r remove
+# the namespace, the process and the files.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../netlib.sh"
+vn_sandbox "$@"
+command -v dnsmasq >/dev/null || vn__skip "dnsmasq (dnsmasq-base) is missing"
+command -v busybox >/dev/null || vn__skip "busybox is missing"
+vn_start --no-defaults
+
+M=$VN_MNT
+N1=$M/networks/n1
+HOOK=$VN_TMP/udhcpc-hook.sh
+cat >"$HOOK" <<'EOF'
+#!/bin/sh
+# udhcpc hook: configure the interface, record what the server sent
+case "$1" in
+deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	{
+		echo "ip=$ip/$mask"
+		echo "router=$router"
+		echo "dns=$dns"
+		echo "mtu=$mtu"
+		echo "routes=$staticroutes"
+		echo "lease=$lease"
+	} >"$OUT"
+	;;
+esac
+exit 0
+EOF
+chmod 755 "$HOOK"
+
+# lease NS OUTFILE: run udhcpc once in NS on eth0; 0 if it got a lease
+lease() {
+	rm -f "$2"
+	timeout -k 2 20 ip netns exec "$1" env OUT="$2" busybox udhcpc -i eth0 -f -q -n \
+		-t 8 -T 1 -A 1 -O mtu -O staticroutes -s "$HOOK" >"$2.log" 2>&1 && [ -s "$2" ]
+}
+got() { grep "^$2=" "$1" | cut -d= -f2-; }
+# dnsmasqs FILTER: pids of dnsmasq processes whose command line has FILTER
+dnsmasqs() {
+	local p
+	for p in $(pgrep -x dnsmasq || true); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$1" && echo "$p"
+	done | sort -n || true
+}
+qdhcp() { ip netns list | awk '$1 ~ /^qdhcp-/ {print $1}' | LC_ALL=C sort; }
+# n_dnsmasqs FILTER, is_one_new FILTER OLDPID: for wait_for
+n_dnsmasqs() { dnsmasqs "$1" | wc -w; }
+one_new() { [ "$(n_dnsmasqs "$1")" = 1 ] && [ "$(dnsmasqs "$1")" != "$2" ]; }
+none_of() { [ -z "$(dnsmasqs "$1")" ]; }
+ranges() { tr '\0' '\n' <"/proc/$(dnsmasqs "$1")/cmdline" 2>/dev/null | grep -c -- --dhcp-range; }
+zombies() { ps -o stat=,pid= --ppid "$VN_PID" | awk '$1 ~ /^Z/ {print $2}'; }
+wait_for() { # wait_for TENTHS CMD...: until CMD succeeds
+	local i=0 n=$1
+	shift
+	while [ "$i" -lt "$n" ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- a network with DHCP ----------------------------------------------------
+mkdir "$N1" "$N1/subnets/s1"
+vn_ok vn_w "$N1/mtu" 1400
+vn_eq "" "$(qdhcp)" "no qdhcp namespace while the network has no subnet"
+vn_ok vn_w "$N1/subnets/s1/cidr" 10.0.0.0/24
+ID1=$(vn_cat "$N1/id")
+D1=$VN_STATE/dhcp/$ID1
+vn_eq "qdhcp-$ID1" "$(qdhcp)" "ip netns lists qdhcp-<network id>"
+DP1=$(basename "$(grep -l network:dhcp "$N1"/ports/*/device_owner | xargs dirname)")
+vn_eq "dhcp $DP1" "dhcp $(vn_ls "$N1/ports")" "the network has one port, its DHCP port"
+vn_eq dhcp "$DP1" "the DHCP port is called dhcp"
+vn_eq "network:dhcp" "$(vn_cat "$N1/ports/$DP1/device_owner")" "DHCP port's device_owner"
+vn_eq "/run/netns/qdhcp-$ID1 static ACTIVE" \
+	"$(vn_cat "$N1/ports/$DP1/netns") $(vn_cat "$N1/ports/$DP1/ipconfig") $(vn_cat "$N1/ports/$DP1/status")" \
+	"DHCP port is plugged into qdhcp-<id>, statically addressed"
+DPIF=$(vn_cat "$N1/ports/$DP1/ifname")
+vn_match '^ns-[0-9a-f]{12}$' "$DPIF" "DHCP port's interface is ns-<id digits>"
+vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "DHCP port holds the first free address"
+vn_eq "10.0.0.2/24" "$(ip -n "qdhcp-$ID1" -j addr show dev "$DPIF" | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')" \
+	"that address is on ns- inside qdhcp-<id>"
+some_of() { [ -n "$(dnsmasqs "$1")" ]; }
+vn_true "dnsmasq of n1 is running" wait_for 50 some_of "$D1/pid"
+PID1=$(dnsmasqs "$D1/pid")
+vn_eq 1 "$(wc -w <<<"$PID1")" "exactly one dnsmasq for n1"
+CMD=$(tr '\0' '\n' <"/proc/$PID1/cmdline")
+for want in --port=0 --no-ping --no-resolv --no-hosts --keep-in-foreground "--interface=$DPIF" \
+	"--dhcp-hostsfile=$D1/hosts" "--dhcp-optsfile=$D1/opts" "--dhcp-leasefile=$D1/leases" \
+	"--pid-file=$D1/pid"; do
+	vn_true "dnsmasq runs with $want" grep -qxF -- "$want" <<<"$CMD"
+done
+vn_match '^--dhcp-range=set:s[0-9a-f]{14},10\.0\.0\.0,static,255\.255\.255\.0,86400s$' \
+	"$(grep -- --dhcp-range <<<"$CMD")" "static range of s1, lease time one day"
+vn_eq "$(readlink "/proc/$PID1/ns/net")" "$(ip netns exec "qdhcp-$ID1" readlink /proc/self/ns/net)" \
+	"dnsmasq runs inside qdhcp-<id>"
+vn_eq "$VN_PID" "$(ps -o ppid= -p "$PID1" | tr -d ' ')" "dnsmasq is the daemon's child (supervised)"
+
+# ---- bad input never reaches dnsmasq -----------------------------------------
+S1=$N1/subnets/s1
+vn_ok vn_w "$S1/dns_nameservers" "$(vn_lines 1.1.1.1 8.8.8.8)"
+vn_ok vn_w "$S1/host_routes" "192.168.50.0/24 10.0.0.254"
+opts_before=$(cat "$D1/opts")
+vn_t_bad EINVAL "$S1/dns_nameservers" "1.1.1.1 --conf-file=/etc/shadow" "not an IP address"
+vn_t_bad EINVAL "$S1/dns_nameservers" "1.1.1.1,9.9.9.9" "not an IP address"
+vn_t_bad EINVAL "$S1/dns_nameservers" "$(vn_lines 9.9.9.9 --conf-file=/etc/shadow)" "not an IP address"
+vn_t_bad EINVAL "$S1/host_routes" "10.9.0.0/24 10.0.0.9 --dhcp-script=/bin/sh" "is not"
+vn_t_bad EINVAL "$S1/host_routes" "10.9.0.0/24,10.0.0.9" "is not"
+vn_t_bad EINVAL "$S1/host_routes" "$(vn_lines "10.9.0.0/24 10.0.0.9" "option:router,6.6.6.6")" "is not"
+vn_eq "$opts_before" "$(cat "$D1/opts")" "dnsmasq's options file is unchanged by the refused writes"
+vn_eq 0 "$(grep -c -e shadow -e dhcp-script -e 6.6.6.6 -e 9.9.9.9 "$D1/opts" || true)" \
+	"no refused text in the options file"
+
+# ---- a host gets exactly its port's values ------------------------------------
+vn_host h1
+mkdir "$N1/ports/p1"
+vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
+IP1=$(vn_cat "$N1/ports/p1/fixed_ips" | awk '{print $2}')
+vn_eq "10.0.0.3" "$IP1" "p1's fixed IP"
+# (the hosts file is rewritten by a job right after the write returns)
+hosts_is() { [ "$(cat "$D1/hosts")" = "$1" ]; }
+vn_true "hosts file: one MAC,IP line per port (not the DHCP port's own)" \
+	wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.3"
+L=$VN_TMP/h1.lease
+vn_true "udhcpc in h1 gets a lease" lease h1 "$L"
+vn_eq "10.0.0.3/24" "$(got "$L" ip)" "h1 got p1's fixed IP"
+vn_eq "10.0.0.1" "$(got "$L" router)" "h1 got the gateway"
+vn_eq "1.1.1.1 8.8.8.8" "$(got "$L" dns)" "h1 got the DNS servers"
+vn_eq "1400" "$(got "$L" mtu)" "h1 got the network's MTU (option 26)"
+vn_eq "192.168.50.0/24 10.0.0.254 0.0.0.0/0 10.0.0.1" "$(got "$L" routes)" \
+	"h1 got the host routes (option 121, with the default route RFC 3442 asks for)"
+vn_eq "86400" "$(got "$L" lease)" "lease time one day"
+vn_eq "10.0.0.3/24" "$(ip -n h1 -j addr show dev eth0 | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')" \
+	"the hook put the address on h1's eth0"
+
+# gateway none: no router option (dnsmasq would offer itself otherwise)
+vn_ok vn_w "$S1/gateway_ip" none
+vn_true "lease without a gateway" lease h1 "$L"
+vn_eq "|192.168.50.0/24 10.0.0.254" "$(got "$L" router)|$(got "$L" routes)" \
+	"no router option and no default route when gateway_ip is none"
+vn_ok vn_w "$S1/gateway_ip" 10.0.0.1
+
+# ---- port changes reach dnsmasq (hosts rewritten, SIGHUP) ---------------------
+vn_ok vn_w "$N1/ports/p1/fixed_ips" "s1 10.0.0.50"
+vn_true "hosts file follows p1's new address" wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.50"
+vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "a port change does not restart dnsmasq"
+vn_true "lease after the change" lease h1 "$L"
+vn_eq "10.0.0.50/24" "$(got "$L" ip)" "h1 gets p1's new address (SIGHUP re-read the hosts file)"
+hosts_lines() { [ "$(wc -l <"$D1/hosts")" = "$1" ]; }
+mkdir "$N1/ports/p9"
+vn_true "a new port adds its line" wait_for 20 hosts_lines 2
+rmdir "$N1/ports/p9"
+vn_true "a removed port takes its line away" wait_for 20 hosts_lines 1
+vn_ok vn_w "$S1/dns_nameservers" 9.9.9.9
+vn_true "lease after a DNS change" lease h1 "$L"
+vn_eq "9.9.9.9" "$(got "$L" dns)" "a dns_nameservers change reaches the host (SIGHUP re-read opts)"
+vn_ok vn_w "$N1/mtu" 1450
+vn_true "lease after an MTU change" lease h1 "$L"
+vn_eq "1450" "$(got "$L" mtu)" "a network mtu change reaches the host"
+
+# ---- the DHCP port is the daemon's ---------------------------------------------
+vn_expect_fail EBUSY vn_w "$N1/ports/$DP1/fixed_ips" "s1 10.0.0.9"
+vn_match "DHCP port of network 'n1'" "$(vn_cat "$N1/ports/$DP1/error")" "error says whose port it is"
+vn_ok rmdir "$N1/ports/$DP1"
+vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "rmdir of the DHCP port: it stays, unchanged"
+vn_ok rm "$N1/ports/$DP1/fixed_ips"
+vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "unlink of its fixed_ips: no effect"
+vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "dnsmasq untouched by those"
+
+# ---- a subnet change that needs a restart ---------------------------------------
+mkdir "$N1/subnets/s1b"
+vn_ok vn_w "$N1/subnets/s1b/cidr" 10.1.0.0/24
+vn_eq "$(vn_lines "s1 10.0.0.2" "s1b 10.1.0.2")" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" \
+	"DHCP port gets an address on the new DHCP subnet"
+vn_true "dnsmasq restarted with two ranges" wait_for 30 one_new "$D1/pid" "$PID1"
+PID1=$(dnsmasqs "$D1/pid")
+vn_eq 2 "$(tr '\0' '\n' <"/proc/$PID1/cmdline" | grep -c -- --dhcp-range)" "two static ranges"
+vn_ok vn_w "$N1/subnets/s1b/enable_dhcp" 0
+vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "enable_dhcp 0 on s1b: the DHCP port leaves it"
+ranges_is() { [ "$(ranges "$1")" = "$2" ]; }
+vn_true "back to one range" wait_for 30 ranges_is "$D1/pid" 1
+PID1=$(dnsmasqs "$D1/pid")
+
+# ---- supervision: a killed dnsmasq comes back within a second ------------------
+kill -KILL "$PID1"
+t0=$(date +%s%N)
+vn_true "a new dnsmasq within 1 s" wait_for 10 one_new "$D1/pid" "$PID1"
+vn_true "lease from the new dnsmasq" lease h1 "$L"
+t1=$(date +%s%N)
+echo "# kill to lease: $(((t1 - t0) / 1000000)) ms"
+vn_eq "10.0.0.50/24" "$(got "$L" ip)" "same lease after the restart"
+vn_match "dnsmasq \(pid $PID1\) was killed by signal 9.*restarting it" "$(vn_cat "$N1/error")" \
+	"the death is recorded in the network's error"
+no_zombies() { [ -z "$(zombies)" ]; }
+vn_true "no zombie children" wait_for 10 no_zombies
+vn_eq 1 "$(dnsmasqs "$D1/pid" | wc -w)" "still exactly one dnsmasq for n1"
+PID1=$(dnsmasqs "$D1/pid")
+
+# ---- two networks with the same cidr are isolated --------------------------------
+N2=$M/networks/n2
+mkdir "$N2" "$N2/subnets/s2"
+vn_ok vn_w "$N2/subnets/s2/cidr" 10.0.0.0/24
+vn_ok vn_w "$N2/subnets/s2/gateway_ip" 10.0.0.254
+vn_ok vn_w "$N2/subnets/s2/dns_nameservers" 4.4.4.4
+ID2=$(vn_cat "$N2/id")
+D2=$VN_STATE/dhcp/$ID2
+vn_host h2
+mkdir "$N2/ports/p2"
+vn_ok vn_w "$N2/ports/p2/fixed_ips" "s2 10.0.0.77"
+vn_ok vn_w "$N2/ports/p2/netns" /run/netns/h2
+vn_eq "$(vn_lines "qdhcp-$ID1" "qdhcp-$ID2" | LC_ALL=C sort)" "$(qdhcp)" "one qdhcp namespace per network"
+L2=$VN_TMP/h2.lease
+vn_true "udhcpc in h2 gets a lease" lease h2 "$L2"
+vn_eq "10.0.0.77/24 10.0.0.254 4.4.4.4" "$(got "$L2" ip) $(got "$L2" router) $(got "$L2" dns)" \
+	"h2 gets n2's answer"
+vn_true "udhcpc in h1 again" lease h1 "$L"
+vn_eq "10.0.0.50/24 10.0.0.1 9.9.9.9" "$(got "$L" ip) $(got "$L" router) $(got "$L" dns)" \
+	"h1 still gets n1's answer"
+vn_eq 0 "$(grep -c 10.0.0.77 "$D1/hosts" || true)" "n1's hosts file knows nothing of n2's ports"
+
+# ---- SIGKILL the daemon, start again ----------------------------------------------
+PID2=$(dnsmasqs "$D2/pid")
+CMD1=()
+mapfile -d '' CMD1 <"/proc/$PID1/cmdline"
+vn_kill9
+vn_true "dnsmasq ends with the daemon (parent-death signal)" wait_for 20 none_of "$VN_STATE/dhcp/"
+# a leftover dnsmasq of ours (as if it outlived its daemon), and a stranger
+# whose pid sits in n2's pid file: the first must go, the second must stay
+ip netns exec "qdhcp-$ID1" "${CMD1[@]}" &
+STRAY=$!
+some_of() { [ -n "$(dnsmasqs "$1")" ]; }
+wait_for 30 some_of "$D1/pid" || true
+vn_eq "$STRAY" "$(dnsmasqs "$D1/pid")" "a leftover dnsmasq of ours runs before the restart"
+sleep 1000 &
+STRANGER=$!
+echo "$STRANGER" >"$D2/pid"
+vn_start --no-defaults
+one_of() { [ "$(n_dnsmasqs "$1")" = 1 ]; }
+gone() { [ ! -e "/proc/$1/cmdline" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+vn_true "after the restart: exactly one dnsmasq for n1, a new one" wait_for 50 one_new "$D1/pid" "$STRAY"
+vn_true "after the restart: exactly one dnsmasq for n2" wait_for 50 one_of "$D2/pid"
+vn_true "the leftover dnsmasq was ended" wait_for 20 gone "$STRAY"
+wait "$STRAY" 2>/dev/null || true
+vn_true "the stranger in n2's pid file is alive" kill -0 "$STRANGER"
+kill "$STRANGER"
+wait "$STRANGER" 2>/dev/null || true
+vn_true "udhcpc in h1 after the restart" lease h1 "$L"
+vn_true "udhcpc in h2 after the restart" lease h2 "$L2"
+vn_eq "10.0.0.50/24 10.0.0.77/24" "$(got "$L" ip) $(got "$L2" ip)" "same leases after the restart"
+vn_eq "$(vn_lines "qdhcp-$ID1" "qdhcp-$ID2" | LC_ALL=C sort)" "$(qdhcp)" "same qdhcp namespaces"
+vn_kernel_is_model "after restart"
+
+# ---- enable_dhcp 0 removes the service ----------------------------------------------
+PID2=$(dnsmasqs "$D2/pid")
+vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 0
+vn_eq "qdhcp-$ID1" "$(qdhcp)" "enable_dhcp 0: n2's namespace is gone"
+vn_eq "p2" "$(vn_ls "$N2/ports")" "enable_dhcp 0: n2's DHCP port is gone"
+vn_true "enable_dhcp 0: n2's dnsmasq is gone" wait_for 20 gone "$PID2"
+vn_true "enable_dhcp 0: n2's files are gone" test ! -e "$D2"
+vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 1
+vn_true "enable_dhcp 1 again: dnsmasq is back" wait_for 50 one_of "$D2/pid"
+vn_true "and serves h2" lease h2 "$L2"
+
+# ---- rm -r leaves nothing ---------------------------------------------------------------
+vn_ok vn_w "$N2/ports/p2/netns" ""
+vn_ok rm -r "$N2"
+vn_true "rm -r n2: gone from the tree" test ! -e "$N2"
+vn_eq "qdhcp-$ID1" "$(qdhcp)" "rm -r n2: no qdhcp namespace left"
+vn_true "rm -r n2: no dnsmasq left" wait_for 20 none_of "$D2/pid"
+vn_true "rm -r n2: no files left" test ! -e "$D2"
+vn_ok vn_w "$N1/ports/p1/netns" ""
+vn_ok rm -r "$N1"
+vn_eq "" "$(qdhcp)" "rm -r n1: no qdhcp namespace left"
+vn_true "rm -r n1: no dnsmasq left" wait_for 20 none_of "$VN_STATE/dhcp/"
+vn_eq "" "$(ls -A "$VN_STATE/dhcp")" "rm -r n1: no files left"
+vn_true "no zombie children at the end" wait_for 10 no_zombies
+vn_done
