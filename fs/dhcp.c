@@ -22,7 +22,7 @@
  * A registry (id -> entry) behind its own mutex tells a start job whether
  * its dnsmasq is still wanted with that argument vector: a job that runs
  * after the service was torn down (or changed again) starts nothing.
- * Lock order: model lock -> vn_dhcp_mu -> the supervisor's.
+ * Lock order: model lock -> c->dhcp->mu -> the supervisor's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,9 +51,8 @@
 #define VN_DHCP_HOSTS_MAX_MS 50	 /* and a change at most about this */
 
 struct vn_dhcp_ent {
-	struct vn_dhcp_ent *next;
 	char id[37];
-	/* behind vn_dhcp_mu (a start job reads them) */
+	/* behind c->dhcp->mu (a start job reads them) */
 	bool want;	/* the network serves DHCP */
 	char *argv_key; /* the argument vector a start job must match */
 	bool started;	/* a start was asked for argv_key */
@@ -61,18 +60,64 @@ struct vn_dhcp_ent {
 	char *hosts, *opts; /* the files' text as last written */
 	bool ns_ready;
 	int dirfd;
-	/* behind vn_dhcp_mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
+	/* behind c->dhcp->mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
 	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
 };
 
-static pthread_mutex_t vn_dhcp_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct vn_dhcp_ent *vn_dhcp_ents;
-static int vn_dhcp_depth; /* model lock held: the service changes its port */
+/* The DHCP services' state, in the context (c->dhcp). */
+struct vn_dhcp {
+	pthread_mutex_t mu;    /* the entries' fields marked so; lock order above */
+	struct lh_table *ents; /* network id -> struct vn_dhcp_ent */
+	int depth;	       /* model lock held: the service changes its port */
+};
 
-bool vn_dhcp_writing(void)
+static void vn_ent_free(struct vn_dhcp_ent *e)
 {
-	return vn_dhcp_depth > 0;
+	if (e->dirfd >= 0)
+		close(e->dirfd);
+	free(e->argv_key);
+	free(e->hosts);
+	free(e->opts);
+	free(e);
+}
+
+static void vn_ent_entry_free(struct lh_entry *le)
+{
+	vn_ent_free((struct vn_dhcp_ent *)lh_entry_v(le));
+}
+
+int vn_dhcp_init(struct vn_ctx *c)
+{
+	struct vn_dhcp *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->ents = lh_kchar_table_new(64, vn_ent_entry_free);
+	if (!d->ents) {
+		free(d);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	c->dhcp = d;
+	return 0;
+}
+
+void vn_dhcp_fini(struct vn_ctx *c)
+{
+	struct vn_dhcp *d = c->dhcp;
+
+	if (!d)
+		return;
+	lh_table_free(d->ents);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+	c->dhcp = NULL;
+}
+
+bool vn_dhcp_writing(struct vn_ctx *c)
+{
+	return c->dhcp && c->dhcp->depth > 0;
 }
 
 void vn_dhcp_namespace(const struct vn_obj *net, char buf[64])
@@ -99,48 +144,37 @@ struct vn_obj *vn_dhcp_port(struct vn_obj *net)
 	return NULL;
 }
 
-/* ---- the registry (vn_dhcp_mu held) ---- */
+/* ---- the registry (d->mu held) ---- */
 
-static struct vn_dhcp_ent *vn_ent_find(const char *id)
+static struct vn_dhcp_ent *vn_ent_find(struct vn_dhcp *d, const char *id)
 {
-	for (struct vn_dhcp_ent *e = vn_dhcp_ents; e; e = e->next)
-		if (!strcmp(e->id, id))
-			return e;
-	return NULL;
+	void *v = NULL;
+
+	return d && lh_table_lookup_ex(d->ents, id, &v) ? v : NULL;
 }
 
-static struct vn_dhcp_ent *vn_ent_get(const char *id)
+static struct vn_dhcp_ent *vn_ent_get(struct vn_dhcp *d, const char *id)
 {
-	struct vn_dhcp_ent *e = vn_ent_find(id);
+	struct vn_dhcp_ent *e = vn_ent_find(d, id);
 
-	if (e)
+	if (e || !d)
 		return e;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	snprintf(e->id, sizeof(e->id), "%s", id);
 	e->dirfd = -1;
-	e->next = vn_dhcp_ents;
-	vn_dhcp_ents = e;
+	if (lh_table_insert(d->ents, e->id, e) < 0) {
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
-static void vn_ent_drop(const char *id)
+static void vn_ent_drop(struct vn_dhcp *d, const char *id)
 {
-	for (struct vn_dhcp_ent **pp = &vn_dhcp_ents; *pp; pp = &(*pp)->next) {
-		struct vn_dhcp_ent *e = *pp;
-
-		if (strcmp(e->id, id))
-			continue;
-		*pp = e->next;
-		if (e->dirfd >= 0)
-			close(e->dirfd);
-		free(e->argv_key);
-		free(e->hosts);
-		free(e->opts);
-		free(e);
-		return;
-	}
+	if (d)
+		lh_table_delete(d->ents, id); /* frees it */
 }
 
 /* ---- what the network serves ---- */
@@ -393,14 +427,14 @@ static int vn_dhcp_start_run(void *snap, void **result, struct vn_err *err)
 		if (r < 0)
 			vn_warn(r, "could not end the dnsmasq an earlier daemon left in %s", s->ns);
 	}
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_find(s->id);
+	pthread_mutex_lock(&s->c->dhcp->mu);
+	e = vn_ent_find(s->c->dhcp, s->id);
 	if (e && e->want && e->argv_key && !strcmp(e->argv_key, s->key)) {
 		pid = vn_proc_start_id(s->c, s->id, VN_DHCP_PROC, s->argv, err);
 		if (pid < 0)
 			e->started = false; /* the next sync tries again */
 	}
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&s->c->dhcp->mu);
 	return pid < 0 ? (int)pid : 0;
 }
 
@@ -533,21 +567,27 @@ static long long vn_dhcp_now_ms(void)
  * waits supersedes it (the queue publishes the newest only); a change
  * waiting VN_DHCP_HOSTS_MAX_MS is written without waiting, so under a
  * stream of changes the file is at most that and one rewrite late. */
+struct vn_dhcp_hosts_snap {
+	struct vn_dhcp *d;
+	char id[37];
+};
+
 static int vn_dhcp_hosts_run(void *snap, void **result, struct vn_err *err)
 {
+	struct vn_dhcp_hosts_snap *hs = snap;
 	struct vn_dhcp_ent *e;
 	long long wait = 0;
 	bool overdue;
 
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = snap ? vn_ent_find(snap) : NULL;
+	pthread_mutex_lock(&hs->d->mu);
+	e = vn_ent_find(hs->d, hs->id);
 	if (e)
 		wait = e->hosts_next_ms - vn_dhcp_now_ms();
 	/* a change waiting this long is written now: under a stream of changes
 	 * every waiting run would be superseded by the next (no progress) */
 	overdue = e && e->hosts_asked_ms &&
 		  vn_dhcp_now_ms() - e->hosts_asked_ms >= VN_DHCP_HOSTS_MAX_MS;
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&hs->d->mu);
 	/* never at once: the write that asked for it is still waiting for the
 	 * cache notifier (fs/fuse_ops.c vn_unlock), which a rewrite holding the
 	 * lock would keep waiting (measured: mkdir 0.9 -> 6 ms at 1,000 ports) */
@@ -557,7 +597,7 @@ static int vn_dhcp_hosts_run(void *snap, void **result, struct vn_err *err)
 		wait = 0;
 	if (wait > 0)
 		usleep((useconds_t)(wait > 200 ? 200 : wait) * 1000);
-	*result = snap ? strdup(snap) : NULL;
+	*result = strdup(hs->id);
 	return *result ? 0 : vn_fail(err, -ENOMEM, "out of memory");
 }
 
@@ -576,10 +616,10 @@ static int vn_dhcp_hosts_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 
 	if (rc < 0 || !net || net->kind != &vn_kind_network || net->deleting)
 		return 0;
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_find(net->id);
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, net->id);
 	want = e && e->want;
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	port = vn_dhcp_port(net);
 	if (!want || e->dirfd < 0 || !port)
 		return 0; /* torn down meanwhile */
@@ -589,10 +629,10 @@ static int vn_dhcp_hosts_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 		    ? vn_fail(&e2, -ENOMEM, "out of memory")
 		    : vn_dhcp_put(c, e, "hosts", &e->hosts, &hosts, &changed, &e2);
 	t1 = vn_dhcp_now_ms();
-	pthread_mutex_lock(&vn_dhcp_mu);
+	pthread_mutex_lock(&c->dhcp->mu);
 	e->hosts_next_ms = t1 + (2 * (t1 - t0) > 10 ? 2 * (t1 - t0) : 10);
 	e->hosts_asked_ms = 0;
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	if (r < 0) {
 		vn_obj_set_error(net, &e2);
 		return 0;
@@ -618,18 +658,21 @@ static const struct vn_job_ops vn_dhcp_hosts_ops = {
 
 static int vn_dhcp_hosts_later(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 {
-	char key[64], *id = strdup(net->id);
+	struct vn_dhcp_hosts_snap *id = calloc(1, sizeof(*id));
+	char key[64];
 	struct vn_dhcp_ent *e;
 	int r;
 
 	if (!id)
 		return vn_fail(err, -ENOMEM, "out of memory");
+	id->d = c->dhcp;
+	snprintf(id->id, sizeof(id->id), "%s", net->id);
 	snprintf(key, sizeof(key), "dhcp-hosts:%s", net->id);
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_find(net->id);
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, net->id);
 	if (e && !e->hosts_asked_ms)
 		e->hosts_asked_ms = vn_dhcp_now_ms();
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	r = vn_job_submit(c, NULL, key, &vn_dhcp_hosts_ops, id);
 	return r < 0 ? vn_fail(err, r, "could not queue the DHCP hosts file") : 0;
 }
@@ -647,20 +690,20 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	if (!c->ns)
 		return 0; /* no backend: nothing was set up */
 	vn_dhcp_namespace(net, ns);
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_find(net->id);
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, net->id);
 	had = e != NULL;
 	if (e)
 		e->want = false; /* a start job still to run starts nothing */
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	if (!had && !port && !vn_own_has(c, VN_DHCP_OWN, ns))
 		return 0; /* nothing was ever set up */
 	/* dnsmasq stops at once on SIGTERM (the supervisor reaps it) */
 	vn_proc_stop(c, net, VN_DHCP_PROC);
 	if (port) {
-		vn_dhcp_depth++;
+		c->dhcp->depth++;
 		r = vn_obj_delete(c, port, true, err);
-		vn_dhcp_depth--;
+		c->dhcp->depth--;
 		if (r < 0)
 			return r;
 	}
@@ -669,9 +712,9 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 		return vn_fail(err, -EIO, "could not delete namespace %s: %s", ns, strerror(-r));
 	vn_own_del(c, VN_DHCP_OWN, ns);
 	vn_dhcp_rmdir(c, net->id);
-	pthread_mutex_lock(&vn_dhcp_mu);
-	vn_ent_drop(net->id);
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_lock(&c->dhcp->mu);
+	vn_ent_drop(c->dhcp, net->id);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	return 0;
 }
 
@@ -684,7 +727,7 @@ static int vn_dhcp_ensure_port(struct vn_ctx *c, struct vn_obj *net, const struc
 
 	if (!want)
 		return vn_fail(err, -ENOMEM, "out of memory");
-	vn_dhcp_depth++;
+	c->dhcp->depth++;
 	if (!port) {
 		struct json_object *props = json_object_new_object();
 		char name[64];
@@ -705,7 +748,7 @@ static int vn_dhcp_ensure_port(struct vn_ctx *c, struct vn_obj *net, const struc
 		json_object_put(want);
 		r = 0;
 	}
-	vn_dhcp_depth--;
+	c->dhcp->depth--;
 	if (r < 0)
 		return r;
 	*out = port;
@@ -734,9 +777,9 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 	if (!n)
 		return vn_dhcp_teardown(c, net, false, err);
 	vn_dhcp_namespace(net, ns);
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_get(net->id);
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_get(c->dhcp, net->id);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	if (!e)
 		return vn_fail(err, -ENOMEM, "out of memory");
 	if (!e->ns_ready) {
@@ -748,6 +791,7 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 			return vn_fail(err, -EIO, "could not record namespace %s: %s", ns,
 				       strerror(-r));
 		r = vn_ns_open(ns, true, &h);
+		vn_ns_set_closer(h, vn_ctx_closer(c));
 		if (r < 0)
 			return vn_fail(err, -EIO, "could not create namespace %s: %s", ns,
 				       strerror(-r));
@@ -800,7 +844,7 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 		return vn_fail(err, -ENOMEM, "out of memory");
 	}
 
-	pthread_mutex_lock(&vn_dhcp_mu);
+	pthread_mutex_lock(&c->dhcp->mu);
 	e->want = true;
 	start = reconcile || !e->started || !e->argv_key || strcmp(e->argv_key, key.s);
 	if (start) {
@@ -808,7 +852,7 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 		e->argv_key = strdup(key.s);
 		e->started = e->argv_key != NULL;
 	}
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 
 	if (start) {
 		struct vn_dhcp_snap *s;
@@ -878,10 +922,10 @@ static bool vn_dhcp_served(struct vn_ctx *c, const char *id)
 		if (!strcmp(kept[i], id))
 			return true;
 
-	pthread_mutex_lock(&vn_dhcp_mu);
-	e = vn_ent_find(id);
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, id);
 	yes = e && e->want;
-	pthread_mutex_unlock(&vn_dhcp_mu);
+	pthread_mutex_unlock(&c->dhcp->mu);
 	return yes;
 }
 

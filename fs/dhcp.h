@@ -21,7 +21,10 @@ bool vn_port_is_dhcp(struct vn_obj *port);
 /* The network's DHCP port, or NULL. */
 struct vn_obj *vn_dhcp_port(struct vn_obj *net);
 /* The DHCP service itself is changing its port (the port kind lets it). */
-bool vn_dhcp_writing(void);
+/* c->dhcp: made by vn_ctx_init, freed by vn_ctx_fini. */
+int vn_dhcp_init(struct vn_ctx *c);
+void vn_dhcp_fini(struct vn_ctx *c);
+bool vn_dhcp_writing(struct vn_ctx *c);
 /* The fixed_ips the DHCP port of port's network should have (a new json
  * array; NULL when none): a reset of them puts these back. */
 struct json_object *vn_dhcp_port_want(struct vn_ctx *c, struct vn_obj *port);

@@ -472,6 +472,7 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 		vn_dhcp_namespace(port->parent, name);
 		t->static_ip = t->router_leg = true; /* no default route there */
 		r = vn_ns_open(name, false, &t->ns);
+		vn_ns_set_closer(t->ns, vn_ctx_closer(c));
 		if (r < 0)
 			return vn_fail(err, -EIO, "could not open DHCP namespace %s: %s", name,
 				       strerror(-r));
@@ -832,6 +833,13 @@ static int vn_port_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err
 			err, -EPERM,
 			"port names starting with qr- or qg- are a router's legs: the router "
 			"makes them (write its interfaces or external_gateway)");
+	/* So is a network's DHCP port (dhcp, or dhcp-ID where a port of an
+	 * older state holds the name). */
+	if (!vn_owner_of(o, NULL) && (!strcmp(o->name, "dhcp") || !strncmp(o->name, "dhcp-", 5)))
+		return vn_fail(err, -EPERM,
+			       "the port name %s is the network's DHCP port's: the network makes "
+			       "it (enable_dhcp on a subnet)",
+			       o->name);
 	if (!vn_get_str(o, "mac_address")) {
 		r = vn_port_gen_mac(c, o);
 		if (r < 0)
@@ -888,6 +896,9 @@ static int vn_port_writable(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	if (router && strcmp(a->name, "security_groups"))
 		return vn_fail(err, -EBUSY, "port '%s' is managed by router '%s'", o->name,
 			       router->name);
+	if (vn_port_is_dhcp(o) && !vn_dhcp_writing(c) && strcmp(a->name, "security_groups"))
+		return vn_fail(err, -EBUSY, "port '%s' is the DHCP port of network '%s'", o->name,
+			       o->parent ? o->parent->name : "?");
 	return 0;
 }
 
@@ -903,6 +914,16 @@ static int vn_port_check_netns(struct vn_ctx *c, struct vn_obj *o, struct vn_err
 	vn_port_priv(o)->rebind = NULL;
 	if (!path)
 		return 0;
+	/* The daemon's own namespaces (routers', DHCP services') are their
+	 * objects': a restore (tar, cp -r) of a router leg or a DHCP port as
+	 * a plain port must not plug into them. By name: that is how a saved
+	 * value names them; a /proc/PID path is root's own choice. */
+	if (!strncmp(path, "/run/netns/", 11) &&
+	    (vn_own_has(c, "netns", path + 11) || vn_own_has(c, "dhcpns", path + 11)))
+		return vn_fail(err, -EPERM,
+			       "%s belongs to the daemon (a router's or a DHCP service's "
+			       "namespace): a port cannot be bound into it",
+			       path);
 	r = vn_ns_open_path(path, &ns);
 	vn_ns_set_closer(ns, vn_ctx_closer(c));
 	if ((r == -EACCES || r == -EPERM) && c->caller_uid != 0)
@@ -933,7 +954,7 @@ static int vn_port_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_att
 
 	/* A network's DHCP port is its DHCP service's: a write is refused,
 	 * a reset (rm -r) puts back what the service wants (no effect). */
-	if (vn_port_is_dhcp(o) && !vn_dhcp_writing() && strcmp(a->name, "security_groups")) {
+	if (vn_port_is_dhcp(o) && !vn_dhcp_writing(c) && strcmp(a->name, "security_groups")) {
 		if (json_object_object_get(o->props, a->name))
 			return vn_fail(err, -EBUSY,
 				       "port '%s' is the DHCP port of network '%s': the daemon "

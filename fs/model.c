@@ -13,6 +13,7 @@
 #include "vnetfs/ip.h"
 #include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
+#include "fs/dhcp.h"
 #include "fs/internal.h"
 
 const char *const vn_common_files[] = {"id", "status", "error", "json", NULL};
@@ -87,7 +88,7 @@ int vn_ctx_init(struct vn_ctx *c, const struct vn_opts *opts)
 	c->nroots = n;
 	for (size_t i = 0; i < n && r == 0; i++)
 		vn_coll_init_in_place(&c->roots[i], vn_root_kinds[i], NULL, &r);
-	return r ?: vn_closer_init(c) ?: vn_graph_init(c);
+	return r ?: vn_closer_init(c) ?: vn_dhcp_init(c) ?: vn_graph_init(c);
 }
 
 static void vn_obj_free(struct vn_obj *o)
@@ -146,6 +147,7 @@ void vn_ctx_fini(struct vn_ctx *c)
 		close(c->state_fd);
 	vn_ctx_backend_fini(c);
 	vn_closer_fini(c); /* after every namespace handle is closed */
+	vn_dhcp_fini(c);
 	vn_quota_fini(c);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->fh_mu);

@@ -39,6 +39,7 @@ struct vn_fuse_cache;
 struct vn_quota;
 struct vn_jobs;
 struct vn_fd_closer;
+struct vn_dhcp;
 struct vn_uhold;
 struct vn_graph;
 
@@ -362,6 +363,7 @@ struct vn_ctx {
 	struct vn_errlog *errlog;
 	/* security groups' enforcement state (fs/kind_secgroup.c) */
 	struct vn_sg *sg;
+	struct vn_dhcp *dhcp; /* the DHCP services' state (fs/dhcp.c) */
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every

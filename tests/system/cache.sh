@@ -95,6 +95,7 @@ vn_ok rmdir "$R"
 vn_ok mkdir "$M/networks/pub2"
 vn_ok vn_w "$M/networks/pub2/external" 1
 vn_ok mkdir "$M/networks/pub2/subnets/pub2-sub"
+vn_ok vn_w "$M/networks/pub2/subnets/pub2-sub/enable_dhcp" 0 # its ports: the gateway alone
 vn_ok vn_w "$M/networks/pub2/subnets/pub2-sub/cidr" 198.51.100.0/24
 vn_ok mkdir "$R"
 vn_ok vn_w "$R/external_gateway" public

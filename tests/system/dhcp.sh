@@ -176,12 +176,15 @@ vn_true "lease after an MTU change" lease h1 "$L"
 vn_eq "1450" "$(got "$L" mtu)" "a network mtu change reaches the host"
 
 # ---- the DHCP port is the daemon's ---------------------------------------------
-vn_expect_fail EBUSY vn_w "$N1/ports/$DP1/fixed_ips" "s1 10.0.0.9"
-vn_match "DHCP port of network 'n1'" "$(vn_cat "$N1/ports/$DP1/error")" "error says whose port it is"
+# like a router's legs (tools.sh): its files are read-only, but security_groups
+vn_eq "444 444 444 644" "$(stat -c %a "$N1/ports/$DP1/fixed_ips" "$N1/ports/$DP1/mac_address" \
+	"$N1/ports/$DP1/netns" "$N1/ports/$DP1/security_groups" | xargs)" "the DHCP port's modes"
+vn_expect_fail EACCES vn_w "$N1/ports/$DP1/fixed_ips" "s1 10.0.0.9"
 vn_ok rmdir "$N1/ports/$DP1"
 vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "rmdir of the DHCP port: it stays, unchanged"
-vn_ok rm "$N1/ports/$DP1/fixed_ips"
-vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "unlink of its fixed_ips: no effect"
+vn_expect_fail EPERM rm "$N1/ports/$DP1/fixed_ips"
+vn_match 'fixed_ips cannot be removed or replaced: it is managed' "$(vn_cat "$N1/ports/$DP1/error")" "error says why"
+vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "unlink of its fixed_ips: refused, no effect"
 vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "dnsmasq untouched by those"
 
 # ---- a subnet change that needs a restart ---------------------------------------

@@ -123,7 +123,7 @@ vn_ok vn_w "$N/mtu" 1400
 # ---- 5. modes, chmod, chown, du ---------------------------------------------------------
 vn_ok mkdir "$M/routers/r"
 vn_ok vn_w "$M/routers/r/interfaces" s
-LEG=$(vn_ls "$N/ports")
+LEG=$(vn_ls "$N/ports" | grep "^qr-")
 vn_match '^qr-' "$LEG" "the router made its leg"
 vn_eq "444 444 444 444 444 644" \
 	"$(stat -c %a "$N/ports/$LEG/mac_address" "$N/ports/$LEG/fixed_ips" "$N/ports/$LEG/netns" \
@@ -209,7 +209,10 @@ out=$(run tar -C "$M/networks" -xf "$T/net.tar")
 vn_eq rc=2 "$(rc_of "$out")" "tar -xf into the mount ends"
 vn_match "tar: private/ports/$LEG: Cannot mkdir: Operation not permitted" "$out" \
 	"a router's leg is not made as a plain port"
-vn_eq p1 "$(vn_ls "$N/ports")" "only p1 came back"
+vn_eq "dhcp p1" "$(vn_ls "$N/ports" | xargs)" "p1 came back, and the network made its DHCP port again"
+vn_eq network:dhcp "$(vn_cat "$N/ports/dhcp/device_owner")" "the saved DHCP port did not come back as a plain port"
+vn_match "tar: private/ports/dhcp: Cannot mkdir: Operation not permitted" "$out" \
+	"a saved DHCP port is not made as a plain port"
 vn_eq "1400 10.0.0.0/24" "$(vn_cat "$N/mtu") $(vn_cat "$N/subnets/s/cidr")" "values restored"
 vn_eq "" "$(vn_cat "$N/ports/p1/fixed_ips")" "ports come before subnets: fixed_ips fails the first time"
 out=$(run tar -C "$M/networks" --overwrite -xf "$T/net.tar")
