@@ -9,7 +9,9 @@
 # Builds build-release/ (buildtype=release, no sanitizers) unless VNETFS
 # is set, then runs everything inside the same throwaway mount + network
 # namespace the system tests use (tests/lib.sh), and prints a markdown
-# table. Not run by `meson test`.
+# table. Not run by `meson test`. Subnets are made with enable_dhcp 0
+# (issue 9): the ip -batch baseline makes bridges and addresses, no DHCP
+# service (bench-dhcp.sh measures that).
 set -euo pipefail
 
 . "$(dirname "$0")/base.sh"
@@ -44,6 +46,9 @@ for i in range(n):
     a = time.perf_counter_ns()
     os.mkdir(f"{m}/networks/p{i}")
     os.mkdir(f"{m}/networks/p{i}/subnets/ps{i}")
+    fd = os.open(f"{m}/networks/p{i}/subnets/ps{i}/enable_dhcp", os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b"0\n")  # the baseline makes no DHCP service
+    os.close(fd)
     fd = os.open(f"{m}/networks/p{i}/subnets/ps{i}/cidr", os.O_WRONLY | os.O_TRUNC)
     os.write(fd, f"10.{i // 256}.{i % 256}.0/24\n".encode())
     os.close(fd)
@@ -73,6 +78,7 @@ for n in "${SIZES[@]}"; do
 		a=${EPOCHREALTIME/./}
 		mkdir "$M/networks/b$i"
 		mkdir "$M/networks/b$i/subnets/bs$i"
+		echo 0 >"$M/networks/b$i/subnets/bs$i/enable_dhcp" # as the baseline: no DHCP service
 		echo "10.$((i / 256)).$((i % 256)).0/24" >"$M/networks/b$i/subnets/bs$i/cidr"
 		b=${EPOCHREALTIME/./}
 		lats+=($((b - a)))
