@@ -2173,11 +2173,18 @@ static int vn_op_unlink(const char *path)
 			pthread_mutex_unlock(&ms->mu);
 		}
 		if (r < 0) {
-			vn_fail(&err, r,
-				"%s cannot be removed or replaced: it is %s; rmdir removes the "
-				"%s",
-				n.name, n.attr && (n.attr->mode & 0222) ? "managed" : "read-only",
-				n.obj->kind->type);
+			struct vn_err why = {0};
+
+			/* a managed attribute: the kind says by whom */
+			if (n.attr && (n.attr->mode & 0222) && n.obj->kind->writable &&
+			    n.obj->kind->writable(c, n.obj, n.attr, &why) < 0 && why.msg[0])
+				vn_fail(&err, r, "%s cannot be removed or replaced: %s", n.name,
+					why.msg);
+			else
+				vn_fail(&err, r,
+					"%s cannot be removed or replaced: it is read-only; rmdir "
+					"removes the %s",
+					n.name, n.obj->kind->type);
 			vn_obj_set_error(n.obj, &err);
 			vn_marks_restore(c, n.obj);
 		}

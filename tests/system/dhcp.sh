@@ -183,7 +183,8 @@ vn_expect_fail EACCES vn_w "$N1/ports/$DP1/fixed_ips" "s1 10.0.0.9"
 vn_ok rmdir "$N1/ports/$DP1"
 vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "rmdir of the DHCP port: it stays, unchanged"
 vn_expect_fail EPERM rm "$N1/ports/$DP1/fixed_ips"
-vn_match 'fixed_ips cannot be removed or replaced: it is managed' "$(vn_cat "$N1/ports/$DP1/error")" "error says why"
+vn_match "fixed_ips cannot be removed or replaced: port '$DP1' is the DHCP port of network 'n1'" \
+	"$(vn_cat "$N1/ports/$DP1/error")" "error says why, and whose port it is"
 vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "unlink of its fixed_ips: refused, no effect"
 vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "dnsmasq untouched by those"
 
