@@ -1672,19 +1672,20 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 		r = vn_fh_node(c, path, fh, &n);
 		if (r == 0)
 			src = &n.scratch->data;
-	} else if (fh->cached && vn_kv_get(c->fuse_cache, path, &now) == 0) {
-		/* What the kernel's size was told: see "the kernel's version" */
-		src = &now;
 	} else if (fh->cached) {
-		/* What this READ returns stays in the page cache for every
-		 * later open: it must be the file as it is now (its version is
-		 * no longer kept: the invalidation of the last change landed,
-		 * and a change after this render invalidates the page once
-		 * this READ, which holds the page locked, has landed). */
+		/* While the object lives: what the kernel's size was told (see
+		 * "the kernel's version"), else the file as it is now -- what
+		 * this READ returns stays in the page cache for every later
+		 * open: its version is no longer kept only once the invalidation
+		 * of the last change landed, and a change after this render
+		 * invalidates the page once this READ, which holds the page
+		 * locked, has landed. Once the object is gone, the one final
+		 * content that getattr's size is taken from too. */
 		vn_rdlock(c);
 		locked = true;
 		if (vn_fh_node(c, path, fh, &n) == 0 &&
-		    vn_obj_render(c, n.obj, n.name, &now) == 0) {
+		    (vn_kv_get(c->fuse_cache, path, &now) == 0 ||
+		     vn_obj_render(c, n.obj, n.name, &now) == 0)) {
 			src = &now;
 		} else {
 			src = vn_fh_final(fh);

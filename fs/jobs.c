@@ -477,6 +477,13 @@ static void __attribute__((noreturn)) vn_child_exec(char **argv, int report, pid
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			sigaction(s, &dfl, NULL);
+	/* SIGHUP is how the daemon says "read your files again": one sent
+	 * while the program starts (before it sets its handler; while `ip
+	 * netns exec` still runs) must not kill it. Ignored is inherited
+	 * through exec; the program's own handler replaces it. */
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+
+	sigaction(SIGHUP, &ign, NULL);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || dup2(nul, 0) < 0)
 		goto fail;

@@ -102,13 +102,15 @@ int vn_jobs_wait_idle(struct vn_ctx *c, int timeout_ms);
 /* ---- supervised child processes ----
  * A child belongs to an object and has a name there ("dnsmasq"). It is
  * spawned by the supervisor thread (stdin /dev/null, stdout and stderr the
- * daemon's, no other descriptor, default signals, its own process group,
- * SIGTERM when the daemon dies), watched through a pidfd (polled with
- * waitpid every 100 ms where pidfd_open is missing), reaped, and restarted
- * when it dies: at once the first time, then after 250 ms, 500 ms, 1 s ...
- * up to 30 s while it keeps dying (a run of 10 s or more resets that). Each
- * death is logged and recorded in the object's `error`. No shell: argv[0]
- * is an absolute path, executed as is. */
+ * daemon's, no other descriptor, default signals but SIGHUP ignored until
+ * the program sets its own: a reload asked during its start-up must not
+ * kill it; its own process group, SIGTERM when the daemon dies), watched
+ * through a pidfd (polled with waitpid every 100 ms where pidfd_open is
+ * missing), reaped, and restarted when it dies: at once the first time,
+ * then after 250 ms, 500 ms, 1 s ... up to 30 s while it keeps dying (a
+ * run of 10 s or more resets that). Each death is logged and recorded in
+ * the object's `error`. No shell: argv[0] is an absolute path, executed
+ * as is. */
 /* Start (or, if already supervised under that name, restart with the new
  * argv). Returns the pid, or -errno with a sentence (-ENOENT: no such
  * program). Any lock state. */

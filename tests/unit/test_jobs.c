@@ -716,6 +716,27 @@ static void test_proc_bad_program(void **state)
 	assert_true(no_children());
 }
 
+/* A SIGHUP (the daemon's "read your files again") that reaches a child
+ * before it sets a handler of its own does not kill it: it starts with
+ * SIGHUP ignored (sleep sets none: with the default action it dies). */
+static void test_proc_sighup_at_start(void **state)
+{
+	struct fixture *f = *state;
+	char *const argv[] = {"/bin/sleep", "30", NULL};
+	struct vn_err err = {0};
+	unsigned restarts = 99;
+	pid_t pid;
+
+	pid = vn_proc_start(&f->c, f->a, "hup", argv, &err);
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	usleep(300 * 1000);
+	assert_int_equal(vn_proc_pid(&f->c, f->a, "hup", &restarts), pid);
+	assert_int_equal(restarts, 0);
+	assert_int_equal(kill(pid, 0), 0); /* the same process, alive */
+	assert_int_equal(vn_proc_stop(&f->c, f->a, "hup"), 0);
+}
+
 /* Deleting the owner (vn_proc_stop_all) and stopping the machinery end
  * every child. */
 static void test_proc_stop_all(void **state)
@@ -957,6 +978,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_restart_fallback, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_backoff, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_bad_program, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_sighup_at_start, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_stop_all, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_from_job, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_orphan, setup1, teardown),
