@@ -674,9 +674,11 @@ static void vn_cache_stop(struct vn_ctx *c)
 
 /* File contents in the kernel's page cache (read-only files, keep_cache),
  * with the kernel's version of each kept (see "the kernel's version"):
- * false turns it off (every file direct_io, read from the handle's
- * snapshot). Names and attributes are cached either way. */
-static const bool vn_page_cache = true;
+ * off. A fresh-clone run of racing.sh (TSan build) still saw a plain cat
+ * of a json read it cut under concurrent writers, a case the kept version
+ * does not cover yet. Off, every file is direct_io, read from the
+ * handle's snapshot. Names and attributes are cached either way. */
+static const bool vn_page_cache = false;
 
 /* A file whose object is gone, still read through handles held open:
  * one kernel inode and page cache serve them all, so they all read one
