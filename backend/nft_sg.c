@@ -233,9 +233,11 @@ static void m_set2(struct vn_sg_batch *b, bool bridge, uint16_t type, const char
 	done(b, nlh);
 }
 
-/* One element; chain non-NULL: a vmap element `key : jump chain`. */
-static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set, const void *key,
-		   uint32_t klen, const char *chain)
+/* One element of set, added or deleted; with chain, a vmap element
+ * `key : jump chain`; with val, a data map element `key : value`. */
+static void m_elem_of(struct vn_sg_batch *b, bool bridge, bool add, const char *set,
+		      const void *key, uint32_t klen, const char *chain, const void *val,
+		      uint32_t vlen)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -254,6 +256,8 @@ static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
 	}
+	if (val && add)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, vlen);
 	nftnl_set_elem_add(s, e); /* the set owns it now */
 	struct nlmsghdr *nlh =
 		nftnl_nlmsg_build_hdr(p, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
@@ -263,32 +267,18 @@ static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set
 	done(b, nlh);
 }
 
+/* One element; chain non-NULL: a vmap element `key : jump chain`. */
+static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set, const void *key,
+		   uint32_t klen, const char *chain)
+{
+	m_elem_of(b, bridge, add, set, key, klen, chain, NULL, 0);
+}
+
 /* A data map element `key : value`. */
 static void m_elem_data(struct vn_sg_batch *b, bool bridge, bool add, const char *set,
 			const void *key, uint32_t klen, const void *val, uint32_t vlen)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	char *p = cur(b);
-
-	if (!s || !e || !p) {
-		b->err = -ENOMEM;
-		nftnl_set_free(s);
-		nftnl_set_elem_free(e);
-		return;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, SG_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen);
-	if (add)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, vlen);
-	nftnl_set_elem_add(s, e);
-	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(p, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-				      fam_of(bridge), add ? NLM_F_CREATE : 0, 0);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	done(b, nlh);
+	m_elem_of(b, bridge, add, set, key, klen, NULL, val, vlen);
 }
 
 /* ---- rules ------------------------------------------------------------- */
