@@ -74,10 +74,8 @@ struct vn_fh {
 	bool wrote;		   /* a write happened */
 	bool pending;		   /* wr holds a value not applied yet */
 	bool failed;		   /* a write failed: the rest of the value is void */
-	bool cached;		   /* read through the kernel's page cache */
 	int list_err;		   /* a list value failed: what close() returns */
 	uint64_t owner;		   /* lock owner (file table) of the last list write */
-	struct vn_final *final;	   /* cached, its object gone: what all read */
 	unsigned long long gen;	   /* vn_cache.gen when rd was rendered */
 	/* The value before this handle's first write, put back if a value
 	 * that came in pieces turns out bad (a partial value never stays). */
@@ -126,7 +124,7 @@ static int vn_refused_owner(struct vn_ctx *c, const char *path, const struct vn_
 
 /* ---- the kernel's caches and their invalidation ----
  *
- * Entries, attributes and file contents are cached by the kernel with
+ * Entries and attributes are cached by the kernel with
  * long timeouts (see vn_op_init). The model reports every file a change
  * alters through c->on_change (vn_changed), called with the model lock
  * held exclusive: vn_cache_note only queues the object's path there. A
@@ -143,7 +141,6 @@ static int vn_refused_owner(struct vn_ctx *c, const char *path, const struct vn_
  * files are direct_io (no page locks). A WRITE to a scratch file goes
  * through the page cache and holds its page: it never waits.
  */
-struct vn_final;
 struct vn_fuse_cache {
 	pthread_mutex_t mu;
 	pthread_cond_t more, done_cv;
@@ -158,13 +155,6 @@ struct vn_fuse_cache {
 	bool running, stop;
 	pthread_t th;
 	struct fuse *f;
-	/* contents of removed files, shared by their open handles */
-	struct vn_final *finals;
-	pthread_mutex_t finals_mu;
-	/* What the kernel was last told of each read-only file it caches
-	 * pages of: path -> struct vn_kv (see "The kernel's version"). */
-	struct lh_table *kv;
-	pthread_mutex_t kv_mu;
 	/* what tools that replace or remove files did (see "marks") */
 	struct vn_marks *marks;
 };
@@ -186,8 +176,6 @@ int vn_fuse_state_init(struct vn_ctx *c)
 	pthread_mutex_init(&fc->mu, NULL);
 	pthread_cond_init(&fc->more, NULL);
 	pthread_cond_init(&fc->done_cv, NULL);
-	pthread_mutex_init(&fc->finals_mu, NULL);
-	pthread_mutex_init(&fc->kv_mu, NULL);
 	c->fuse_cache = fc;
 	return vn_marks_init(fc);
 }
@@ -201,10 +189,6 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 	pthread_mutex_destroy(&fc->mu);
 	pthread_cond_destroy(&fc->more);
 	pthread_cond_destroy(&fc->done_cv);
-	pthread_mutex_destroy(&fc->finals_mu);
-	if (fc->kv)
-		lh_table_free(fc->kv);
-	pthread_mutex_destroy(&fc->kv_mu);
 	vn_marks_fini(fc);
 	free(fc);
 	c->fuse_cache = NULL;
@@ -298,120 +282,14 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 	}
 }
 
-/* ---- the kernel's version ----
- * A file read through the page cache is read in two steps the daemon
- * cannot make one: the kernel clips what a READ returns to the size it
- * holds (from the last GETATTR or LOOKUP reply), and a change's
- * invalidation reaches the kernel from the notifier thread, after the
- * change. In between, a READ rendering the file as it is now would hand a
- * longer new content to a kernel holding the old size, valid still: the
- * reader reads a cut file. So, per path, the daemon keeps the content
- * whose size it last told the kernel (stored by getattr under the model
- * lock, so no change falls between the render and the store) until the
- * path's invalidation has landed (vn_inval drops it). A READ through a
- * cached handle serves that content while it is kept, and renders the
- * file as it is now once it is gone: the kernel's size is then marked
- * stale, and it asks again (GETATTR, which stores anew) before it reads
- * past it. A file opens with the page cache only while its version is
- * kept (else direct_io), so the store is bounded: vn_kv_max paths. */
-struct vn_kv {
-	struct vn_buf b;
-};
-
-static const unsigned long vn_kv_max = 200000;
-
-static void vn_kv_entry_free(struct lh_entry *e)
-{
-	struct vn_kv *kv = (struct vn_kv *)lh_entry_v(e);
-
-	free(lh_entry_k(e));
-	if (kv)
-		vn_buf_free(&kv->b);
-	free(kv);
-}
-
-/* Keep b (taken) as what the kernel was told of path. */
-static void vn_kv_store(struct vn_fuse_cache *fc, const char *path, struct vn_buf *b)
-{
-	struct vn_kv *kv;
-	struct lh_entry *e;
-	char *k;
-
-	pthread_mutex_lock(&vn_cache.kv_mu);
-	if (!vn_cache.kv)
-		vn_cache.kv = lh_kchar_table_new(1024, vn_kv_entry_free);
-	if (!vn_cache.kv)
-		goto out;
-	e = lh_table_lookup_entry(vn_cache.kv, path);
-	if (e) {
-		kv = (struct vn_kv *)lh_entry_v(e);
-		vn_buf_free(&kv->b);
-		kv->b = *b;
-		*b = (struct vn_buf){0};
-		goto out;
-	}
-	if ((unsigned long)vn_cache.kv->count >= vn_kv_max)
-		goto out;
-	kv = calloc(1, sizeof(*kv));
-	k = strdup(path);
-	if (!kv || !k || lh_table_insert(vn_cache.kv, k, kv) < 0) {
-		free(kv);
-		free(k);
-		goto out;
-	}
-	kv->b = *b;
-	*b = (struct vn_buf){0};
-out:
-	pthread_mutex_unlock(&vn_cache.kv_mu);
-}
-
-static void vn_kv_drop(struct vn_fuse_cache *fc, const char *path)
-{
-	pthread_mutex_lock(&vn_cache.kv_mu);
-	if (vn_cache.kv)
-		lh_table_delete(vn_cache.kv, path);
-	pthread_mutex_unlock(&vn_cache.kv_mu);
-}
-
-/* A copy of what the kernel was told of path into out: 0, or -ENOENT
- * when nothing is kept. */
-static int vn_kv_get(struct vn_fuse_cache *fc, const char *path, struct vn_buf *out)
-{
-	struct lh_entry *e;
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&vn_cache.kv_mu);
-	e = vn_cache.kv && path ? lh_table_lookup_entry(vn_cache.kv, path) : NULL;
-	if (e) {
-		const struct vn_kv *kv = (const struct vn_kv *)lh_entry_v(e);
-
-		out->len = 0;
-		r = kv->b.len ? vn_buf_add(out, kv->b.s, kv->b.len) : 0;
-	}
-	pthread_mutex_unlock(&vn_cache.kv_mu);
-	return r;
-}
-
-static bool vn_kv_has(struct vn_fuse_cache *fc, const char *path)
-{
-	bool has;
-
-	pthread_mutex_lock(&vn_cache.kv_mu);
-	has = vn_cache.kv && lh_table_lookup_entry(vn_cache.kv, path);
-	pthread_mutex_unlock(&vn_cache.kv_mu);
-	return has;
-}
-
 /* One pass over a batch: each path once (many objects of a batch share
  * their collection, a change reports an object several times). */
 struct vn_pass {
 	struct lh_table *seen; /* NULL: no memory, invalidate every time */
-	bool last;
 };
 
 static void vn_inval(struct vn_fuse_cache *fc, const char *path, struct vn_pass *ps)
 {
-	bool last = ps->last;
 	char *k;
 	int r;
 
@@ -426,11 +304,6 @@ static void vn_inval(struct vn_fuse_cache *fc, const char *path, struct vn_pass 
 
 	if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
 		vn_debug("invalidating %s: %s", path, strerror(-r));
-	/* The kernel's size is stale now: it asks before it trusts it. Not
-	 * if the kernel had no inode for it (ENOENT): a LOOKUP in flight may
-	 * still make one with the size kept; the later passes drop it. */
-	if (r != -ENOENT || last)
-		vn_kv_drop(fc, path);
 }
 
 static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e, struct vn_pass *ps)
@@ -467,9 +340,9 @@ static void vn_seen_free(struct lh_entry *e)
 	free(lh_entry_k(e));
 }
 
-static void vn_inval_batch(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n, bool last)
+static void vn_inval_batch(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n)
 {
-	struct vn_pass ps = {.last = last};
+	struct vn_pass ps = {0};
 
 	if (n > 1)
 		ps.seen = lh_kchar_table_new(64, vn_seen_free);
@@ -557,7 +430,7 @@ static void *vn_cache_thread(void *arg)
 			if (!fifo[k])
 				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
-			vn_inval_batch(fc, b->q, b->n, b->pass == 2);
+			vn_inval_batch(fc, b->q, b->n);
 			pthread_mutex_lock(&vn_cache.mu);
 			b->pass++;
 			b->next = NULL;
@@ -579,7 +452,7 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.q = NULL;
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
-		vn_inval_batch(fc, q, n, false);
+		vn_inval_batch(fc, q, n);
 		pthread_mutex_lock(&vn_cache.mu);
 		vn_cache.done = upto;
 		pthread_cond_broadcast(&vn_cache.done_cv);
@@ -670,77 +543,6 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_cond_signal(&vn_cache.more);
 	pthread_mutex_unlock(&vn_cache.mu);
 	pthread_join(vn_cache.th, NULL);
-}
-
-/* File contents in the kernel's page cache (read-only files, keep_cache),
- * with the kernel's version of each kept (see "the kernel's version"):
- * off. A fresh-clone run of racing.sh (TSan build) still saw a plain cat
- * of a json read it cut under concurrent writers, a case the kept version
- * does not cover yet. Off, every file is direct_io, read from the
- * handle's snapshot. Names and attributes are cached either way. */
-static const bool vn_page_cache = false;
-
-/* A file whose object is gone, still read through handles held open:
- * one kernel inode and page cache serve them all, so they all read one
- * content (the snapshot of the first handle that read it since), never
- * one handle's bytes under another's size. */
-struct vn_final {
-	struct vn_final *next;
-	char id[37];
-	const char *name;
-	struct vn_buf b; /* immutable once made */
-	unsigned refs;
-};
-
-static const struct vn_buf *vn_fh_final(struct vn_fh *fh)
-{
-	struct vn_fuse_cache *fc = fh->ctx->fuse_cache;
-	struct vn_final *f;
-
-	pthread_mutex_lock(&vn_cache.finals_mu);
-	if (!fh->final) {
-		for (f = vn_cache.finals; f; f = f->next)
-			if (!strcmp(f->id, fh->id) && !strcmp(f->name, fh->name))
-				break;
-		if (!f && (f = calloc(1, sizeof(*f)))) {
-			memcpy(f->id, fh->id, sizeof(f->id));
-			f->name = fh->name;
-			if (fh->rd.len && vn_buf_add(&f->b, fh->rd.s, fh->rd.len) < 0) {
-				free(f);
-				f = NULL;
-			} else {
-				f->next = vn_cache.finals;
-				vn_cache.finals = f;
-			}
-		}
-		if (f)
-			f->refs++;
-		fh->final = f;
-	}
-	pthread_mutex_unlock(&vn_cache.finals_mu);
-	return fh->final ? &fh->final->b : &fh->rd;
-}
-
-static void vn_fh_final_put(struct vn_fh *fh)
-{
-	struct vn_fuse_cache *fc = fh->ctx->fuse_cache;
-	struct vn_final **pp;
-
-	if (!fh->final)
-		return;
-	pthread_mutex_lock(&vn_cache.finals_mu);
-	if (--fh->final->refs == 0) {
-		for (pp = &vn_cache.finals; *pp; pp = &(*pp)->next) {
-			if (*pp == fh->final) {
-				*pp = fh->final->next;
-				break;
-			}
-		}
-		vn_buf_free(&fh->final->b);
-		free(fh->final);
-	}
-	pthread_mutex_unlock(&vn_cache.finals_mu);
-	fh->final = NULL;
 }
 
 /* ---- path resolution (model lock held) ---- */
@@ -1206,8 +1008,7 @@ static mode_t vn_file_mode(struct vn_ctx *c, const struct vn_node *n)
 }
 
 /* keep (may be NULL): a file's rendered content, for the caller. */
-static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *st,
-			     struct vn_buf *keep)
+static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 {
 	struct vn_obj *o = n->obj;
 
@@ -1244,10 +1045,6 @@ static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *s
 		st->st_mode = S_IFREG | vn_file_mode(c, n);
 		st->st_size = (off_t)b.len;
 		st->st_blocks = (blkcnt_t)((b.len + 511) / 512); /* du */
-		if (keep) {
-			*keep = b;
-			b = (struct vn_buf){0};
-		}
 		break;
 	}
 	case VN_N_ERRLOG:
@@ -1272,57 +1069,19 @@ static int vn_node_stat_keep(struct vn_ctx *c, struct vn_node *n, struct stat *s
 	return 0;
 }
 
-static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
-{
-	return vn_node_stat_keep(c, n, st, NULL);
-}
-
-/* A file read through the kernel's page cache: read-only ones (id status
- * error json, derived values). Not a writable one: an O_TRUNC open of it
- * truncates the kernel's copy at once (atomic_o_trunc), and a concurrent
- * reader would read it empty before the write comes. */
-static bool vn_node_paged(struct vn_ctx *c, const struct vn_node *n)
-{
-	return vn_page_cache && n->type == VN_N_FILE && c->fuse_cache && c->fuse_cache->running &&
-	       !(vn_file_mode(c, n) & 0222);
-}
-
 static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
 	int r;
 
-	_cleanup_buf_ struct vn_buf b = {0};
-
 	vn_rdlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r == 0 && !fi && vn_node_hidden(c, &n))
 		r = -ENOENT; /* unlinked by the caller, or not made yet (marks) */
-	if (r == 0 && vn_node_paged(c, &n)) {
-		/* what the kernel is told now, kept with no change between:
-		 * changes take the lock exclusive */
-		r = vn_node_stat_keep(c, &n, st, &b);
-		if (r == 0 && path)
-			vn_kv_store(c->fuse_cache, path, &b);
-	} else if (r == 0) {
+	if (r == 0)
 		r = vn_node_stat(c, &n, st);
-	}
 	vn_unlock(c);
-	if (r == -ESTALE && fi && fi->fh) {
-		/* The kernel asks before reading a cached handle whose file is
-		 * gone: its snapshot is still what it reads (vn_op_read). */
-		struct vn_fh *fh = (struct vn_fh *)(uintptr_t)fi->fh;
-
-		if (fh->cached) {
-			memset(st, 0, sizeof(*st));
-			st->st_mode = S_IFREG | 0444;
-			st->st_nlink = 1;
-			st->st_size = (off_t)vn_fh_final(fh)->len;
-			st->st_atim = st->st_mtim = st->st_ctim = c->start;
-			r = 0;
-		}
-	}
 	return r;
 }
 
@@ -1519,7 +1278,6 @@ static void vn_fh_free(struct vn_fh *fh)
 	if (fh->next)
 		fh->next->prev = fh->prev;
 	pthread_mutex_unlock(&c->fh_mu);
-	vn_fh_final_put(fh);
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
 	json_object_put(fh->saved);
@@ -1558,7 +1316,6 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	struct vn_fh *fh;
 	struct vn_node n;
-	bool paged = false;
 	int r;
 
 	fh = vn_fh_new(c);
@@ -1614,7 +1371,6 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 			goto out;
 	}
 	vn_fh_bind(fh, &n);
-	paged = vn_node_paged(c, &n);
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
@@ -1629,18 +1385,10 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	if (acc == O_RDONLY && paged && path && vn_kv_has(c->fuse_cache, path)) {
-		/* Read through the page cache, kept across opens: every page
-		 * holds what the kernel's size was told, or the file after its
-		 * invalidation landed (vn_op_read). Only while that version is
-		 * kept: the store is bounded. */
-		fh->cached = true;
-		fi->keep_cache = 1;
-	} else {
-		/* A writer's handle reads its own snapshot; a scratch file is
-		 * read from the daemon, which knows when it was removed. */
-		fi->direct_io = 1;
-	}
+	/* Every handle reads its own snapshot (a scratch file: what is there
+	 * now), not the kernel's page cache: see "Pages" in
+	 * docs/design-notes.md for why contents are not cached. */
+	fi->direct_io = 1;
 	/* A reader has nothing to apply at close: spare it the FLUSH trip. */
 	if (acc == O_RDONLY && !fh->trunc)
 		fi->noflush = 1;
@@ -1663,7 +1411,6 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 	size_t len = 0;
 	int r = 0;
 
-	_cleanup_buf_ struct vn_buf now = {0};
 	bool locked = false;
 
 	/* A rendered file reads the snapshot taken at open, even when its
@@ -1674,27 +1421,6 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 		r = vn_fh_node(c, path, fh, &n);
 		if (r == 0)
 			src = &n.scratch->data;
-	} else if (fh->cached) {
-		/* While the object lives: what the kernel's size was told (see
-		 * "the kernel's version"), else the file as it is now -- what
-		 * this READ returns stays in the page cache for every later
-		 * open: its version is no longer kept only once the invalidation
-		 * of the last change landed, and a change after this render
-		 * invalidates the page once this READ, which holds the page
-		 * locked, has landed. Once the object is gone, the one final
-		 * content that getattr's size is taken from too. */
-		vn_rdlock(c);
-		locked = true;
-		if (vn_fh_node(c, path, fh, &n) == 0 &&
-		    (vn_kv_get(c->fuse_cache, path, &now) == 0 ||
-		     vn_obj_render(c, n.obj, n.name, &now) == 0)) {
-			src = &now;
-		} else {
-			src = vn_fh_final(fh);
-			if (path && c->fuse_cache &&
-			    c->fuse_cache->running) /* another object has the name now */
-				vn_cache_push(c, strdup(path), NULL);
-		}
 	}
 	if (r == 0 && off >= 0 && (size_t)off < src->len) {
 		len = src->len - (size_t)off;

@@ -134,11 +134,8 @@ while [ "$(date +%s)" -lt "$END" ]; do
 		check "$f"
 	done
 	# descriptors held open across the writers' rmdirs: what was opened
-	# reads whole, read to its end (json is read through the page cache:
-	# a single read(2) racing a change may end at the size the kernel
-	# held; the next one goes on with the same version -- see "the
-	# kernel's version" in fs/fuse_ops.c), a write answers or fails
-	# cleanly
+	# reads whole (the snapshot rendered at open), a write answers or
+	# fails cleanly
 	for n in $(timeout -k 1 5 ls "$M/networks" 2>/dev/null); do
 		case $n in public) continue ;; esac
 		out=$(timeout -k 1 5 sh -c '
