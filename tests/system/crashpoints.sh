@@ -245,6 +245,40 @@ pick_points() {
 	done | uniq
 }
 
+# settle: the start-up reconcile makes DHCP namespaces and starts dnsmasq
+# off the lock, after the mount is up; once armed, its netlink calls would
+# be counted as the operation's points (a kill there happens before the
+# operation's command is sent: ENOTCONN, not ECONNABORTED). Wait until a
+# dnsmasq of this daemon runs for every network with a DHCP subnet, then
+# for its start to end (2 s at most, then 0.2 s).
+dhcp_networks() {
+	local n s
+	for n in "$M"/networks/*/; do
+		for s in "$n"subnets/*/; do
+			[ -d "$s" ] || continue
+			if [ "$(cat "$s/enable_dhcp")" = 1 ] && [ -n "$(cat "$s/cidr")" ]; then
+				echo "$n"
+				break
+			fi
+		done
+	done | wc -l
+}
+our_dnsmasqs() {
+	local p
+	for p in $(pgrep -x dnsmasq || true); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "--pid-file=$VN_STATE/" && echo "$p"
+	done | wc -l
+}
+settle() {
+	local want i=0
+	want=$(dhcp_networks)
+	while [ "$(our_dnsmasqs)" -lt "$want" ] && [ "$i" -lt 20 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$want" = 0 ] || sleep 0.2
+}
+
 run_op() {
 	local name=$1 all=${2:-sample} tpl=$VN_TMP/tpl-$1 count n got res k where detail after found=0 bad=0 ok_old=0 ok_new=0
 	local -a notes=()
@@ -263,6 +297,7 @@ run_op() {
 	# the counting run
 	restore "$tpl"
 	vn_crash_start 999999999
+	settle
 	vn_kernel_is_model "$name (the starting state)"
 	VIEWS=() ACKED=0 FAILED="" FAILED_ERR="" COUNTING=1
 	VIEWS[0]=$(view)
@@ -291,6 +326,7 @@ run_op() {
 		where="$name@$n/$count ($detail)"
 		restore "$tpl"
 		VN_CRASH_AFTER=$after vn_crash_start "${n%+}"
+		settle
 		ACKED=0 FAILED="" FAILED_ERR=""
 		rm -f "$VN_CRASH_LOG"
 		vn_crash_arm
