@@ -87,6 +87,77 @@ static int vn_network_realise(struct vn_ctx *c, struct vn_obj *o, bool addrs, st
 	return vn_network_sync_addrs(c, o, err);
 }
 
+/* ---- the external networks ----
+ * Every subnet must stay clear of every external network's subnets
+ * (vn_subnet_overlaps): a cidr write would otherwise look at every network
+ * of the tree. So the ids of the networks that are external are kept: the
+ * set is built by one scan the first time it is needed (after loading:
+ * loading runs no hooks) and from then on grows when a network becomes
+ * external (create, a write of external). So it holds every external
+ * network, and maybe some that were: an id is dropped only once its
+ * object is gone (an undo may make a network external again without a
+ * hook), and every use skips the networks that are not external. */
+static void vn_external_add(struct vn_ctx *c, struct vn_obj *o)
+{
+	char *k;
+
+	if (!c->external_nets || !vn_get_bool(o, "external") ||
+	    lh_table_lookup_entry(c->external_nets, o->id))
+		return;
+	k = strdup(o->id);
+	if (!k || lh_table_insert(c->external_nets, k, NULL) < 0) {
+		free(k);
+		lh_table_free(c->external_nets); /* built again at its next use */
+		c->external_nets = NULL;
+	}
+}
+
+static void vn_external_key_free(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+}
+
+static int vn_external_build(struct vn_ctx *c)
+{
+	struct vn_obj *net;
+
+	c->external_nets = lh_kchar_table_new(16, vn_external_key_free);
+	if (!c->external_nets)
+		return -ENOMEM;
+	vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
+	{
+		vn_external_add(c, net);
+		if (!c->external_nets)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int vn_external_networks_foreach(struct vn_ctx *c, int (*cb)(struct vn_obj *net, void *arg),
+				 void *arg)
+{
+	struct lh_entry *e, *tmp;
+	int r;
+
+	if (!c->external_nets && (r = vn_external_build(c)) < 0)
+		return r;
+	lh_foreach_safe(c->external_nets, e, tmp)
+	{
+		struct vn_obj *net = vn_find_id(c, (const char *)lh_entry_k(e));
+
+		if (!net || net->kind != &vn_kind_network) {
+			lh_table_delete_entry(c->external_nets, e);
+			continue;
+		}
+		if (!vn_get_bool(net, "external"))
+			continue;
+		r = cb(net, arg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	int r = vn_network_realise(c, o, false, err);
@@ -99,6 +170,8 @@ static int vn_network_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *
 
 		vn_network_bridge(o, br);
 		vn_link_delete(c->ns, br);
+	} else {
+		vn_external_add(c, o);
 	}
 	return r;
 }
@@ -157,6 +230,8 @@ static int vn_network_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_
 	 * undone by asserting the old model again (the caller restores it). */
 	int r = vn_network_realise(c, o, !strcmp(a->name, "external"), err);
 
+	if (r == 0)
+		vn_external_add(c, o);
 	/* ports follow the mtu (vn_kind_port.deps); DHCP offers it */
 	return r < 0 ? r : vn_dhcp_sync(c, o, err);
 }

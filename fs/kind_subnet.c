@@ -276,46 +276,75 @@ static int vn_subnet_check_use(struct vn_ctx *c, struct vn_obj *o, const struct 
 	return 0;
 }
 
+/* Does cidr (of subnet sub) overlap a subnet of net? */
+static int vn_subnet_overlaps_in(struct vn_obj *net, struct vn_obj *sub, const struct vn_cidr *cidr,
+				 struct vn_err *err)
+{
+	char buf[VN_CIDR_STRLEN];
+	struct vn_obj *other;
+
+	vn_coll_foreach(vn_child_coll(net, &vn_kind_subnet), other)
+	{
+		struct vn_cidr oc;
+
+		if (other == sub || vn_subnet_cidr(other, &oc) < 0 || !vn_cidr_overlaps(&oc, cidr))
+			continue;
+		vn_cidr_format(cidr, buf, sizeof(buf));
+		if (net == sub->parent)
+			return vn_fail(err, -EINVAL,
+				       "cidr %s overlaps subnet '%s' (%s) on network '%s'", buf,
+				       other->name, vn_get_str(other, "cidr"), net->name);
+		return vn_fail(err, -EINVAL,
+			       "cidr %s overlaps subnet '%s' (%s) on %snetwork '%s': no "
+			       "subnet may overlap a subnet of an external network",
+			       buf, other->name, vn_get_str(other, "cidr"),
+			       vn_get_bool(net, "external") ? "external " : "", net->name);
+	}
+	return 0;
+}
+
+struct vn_overlap {
+	struct vn_obj *sub;
+	const struct vn_cidr *cidr;
+	struct vn_err *err;
+};
+
+static int vn_subnet_overlaps_ext(struct vn_obj *net, void *arg)
+{
+	struct vn_overlap *x = arg;
+
+	return net == x->sub->parent ? 0 : vn_subnet_overlaps_in(net, x->sub, x->cidr, x->err);
+}
+
 /* Would cidr on sub overlap a subnet it must not? Subnets of one network
  * never overlap; a subnet of an external network is the host's address and
- * route, so no subnet anywhere may overlap one (in either direction). The
- * walk visits every network (a flag each) but the subnets of external ones
- * (and sub's own network) only, unless sub itself is external: then every
- * subnet, which only root can cause. */
+ * route, so no subnet anywhere may overlap one (in either direction). So a
+ * subnet looks at its own network's subnets and the external networks'
+ * (kept apart: O(those), not O(networks)); a subnet of an external network
+ * at every subnet, which only root can cause. */
 int vn_subnet_overlaps(struct vn_ctx *c, struct vn_obj *sub, const struct vn_cidr *cidr,
 		       struct vn_err *err)
 {
-	bool external = vn_get_bool(sub->parent, "external");
-	char buf[VN_CIDR_STRLEN];
-	struct vn_obj *net, *other;
+	struct vn_overlap x = {.sub = sub, .cidr = cidr, .err = err};
+	struct vn_obj *net;
+	int r;
 
-	vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
-	{
-		bool ext = vn_get_bool(net, "external");
-
-		if (!external && !ext && net != sub->parent)
-			continue;
-		vn_coll_foreach(vn_child_coll(net, &vn_kind_subnet), other)
+	if (vn_get_bool(sub->parent, "external")) {
+		vn_coll_foreach(vn_root_coll(c, &vn_kind_network), net)
 		{
-			struct vn_cidr oc;
-
-			if (other == sub || vn_subnet_cidr(other, &oc) < 0 ||
-			    !vn_cidr_overlaps(&oc, cidr))
-				continue;
-			vn_cidr_format(cidr, buf, sizeof(buf));
-			if (net == sub->parent)
-				return vn_fail(err, -EINVAL,
-					       "cidr %s overlaps subnet '%s' (%s) on network '%s'",
-					       buf, other->name, vn_get_str(other, "cidr"),
-					       net->name);
-			return vn_fail(err, -EINVAL,
-				       "cidr %s overlaps subnet '%s' (%s) on %snetwork '%s': no "
-				       "subnet may overlap a subnet of an external network",
-				       buf, other->name, vn_get_str(other, "cidr"),
-				       ext ? "external " : "", net->name);
+			r = vn_subnet_overlaps_in(net, sub, cidr, err);
+			if (r < 0)
+				return r;
 		}
+		return 0;
 	}
-	return 0;
+	r = vn_subnet_overlaps_in(sub->parent, sub, cidr, err);
+	if (r < 0)
+		return r;
+	r = vn_external_networks_foreach(c, vn_subnet_overlaps_ext, &x);
+	if (r < 0 && !err->msg[0]) /* not a refusal: the set could not be built */
+		return vn_fail(err, r, "cannot list the external networks: %s", strerror(-r));
+	return r;
 }
 
 static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,

@@ -142,6 +142,8 @@ void vn_ctx_fini(struct vn_ctx *c)
 		lh_table_free(c->by_id);
 	if (c->globals)
 		lh_table_free(c->globals);
+	if (c->external_nets)
+		lh_table_free(c->external_nets);
 	vn_persist_close(c);
 	if (c->state_fd >= 0)
 		close(c->state_fd);

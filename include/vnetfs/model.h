@@ -354,16 +354,19 @@ struct vn_ctx {
 	/* The FUSE layer's invalidation queue and shared contents
 	 * (fs/fuse_ops.c: vn_fuse_state_init). */
 	struct vn_fuse_cache *fuse_cache;
-	struct vn_quota *quota; /* per-uid counts (fs/quota.c) */
-	struct vn_jobs *jobs;	/* slow work off the lock (fs/jobs.c); NULL: inline */
+	struct vn_quota *quota;	     /* per-uid counts (fs/quota.c) */
+	struct vn_jobs *jobs;	     /* slow work off the lock (fs/jobs.c); NULL: inline */
 	struct vn_fd_closer *closer; /* closes handles' sockets off the lock (fs/jobs.c) */
-	struct vn_graph *graph; /* edges' indexes, propagation state (fs/graph.c) */
+	struct vn_graph *graph;	     /* edges' indexes, propagation state (fs/graph.c) */
 
 	/* the last refusals: the `errors` file (fs/errlog.c) */
 	struct vn_errlog *errlog;
 	/* security groups' enforcement state (fs/kind_secgroup.c) */
 	struct vn_sg *sg;
 	struct vn_dhcp *dhcp; /* the DHCP services' state (fs/dhcp.c) */
+	/* ids of the networks that are or were external, built on first use
+	 * (fs/kind_network.c: vn_external_networks_foreach); NULL until then */
+	struct lh_table *external_nets;
 };
 
 /* The kind registry (fs/kinds.c): top-level kinds in `ls` order, and every

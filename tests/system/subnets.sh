@@ -249,14 +249,33 @@ vn_ok vn_w "$M/networks/ext2/subnets/e2/cidr" 198.51.100.0/24
 vn_eq 198.51.100.1/24 "$(vn_link_addrs "$ext2_br")" "a disjoint external subnet works"
 vn_expect_fail EINVAL vn_w "$AS/cidr" 198.51.100.0/28
 vn_eq 1.0.0.0/8 "$(vn_cat "$AS/cidr")" "tenant cidr over the new external subnet refused"
+# the daemon keeps the external networks apart for this check (no walk of
+# every network): a restart builds that set again from the tree
+vn_restart
+vn_expect_fail EINVAL vn_w "$AS/cidr" 198.51.100.0/28
+vn_match "external network 'ext2'" "$(vn_cat "$AS/error")" "after a restart the external network made since refuses an overlap"
 # a network with subnets overlapping others cannot become external
 vn_expect_fail EINVAL vn_w "$M/networks/a/external" 1
 vn_eq 0 "$(vn_cat "$M/networks/a/external")" "network a stays internal"
 vn_eq "" "$(vn_link_addrs "$(vn_cat "$M/networks/a/bridge")")" "its bridge has no address"
 vn_match "overlaps subnet" "$(vn_cat "$M/networks/a/error")" "error says which subnet overlaps"
+# a network that is no longer external no longer keeps others off
+vn_ok vn_w "$M/networks/ext2/external" 0
+vn_ok vn_w "$AS/cidr" 198.51.100.0/28
+vn_eq 198.51.100.0/28 "$(vn_cat "$AS/cidr")" "a network no longer external does not refuse an overlap"
+vn_expect_fail EINVAL vn_w "$M/networks/ext2/external" 1
+vn_eq 0 "$(vn_cat "$M/networks/ext2/external")" "and it cannot become external again over it"
 vn_ok rmdir "$M/networks/a/subnets/twin"
+vn_ok vn_w "$AS/cidr" 10.71.0.0/24
+vn_ok vn_w "$M/networks/ext2/external" 1
+vn_expect_fail EINVAL vn_w "$AS/cidr" 198.51.100.0/28
+vn_eq 10.71.0.0/24 "$(vn_cat "$AS/cidr")" "external again: it refuses the overlap again"
 vn_ok rmdir "$AS"
 vn_ok rm -r "$M/networks/ext2"
+vn_ok mkdir "$M/networks/b/subnets/after"
+vn_ok vn_w "$M/networks/b/subnets/after/cidr" 198.51.100.0/28
+vn_eq 198.51.100.0/28 "$(vn_cat "$M/networks/b/subnets/after/cidr")" "a removed external network refuses nothing"
+vn_ok rmdir "$M/networks/b/subnets/after"
 
 # ---- rmdir -----------------------------------------------------------------------
 vn_ok rmdir "$S"
