@@ -630,11 +630,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 			/* same value, another final newline: only the file's
 			 * bytes change (stored; no backend call) */
 			vn_txn_begin(c);
-			r = vn_obj_save(c, o);
-			if (r == 0)
-				r = vn_txn_end(c, true);
-			else
-				vn_txn_end(c, false);
+			r = vn_obj_save_end(c, o);
 			if (r < 0) {
 				vn_nonl_set(o, a, old_nonl);
 				return vn_fail(err, -EIO, "could not persist %s: %s", a->name,
@@ -673,11 +669,7 @@ static int vn_attr_change(struct vn_ctx *c, struct vn_obj *o, const struct vn_at
 		vn_attr_undo(c, o, a, old);
 		goto restore;
 	}
-	r = vn_obj_save(c, o);
-	if (r == 0)
-		r = vn_txn_end(c, true);
-	else
-		vn_txn_end(c, false);
+	r = vn_obj_save_end(c, o);
 	if (r < 0) {
 		vn_fail(err, -EIO, "could not persist %s: %s", a->name, strerror(-r));
 		vn_attr_undo(c, o, a, old);

@@ -389,11 +389,7 @@ int vn_obj_create(struct vn_ctx *c, struct vn_coll *coll, const char *name, uid_
 		vn_obj_create_undo(c, o);
 		return r;
 	}
-	r = vn_obj_save(c, o);
-	if (r == 0)
-		r = vn_txn_end(c, true);
-	else
-		vn_txn_end(c, false);
+	r = vn_obj_save_end(c, o);
 	if (r < 0) {
 		/* the store has none of it: take the kernel part back too */
 		vn_obj_create_undo(c, o);

@@ -373,6 +373,16 @@ int vn_txn_end(struct vn_ctx *c, bool ok)
 	return ok ? (r ?: -EIO) : 0;
 }
 
+int vn_obj_save_end(struct vn_ctx *c, struct vn_obj *o)
+{
+	int r = vn_obj_save(c, o);
+
+	if (r == 0)
+		return vn_txn_end(c, true);
+	vn_txn_end(c, false);
+	return r;
+}
+
 static bool vn_persisting(struct vn_ctx *c)
 {
 	return c->store && c->store->db && !c->loading && !c->persist_off;

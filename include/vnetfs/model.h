@@ -412,6 +412,9 @@ int vn_obj_save(struct vn_ctx *c, struct vn_obj *o);
  * outermost end commits (ok) or rolls back. Returns the commit's error. */
 void vn_txn_begin(struct vn_ctx *c);
 int vn_txn_end(struct vn_ctx *c, bool ok);
+/* Stage o's record and end the change: committed (0) if staging and the
+ * commit worked, else rolled back (the error). */
+int vn_obj_save_end(struct vn_ctx *c, struct vn_obj *o);
 /* Kernel objects outside the daemon's namespace that it made (router
  * namespaces): recorded durably before they are made, so the start-up
  * sweep removes only its own. kind: "netns". */
