@@ -70,6 +70,7 @@ struct vn_sg {
 struct vn_sg_gpriv {
 	struct vn_sgrule *rules;
 	size_t n;
+	struct vn_sg_gstate *gs; /* what the kernel has of the rules */
 };
 
 static void *lookup(struct lh_table *t, const char *k)
@@ -136,6 +137,8 @@ static void vn_sg_free_priv(struct vn_obj *o)
 	free(gpriv(o)->rules);
 	gpriv(o)->rules = NULL;
 	gpriv(o)->n = 0;
+	vn_sg_gstate_free(gpriv(o)->gs);
+	gpriv(o)->gs = NULL;
 }
 
 static struct vn_coll *groups(struct vn_ctx *c)
@@ -732,7 +735,7 @@ static int vn_sg_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	struct vn_sg *s = vn_sg_state(c);
 	struct vn_sg_batch *b;
-	struct vn_sg_group g;
+	struct vn_sg_gstate *gs;
 	int r;
 
 	if (!s)
@@ -749,14 +752,25 @@ static int vn_sg_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 	if (!s->ready)
 		return 0;
 	b = vn_sg_batch_new();
-	if (!b)
+	gs = vn_sg_gstate_new();
+	if (!b || !gs) {
+		vn_sg_batch_free(b);
+		vn_sg_gstate_free(gs);
 		return -ENOMEM;
-	g = (struct vn_sg_group){.gid = o->id, .rules = gpriv(o)->rules, .nrules = gpriv(o)->n};
+	}
 	vn_sg_b_group_add(b, o->id);
-	vn_sg_b_group_rules(b, &g, true);
-	r = send_batch(c, b, err);
+	r = vn_sg_b_group_change(b, gs, o->id, gpriv(o)->rules, gpriv(o)->n, NULL, 0,
+				 gpriv(o)->rules, gpriv(o)->n);
+	if (r == 0)
+		r = send_batch(c, b, err);
 	vn_sg_batch_free(b);
-	return r;
+	if (r < 0) {
+		vn_sg_gstate_free(gs);
+		return r;
+	}
+	vn_sg_gstate_free(gpriv(o)->gs);
+	gpriv(o)->gs = gs;
+	return 0;
 }
 
 static int vn_sg_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
@@ -777,11 +791,10 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 		       struct json_object *old, struct vn_err *err)
 {
 	struct vn_sg *s = vn_sg_state(c);
-	struct vn_sgrule *v = NULL, *add = NULL;
-	size_t n = 0, nadd = 0;
-	bool append = true, removed = false;
+	struct vn_sgrule *v = NULL, *add = NULL, *del = NULL;
+	size_t n = 0, nadd = 0, ndel = 0;
 	struct vn_sg_batch *b;
-	struct vn_sg_group g;
+	struct vn_sg_gstate *gs = NULL;
 	int r;
 
 	(void)old;
@@ -802,43 +815,49 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < gpriv(o)->n; i++)
+	del = gpriv(o)->n ? calloc(gpriv(o)->n, sizeof(*del)) : NULL;
+	for (size_t i = 0; del && i < gpriv(o)->n; i++)
 		if (!rule_in(&gpriv(o)->rules[i], newset))
-			removed = true;
-	append = !removed;
+			del[ndel++] = gpriv(o)->rules[i];
 	add = n ? calloc(n, sizeof(*add)) : NULL;
 	for (size_t i = 0; add && i < n; i++)
 		if (!rule_in(&v[i], oldset))
 			add[nadd++] = v[i];
 	lh_table_free(newset);
 	lh_table_free(oldset);
-	if (n && !add) {
-		free(v);
-		return -ENOMEM;
-	}
 	b = vn_sg_batch_new();
-	if (!b) {
+	if ((n && !add) || (gpriv(o)->n && !del) || !b) {
+		vn_sg_batch_free(b);
 		free(v);
 		free(add);
+		free(del);
 		return -ENOMEM;
 	}
-	/* only new lines: appended to the group's chains, O(new lines);
-	 * anything removed: the group's two chains are rewritten */
-	g = (struct vn_sg_group){
-		.gid = o->id, .rules = append ? add : v, .nrules = append ? nadd : n};
-	if (s->ready && (nadd || removed))
-		vn_sg_b_group_rules(b, &g, append);
-	r = send_batch(c, b, err);
+	/* the rules that go and come become element deletes and adds of the
+	 * group's sets (O(the change) in the kernel, no table validation) */
+	r = 0;
+	if (s->ready && (nadd || ndel)) {
+		gs = vn_sg_gstate_clone(gpriv(o)->gs);
+		r = gs ? vn_sg_b_group_change(b, gs, o->id, v, n, del, ndel, add, nadd) : -ENOMEM;
+	}
+	if (r == 0)
+		r = send_batch(c, b, err);
 	vn_sg_batch_free(b);
 	free(add);
+	free(del);
 	if (r < 0) {
+		vn_sg_gstate_free(gs);
 		free(v);
 		return r;
+	}
+	if (gs) {
+		vn_sg_gstate_free(gpriv(o)->gs);
+		gpriv(o)->gs = gs;
 	}
 	free(gpriv(o)->rules);
 	gpriv(o)->rules = v;
 	gpriv(o)->n = n;
-	if (removed && s->ready) {
+	if (ndel && s->ready) {
 		/* the addresses of the group's filtered ports */
 		struct vn_addr *addrs = NULL;
 		size_t na = 0, cap = 0;
@@ -908,6 +927,7 @@ struct vn_rebuild {
 	struct vn_ctx *c;
 	struct vn_sg *s;
 	struct vn_sg_group *g;
+	struct vn_obj **go; /* g[i]'s group */
 	size_t ng, capg;
 	struct vn_sg_member *m;
 	size_t nm, capm;
@@ -925,17 +945,27 @@ static int rb_group(struct vn_obj *o, void *arg)
 	if (x->ng == x->capg) {
 		size_t nc = x->capg ? x->capg * 2 : 16;
 		struct vn_sg_group *nv = realloc(x->g, nc * sizeof(*nv));
+		struct vn_obj **ngo;
 
 		if (!nv)
 			return x->err = -ENOMEM;
 		x->g = nv;
+		ngo = realloc(x->go, nc * sizeof(*ngo));
+		if (!ngo)
+			return x->err = -ENOMEM;
+		x->go = ngo;
 		x->capg = nc;
 	}
 	if (!gpriv(o)->rules && vn_get_list(o, "rules") &&
 	    vn_sg_compile(x->c, o, &gpriv(o)->rules, &gpriv(o)->n, false, &e) < 0)
 		vn_warn(0, "security group %s: %s", o->name, e.msg);
-	x->g[x->ng++] =
-		(struct vn_sg_group){.gid = o->id, .rules = gpriv(o)->rules, .nrules = gpriv(o)->n};
+	x->go[x->ng] = o;
+	x->g[x->ng] = (struct vn_sg_group){.gid = o->id,
+					   .rules = gpriv(o)->rules,
+					   .nrules = gpriv(o)->n,
+					   .gs = vn_sg_gstate_new()};
+	if (!x->g[x->ng++].gs)
+		return x->err = -ENOMEM;
 	return 0;
 }
 
@@ -1055,7 +1085,15 @@ static int vn_sg_sweep(struct vn_ctx *c)
 		vn_err(r, "security groups: could not make the filter tables");
 	else
 		s->batches++;
+	for (size_t i = 0; i < x.ng; i++) {
+		/* what the kernel has now (nothing of ours if it failed) */
+		vn_sg_gstate_free(gpriv(x.go[i])->gs);
+		gpriv(x.go[i])->gs = r < 0 ? vn_sg_gstate_new() : x.g[i].gs;
+		if (r < 0)
+			vn_sg_gstate_free(x.g[i].gs);
+	}
 	s->ready = true;
+	free(x.go);
 	free(x.g);
 	free(x.m);
 	free(x.p);
