@@ -1511,15 +1511,29 @@ int vn_sg_batch_send(struct vn_ns *ns, struct vn_sg_batch *b)
 #ifdef VN_HAVE_NFCT
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
+struct vn_sg_ctlist {
+	struct nf_conntrack **ct; /* clones of the dumped entries */
+	struct vn_sg_flow *flow;  /* ... as flows */
+	size_t n, cap;
+};
+
 struct ct_arg {
 	const struct vn_addr *addrs;
 	size_t naddrs;
-	bool (*drop)(void *arg, const struct vn_sg_flow *f);
-	void *arg;
-	struct nf_conntrack **victims;
-	size_t n, cap;
+	struct vn_sg_ctlist *l;
 	int err;
 };
+
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		nfct_destroy(l->ct[i]);
+	free(l->ct);
+	free(l->flow);
+	free(l);
+}
 
 static void ct_addr(const struct nf_conntrack *ct, int af, bool src, struct vn_addr *a)
 {
@@ -1561,60 +1575,136 @@ static int ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 		f.itype = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
 		f.icode = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
 	}
-	if (!c->drop(c->arg, &f))
-		return NFCT_CB_CONTINUE;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct nf_conntrack **v = realloc(c->victims, cap * sizeof(*v));
+	struct vn_sg_ctlist *l = c->l;
 
-		if (!v) {
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct nf_conntrack **v = realloc(l->ct, cap * sizeof(*v));
+		struct vn_sg_flow *fv;
+
+		if (v)
+			l->ct = v;
+		fv = v ? realloc(l->flow, cap * sizeof(*fv)) : NULL;
+		if (!fv) {
 			c->err = -ENOMEM;
 			return NFCT_CB_STOP;
 		}
-		c->victims = v;
-		c->cap = cap;
+		l->flow = fv;
+		l->cap = cap;
 	}
-	c->victims[c->n] = nfct_clone(ct);
-	if (c->victims[c->n])
-		c->n++;
+	l->ct[l->n] = nfct_clone(ct);
+	if (l->ct[l->n])
+		l->flow[l->n++] = f;
 	return NFCT_CB_CONTINUE;
 }
 
-static int ct_run(void *data)
+/* The dump walks the kernel's whole conntrack hash (262,144 buckets here,
+ * shared by every namespace, each bucket's lock taken): ~10 ms however
+ * few entries there are, which is why callers do it off the model lock. */
+static int ct_dump(void *data)
 {
 	struct ct_arg *c = data;
 	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 	uint32_t family = AF_UNSPEC;
-	int deleted = 0;
 
 	if (!h)
 		return -errno;
 	nfct_callback_register(h, NFCT_T_ALL, ct_cb, c);
 	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0 && !c->err)
 		c->err = -errno;
-	for (size_t i = 0; i < c->n; i++) {
-		/* gone meanwhile (ENOENT) is as good as deleted */
-		if (nfct_query(h, NFCT_Q_DESTROY, c->victims[i]) == 0)
-			deleted++;
-		nfct_destroy(c->victims[i]);
-	}
 	nfct_close(h);
-	return c->err ? c->err : deleted;
+	return c->err;
+}
+
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out)
+{
+	struct ct_arg c = {.addrs = addrs, .naddrs = naddrs};
+	int r;
+
+	*out = NULL;
+	if (!ns || !naddrs)
+		return 0;
+	c.l = calloc(1, sizeof(*c.l));
+	if (!c.l)
+		return -ENOMEM;
+	r = vn_ns_run(ns, ct_dump, &c);
+	if (r < 0) {
+		vn_sg_ctlist_free(c.l);
+		return r;
+	}
+	*out = c.l;
+	return 0;
+}
+
+struct ct_del {
+	struct vn_sg_ctlist *l;
+	bool (*drop)(void *arg, const struct vn_sg_flow *f);
+	void *arg;
+};
+
+static int ct_delete(void *data)
+{
+	struct ct_del *d = data;
+	struct nfct_handle *h = NULL;
+	int deleted = 0;
+
+	for (size_t i = 0; i < d->l->n; i++) {
+		if (!d->drop(d->arg, &d->l->flow[i]))
+			continue;
+		if (!h && !(h = nfct_open(CONNTRACK, 0)))
+			return -errno;
+		/* gone meanwhile (ENOENT) is as good as deleted */
+		if (nfct_query(h, NFCT_Q_DESTROY, d->l->ct[i]) == 0)
+			deleted++;
+	}
+	if (h)
+		nfct_close(h);
+	return deleted;
+}
+
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
+{
+	struct ct_del d = {.l = l, .drop = drop, .arg = arg};
+
+	if (!ns || !l || !l->n)
+		return 0;
+	return vn_ns_run(ns, ct_delete, &d);
 }
 
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
 {
-	struct ct_arg c = {.addrs = addrs, .naddrs = naddrs, .drop = drop, .arg = arg};
-	int r;
+	struct vn_sg_ctlist *l = NULL;
+	int r = vn_sg_ct_collect(ns, addrs, naddrs, &l);
 
-	if (!ns || !naddrs)
-		return 0;
-	r = vn_ns_run(ns, ct_run, &c);
-	free(c.victims);
+	if (r == 0)
+		r = vn_sg_ct_drop(ns, l, drop, arg);
+	vn_sg_ctlist_free(l);
 	return r;
 }
 #else
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out)
+{
+	(void)ns, (void)addrs;
+	*out = NULL;
+	return naddrs ? -EOPNOTSUPP : 0;
+}
+
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
+{
+	(void)ns, (void)l, (void)drop, (void)arg;
+	return 0;
+}
+
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l)
+{
+	(void)l;
+}
+
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
 {

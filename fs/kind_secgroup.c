@@ -27,6 +27,7 @@
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "vnetfs/sg.h"
 #include "fs/kinds.h"
@@ -65,6 +66,10 @@ struct vn_sg {
 	struct lh_table *members; /* "gid addr" -> struct vn_sg_count */
 	uint8_t used[(VN_SG_MAX_IDX + 8) / 8];
 	unsigned long batches, flushed;
+	/* addresses whose conntrack entries are to be judged again: the
+	 * flush job's snapshot, emptied when a flush publishes */
+	struct vn_addr *ctq;
+	size_t nctq, capctq;
 };
 
 struct vn_sg_gpriv {
@@ -117,6 +122,7 @@ void vn_secgroup_fini(struct vn_ctx *c)
 	lh_table_free(c->sg->recs);
 	lh_table_free(c->sg->members);
 	lh_table_free(c->sg->zones);
+	free(c->sg->ctq);
 	free(c->sg);
 	c->sg = NULL;
 }
@@ -575,18 +581,112 @@ static bool vn_ct_drop(void *arg, const struct vn_sg_flow *f)
 	return false;
 }
 
-static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
+/* The flush is a job: the dump (~10 ms, it walks the kernel's whole
+ * conntrack hash) runs in a worker without the model lock, and the
+ * entries found are judged and deleted under the write lock against what
+ * is installed then (so a rule added back meanwhile keeps its flows). The
+ * write that removed a rule returns before that. A flush asked while one
+ * is pending merges into it; one asked while one runs queues another, and
+ * each snapshot is every address asked for since the last flush that
+ * published (a superseded run publishes nothing). */
+struct vn_ct_snap {
+	struct vn_ns *ns;
+	struct vn_addr *addrs;
+	size_t n;
+};
+
+static int vn_ct_run(void *snap, void **result, struct vn_err *err)
 {
-	struct vn_ct_ctx x = {.c = c, .s = c->sg};
+	struct vn_ct_snap *sn = snap;
+	struct vn_sg_ctlist *l = NULL;
+	int r = vn_sg_ct_collect(sn->ns, sn->addrs, sn->n, &l);
+
+	*result = l;
+	if (r < 0)
+		return vn_fail(err, r, "could not dump the conntrack table");
+	return 0;
+}
+
+static int vn_ct_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+			 struct vn_err *err)
+{
+	struct vn_sg *s = c->sg;
+	struct vn_ct_ctx x = {.c = c, .s = s};
 	int r;
 
-	if (!n || !c->sg || !c->sg->ready)
-		return;
-	r = vn_sg_ct_flush(c->ns, addrs, n, vn_ct_drop, &x);
+	(void)o, (void)err;
+	if (!s)
+		return 0;
+	s->nctq = 0;
+	if (rc < 0) {
+		vn_warn(rc, "security groups: could not flush conntrack entries");
+		return 0;
+	}
+	r = vn_sg_ct_drop(c->ns, result, vn_ct_drop, &x);
 	if (r < 0)
 		vn_warn(r, "security groups: could not flush conntrack entries");
 	else
-		c->sg->flushed += (unsigned long)r;
+		s->flushed += (unsigned long)r;
+	return 0;
+}
+
+static void vn_ct_free(void *snap, void *result)
+{
+	struct vn_ct_snap *sn = snap;
+
+	if (sn)
+		free(sn->addrs);
+	free(sn);
+	vn_sg_ctlist_free(result);
+}
+
+static const struct vn_job_ops vn_ct_ops = {
+	.what = "conntrack flush",
+	.flags = VN_JOB_NO_STATUS,
+	.run = vn_ct_run,
+	.publish = vn_ct_publish,
+	.free = vn_ct_free,
+};
+
+static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
+{
+	struct vn_sg *s = c->sg;
+	struct vn_ct_snap *sn;
+
+	if (!n || !s || !s->ready || !c->ns)
+		return;
+	if (s->nctq + n > s->capctq) {
+		size_t nc = (s->nctq + n) * 2;
+		struct vn_addr *nv = realloc(s->ctq, nc * sizeof(*nv));
+
+		if (!nv) {
+			vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
+			return;
+		}
+		s->ctq = nv;
+		s->capctq = nc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < s->nctq && !dup; k++)
+			dup = vn_addr_eq(&s->ctq[k], &addrs[i]);
+		if (!dup)
+			s->ctq[s->nctq++] = addrs[i];
+	}
+	sn = calloc(1, sizeof(*sn));
+	if (sn)
+		sn->addrs = malloc(s->nctq * sizeof(*sn->addrs));
+	if (!sn || !sn->addrs) {
+		free(sn);
+		vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
+		return;
+	}
+	memcpy(sn->addrs, s->ctq, s->nctq * sizeof(*sn->addrs));
+	sn->n = s->nctq;
+	sn->ns = c->ns;
+	if (vn_job_submit(c, NULL, "secgroup:conntrack", &vn_ct_ops, sn) < 0)
+		vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
 }
 
 static int send_batch(struct vn_ctx *c, struct vn_sg_batch *b, struct vn_err *err)

@@ -142,5 +142,16 @@ int vn_sg_batch_send(struct vn_ns *ns, struct vn_sg_batch *b);
  * number deleted or -errno. */
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg);
+/* The same in two steps. Collect (slow: the dump walks the kernel's
+ * whole conntrack hash, ~10 ms; needs no model state, so it runs off the
+ * lock): clones of the entries whose source or destination is in addrs.
+ * Drop (with the model at hand): delete those drop() says true for;
+ * returns the number deleted or -errno. */
+struct vn_sg_ctlist;
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out);
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg);
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l);
 
 #endif
