@@ -73,6 +73,15 @@ ping6_ok() { # NS ADDR: DAD may hold the address for a moment
 vn_true "IPv6: h61 pings h62 (both in default; ND allowed)" ping6_ok h61 "$ip62"
 vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" web
 vn_true "IPv6: h61 cannot ping h62 (web: no ingress icmp)" cannot_ping h61 "$ip62"
+# the IPv6 port and icmp sets, with traffic
+vn_ok vn_a "$SG/web/rules" "ingress tcp 7000"
+vn_true "IPv6: 'ingress tcp 7000' lets tcp/7000 from h61 in" tcp_ok h61 h62 "$ip62" 7000
+vn_true "IPv6: tcp/7001 stays blocked" tcp_blocked h61 h62 "$ip62" 7001
+vn_ok vn_a "$SG/web/rules" "ingress icmp 128"
+vn_true "IPv6: 'ingress icmp 128' (echo request) lets h61 ping h62" ping6_ok h61 "$ip62"
+vn_ok vn_w "$SG/web/rules" "$(printf 'egress any\ningress icmp 129')"
+vn_true "IPv6: with only 'ingress icmp 129' h61 cannot ping h62" cannot_ping h61 "$ip62"
+vn_ok vn_w "$SG/web/rules" "egress any"
 vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" default
 vn_true "IPv6: back in default, h61 pings h62" ping6_ok h61 "$ip62"
 
