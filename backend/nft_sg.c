@@ -851,16 +851,6 @@ struct vn_sg_gstate *vn_sg_gstate_clone(const struct vn_sg_gstate *gs)
 	return c;
 }
 
-size_t vn_sg_gstate_elements(const struct vn_sg_gstate *gs)
-{
-	return gs ? gs->nel : 0;
-}
-
-size_t vn_sg_gstate_spilled(const struct vn_sg_gstate *gs)
-{
-	return gs ? gs->nsp : 0;
-}
-
 static int box_find(const struct box *v, size_t n, const struct box *x)
 {
 	uint32_t kl = set_klen(x->set);

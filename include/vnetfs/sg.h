@@ -85,8 +85,6 @@ struct vn_sg_gstate;
 struct vn_sg_gstate *vn_sg_gstate_new(void);
 struct vn_sg_gstate *vn_sg_gstate_clone(const struct vn_sg_gstate *gs); /* NULL: empty */
 void vn_sg_gstate_free(struct vn_sg_gstate *gs);
-size_t vn_sg_gstate_elements(const struct vn_sg_gstate *gs);
-size_t vn_sg_gstate_spilled(const struct vn_sg_gstate *gs);
 
 struct vn_sg_group {
 	const char *gid;

@@ -200,7 +200,12 @@ vn_true "tcp/5000 from h5 passes" tcp_ok h5 h3 "$ip3" 5000
 vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 5000')"
 vn_true "'ingress ipv4 tcp 5000' still there: tcp/5000 from h5 passes" tcp_ok h5 h3 "$ip3" 5000
 vn_eq "" "$(NFT list set inet vnetfs_sg "g_${wid}_ip6" | grep 5000)" "the IPv6 element went"
-vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress ipv4 tcp 5000')"
+# one write that drops one of them and brings the other back: the IPv4
+# element is deleted and added again in one batch
+vn_ok vn_w "$W" "$(vn_cat "$W" | sed 's/^ingress ipv4 tcp 5000$/ingress tcp 5000/')"
+vn_true "'ingress ipv4 tcp 5000' replaced by 'ingress tcp 5000' in one write: tcp/5000 passes" \
+	tcp_ok h5 h3 "$ip3" 5000
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 5000')"
 vn_true "both gone: tcp/5000 from h5 fails" tcp_blocked h5 h3 "$ip3" 5000
 vn_eq "" "$(NFT list set inet vnetfs_sg "g_${wid}_ip4" | grep 5000)" "the IPv4 element went"
 sleep 0.3
