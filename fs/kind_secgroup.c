@@ -21,9 +21,11 @@
  * allow are deleted, so established flows stop too.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
@@ -66,10 +68,13 @@ struct vn_sg {
 	struct lh_table *members; /* "gid addr" -> struct vn_sg_count */
 	uint8_t used[(VN_SG_MAX_IDX + 8) / 8];
 	unsigned long batches, flushed;
-	/* addresses whose conntrack entries are to be judged again: the
-	 * flush job's snapshot, emptied when a flush publishes */
+	/* addresses whose conntrack entries are to be judged again, taken
+	 * by the next flush job's run: shared with the workers under ctmu */
+	pthread_mutex_t ctmu;
 	struct vn_addr *ctq;
 	size_t nctq, capctq;
+	bool ctsched; /* a flush job is queued that has not taken ctq yet */
+	unsigned ctseq;
 };
 
 struct vn_sg_gpriv {
@@ -100,6 +105,7 @@ static struct vn_sg *vn_sg_state(struct vn_ctx *c)
 		s->recs = lh_kchar_table_new(64, vn_sg_free_entry);
 		s->members = lh_kchar_table_new(64, vn_sg_free_entry);
 		s->zones = lh_kchar_table_new(16, vn_sg_free_entry);
+		pthread_mutex_init(&s->ctmu, NULL);
 		if (!s->recs || !s->members || !s->zones) {
 			if (s->recs)
 				lh_table_free(s->recs);
@@ -107,6 +113,7 @@ static struct vn_sg *vn_sg_state(struct vn_ctx *c)
 				lh_table_free(s->members);
 			if (s->zones)
 				lh_table_free(s->zones);
+			pthread_mutex_destroy(&s->ctmu);
 			free(s);
 			return NULL;
 		}
@@ -123,6 +130,7 @@ void vn_secgroup_fini(struct vn_ctx *c)
 	lh_table_free(c->sg->members);
 	lh_table_free(c->sg->zones);
 	free(c->sg->ctq);
+	pthread_mutex_destroy(&c->sg->ctmu);
 	free(c->sg);
 	c->sg = NULL;
 }
@@ -585,22 +593,40 @@ static bool vn_ct_drop(void *arg, const struct vn_sg_flow *f)
  * conntrack hash) runs in a worker without the model lock, and the
  * entries found are judged and deleted under the write lock against what
  * is installed then (so a rule added back meanwhile keeps its flows). The
- * write that removed a rule returns before that. A flush asked while one
- * is pending merges into it; one asked while one runs queues another, and
- * each snapshot is every address asked for since the last flush that
- * published (a superseded run publishes nothing). */
+ * write that removed a rule returns first. The job's run waits
+ * VN_CT_DELAY_MS before it takes the addresses asked for so far (ctq,
+ * under ctmu) and dumps: a burst of removals shares one dump, and the
+ * dump does not compete for the CPU with the write that asked for it. A
+ * flush asked after a run took ctq queues the next job (keys differ, so
+ * neither supersedes the other's result). */
+#define VN_CT_DELAY_MS 20
+
 struct vn_ct_snap {
+	struct vn_sg *s;
 	struct vn_ns *ns;
-	struct vn_addr *addrs;
-	size_t n;
+	bool wait;
 };
 
 static int vn_ct_run(void *snap, void **result, struct vn_err *err)
 {
 	struct vn_ct_snap *sn = snap;
+	struct vn_sg *s = sn->s;
 	struct vn_sg_ctlist *l = NULL;
-	int r = vn_sg_ct_collect(sn->ns, sn->addrs, sn->n, &l);
+	struct vn_addr *addrs;
+	size_t n;
+	int r;
 
+	if (sn->wait)
+		usleep(VN_CT_DELAY_MS * 1000);
+	pthread_mutex_lock(&s->ctmu);
+	addrs = s->ctq;
+	n = s->nctq;
+	s->ctq = NULL;
+	s->nctq = s->capctq = 0;
+	s->ctsched = false;
+	pthread_mutex_unlock(&s->ctmu);
+	r = vn_sg_ct_collect(sn->ns, addrs, n, &l);
+	free(addrs);
 	*result = l;
 	if (r < 0)
 		return vn_fail(err, r, "could not dump the conntrack table");
@@ -617,7 +643,6 @@ static int vn_ct_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *resul
 	(void)o, (void)err;
 	if (!s)
 		return 0;
-	s->nctq = 0;
 	if (rc < 0) {
 		vn_warn(rc, "security groups: could not flush conntrack entries");
 		return 0;
@@ -632,11 +657,7 @@ static int vn_ct_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *resul
 
 static void vn_ct_free(void *snap, void *result)
 {
-	struct vn_ct_snap *sn = snap;
-
-	if (sn)
-		free(sn->addrs);
-	free(sn);
+	free(snap);
 	vn_sg_ctlist_free(result);
 }
 
@@ -652,21 +673,25 @@ static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
 {
 	struct vn_sg *s = c->sg;
 	struct vn_ct_snap *sn;
+	bool submit = false;
+	char key[64];
+	int r = 0;
 
 	if (!n || !s || !s->ready || !c->ns)
 		return;
+	pthread_mutex_lock(&s->ctmu);
 	if (s->nctq + n > s->capctq) {
 		size_t nc = (s->nctq + n) * 2;
 		struct vn_addr *nv = realloc(s->ctq, nc * sizeof(*nv));
 
-		if (!nv) {
-			vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
-			return;
+		if (nv) {
+			s->ctq = nv;
+			s->capctq = nc;
+		} else {
+			r = -ENOMEM;
 		}
-		s->ctq = nv;
-		s->capctq = nc;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; r == 0 && i < n; i++) {
 		bool dup = false;
 
 		for (size_t k = 0; k < s->nctq && !dup; k++)
@@ -674,19 +699,29 @@ static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
 		if (!dup)
 			s->ctq[s->nctq++] = addrs[i];
 	}
-	sn = calloc(1, sizeof(*sn));
-	if (sn)
-		sn->addrs = malloc(s->nctq * sizeof(*sn->addrs));
-	if (!sn || !sn->addrs) {
-		free(sn);
-		vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
+	if (r == 0 && !s->ctsched)
+		submit = s->ctsched = true;
+	snprintf(key, sizeof(key), "secgroup:conntrack:%u", s->ctseq++);
+	pthread_mutex_unlock(&s->ctmu);
+	if (r < 0) {
+		vn_warn(r, "security groups: could not flush conntrack entries");
 		return;
 	}
-	memcpy(sn->addrs, s->ctq, s->nctq * sizeof(*sn->addrs));
-	sn->n = s->nctq;
-	sn->ns = c->ns;
-	if (vn_job_submit(c, NULL, "secgroup:conntrack", &vn_ct_ops, sn) < 0)
+	if (!submit)
+		return; /* the queued job's run takes these too */
+	sn = calloc(1, sizeof(*sn));
+	if (sn) {
+		sn->s = s;
+		sn->ns = c->ns;
+		sn->wait = c->jobs != NULL; /* inline (no workers): at once */
+	}
+	if (!sn || vn_job_submit(c, NULL, key, &vn_ct_ops, sn) < 0) {
+		/* vn_job_submit freed sn; the next flush asked submits again */
+		pthread_mutex_lock(&s->ctmu);
+		s->ctsched = false;
+		pthread_mutex_unlock(&s->ctmu);
 		vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
+	}
 }
 
 static int send_batch(struct vn_ctx *c, struct vn_sg_batch *b, struct vn_err *err)
