@@ -19,7 +19,9 @@
  *     map ig { mark : verdict }  forward 10:
  *             ct state established,related accept; meta mark & 0xffff0000 vmap @ig
  *     chain e_DEV / i_DEV: ct state invalid drop; DHCP, ND; jump g_GID_e ...; drop
- *     chain g_GID_e / g_GID_i: the group's rules, each ending in accept
+ *     chain g_GID_e / g_GID_i: six fixed rules looking packets up in the
+ *             group's rule sets g_GID_{i,e}{a,p,c}{4,6} (a rule is set
+ *             elements, see "groups" below), then its remote-group rules
  *     set m4_GID, m6_GID: the group's members' addresses
  *
  * Accept in one base chain lets the packet on to the next base chain of
@@ -233,11 +235,12 @@ static void m_set2(struct vn_sg_batch *b, bool bridge, uint16_t type, const char
 	done(b, nlh);
 }
 
-/* One element of set, added or deleted; with chain, a vmap element
+/* One element of set, added or deleted; with kend, the range key ..
+ * kend (a concatenated interval set); with chain, a vmap element
  * `key : jump chain`; with val, a data map element `key : value`. */
 static void m_elem_of(struct vn_sg_batch *b, bool bridge, bool add, const char *set,
-		      const void *key, uint32_t klen, const char *chain, const void *val,
-		      uint32_t vlen)
+		      const void *key, const void *kend, uint32_t klen, const char *chain,
+		      const void *val, uint32_t vlen)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -252,6 +255,8 @@ static void m_elem_of(struct vn_sg_batch *b, bool bridge, bool add, const char *
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, SG_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen);
+	if (kend)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, kend, klen);
 	if (chain && add) {
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
@@ -271,14 +276,14 @@ static void m_elem_of(struct vn_sg_batch *b, bool bridge, bool add, const char *
 static void m_elem(struct vn_sg_batch *b, bool bridge, bool add, const char *set, const void *key,
 		   uint32_t klen, const char *chain)
 {
-	m_elem_of(b, bridge, add, set, key, klen, chain, NULL, 0);
+	m_elem_of(b, bridge, add, set, key, NULL, klen, chain, NULL, 0);
 }
 
 /* A data map element `key : value`. */
 static void m_elem_data(struct vn_sg_batch *b, bool bridge, bool add, const char *set,
 			const void *key, uint32_t klen, const void *val, uint32_t vlen)
 {
-	m_elem_of(b, bridge, add, set, key, klen, NULL, val, vlen);
+	m_elem_of(b, bridge, add, set, key, NULL, klen, NULL, val, vlen);
 }
 
 /* ---- rules ------------------------------------------------------------- */
@@ -297,15 +302,20 @@ static void ex_add(struct rule *ru, struct nftnl_expr *e)
 	nftnl_rule_add_expr(ru->r, e);
 }
 
-static void ex_meta(struct rule *ru, uint32_t key)
+static void ex_meta_r(struct rule *ru, uint32_t key, uint32_t reg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, reg);
 	}
 	ex_add(ru, e);
+}
+
+static void ex_meta(struct rule *ru, uint32_t key)
+{
+	ex_meta_r(ru, key, NFT_REG_1);
 }
 
 static void ex_meta_set(struct rule *ru, uint32_t key)
@@ -319,7 +329,7 @@ static void ex_meta_set(struct rule *ru, uint32_t key)
 	ex_add(ru, e);
 }
 
-static void ex_payload(struct rule *ru, uint32_t base, uint32_t off, uint32_t len)
+static void ex_payload_r(struct rule *ru, uint32_t base, uint32_t off, uint32_t len, uint32_t reg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
@@ -327,9 +337,14 @@ static void ex_payload(struct rule *ru, uint32_t base, uint32_t off, uint32_t le
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
 	}
 	ex_add(ru, e);
+}
+
+static void ex_payload(struct rule *ru, uint32_t base, uint32_t off, uint32_t len)
+{
+	ex_payload_r(ru, base, off, len, NFT_REG_1);
 }
 
 static void ex_cmp(struct rule *ru, uint32_t op, const void *data, uint32_t len)
@@ -464,44 +479,6 @@ static void ifkey(char key[IFNAMSIZ], const char *dev)
 	snprintf(key, IFNAMSIZ, "%s", dev);
 }
 
-/* ---- groups ------------------------------------------------------------ */
-
-static void group_chains(struct vn_sg_batch *b, const char *gid, uint16_t type)
-{
-	char n[64];
-
-	gname(n, sizeof(n), "g_", gid, "_i");
-	m_chain(b, false, type, n, -1, 0);
-	gname(n, sizeof(n), "g_", gid, "_e");
-	m_chain(b, false, type, n, -1, 0);
-}
-
-void vn_sg_b_group_add(struct vn_sg_batch *b, const char *gid)
-{
-	char n[64];
-
-	gname(n, sizeof(n), "m4_", gid, "");
-	m_set(b, false, NFT_MSG_NEWSET, n, TYPE_IPADDR, 4, false);
-	gname(n, sizeof(n), "m6_", gid, "");
-	m_set(b, false, NFT_MSG_NEWSET, n, TYPE_IP6ADDR, 16, false);
-	group_chains(b, gid, NFT_MSG_NEWCHAIN);
-}
-
-void vn_sg_b_group_del(struct vn_sg_batch *b, const char *gid)
-{
-	char n[64];
-
-	gname(n, sizeof(n), "g_", gid, "_i");
-	m_flush(b, false, n);
-	gname(n, sizeof(n), "g_", gid, "_e");
-	m_flush(b, false, n);
-	group_chains(b, gid, NFT_MSG_DELCHAIN);
-	gname(n, sizeof(n), "m4_", gid, "");
-	m_set(b, false, NFT_MSG_DELSET, n, 0, 0, false);
-	gname(n, sizeof(n), "m6_", gid, "");
-	m_set(b, false, NFT_MSG_DELSET, n, 0, 0, false);
-}
-
 static void v4be(const struct vn_addr *a, uint32_t *out)
 {
 	*out = htonl((uint32_t)a->v);
@@ -602,18 +579,541 @@ static void rule_add(struct vn_sg_batch *b, const char *gid, const struct vn_sgr
 	}
 }
 
-void vn_sg_b_group_rules(struct vn_sg_batch *b, const struct vn_sg_group *g, bool append)
+/* ---- groups ------------------------------------------------------------
+ * A group's rules are elements, not nft rules. Per direction and family
+ * there are three interval sets of concatenated keys ("boxes": a range in
+ * every field), ADDR being the remote end (the source for ingress, the
+ * destination for egress), a CIDR's range or everything:
+ *
+ *   g_GID_Da4  ADDR . inet_proto                  a protocol, or any (0-255)
+ *   g_GID_Dp4  ADDR . inet_proto . inet_service   ports (the destination's)
+ *   g_GID_Dc4  ADDR . inet_proto . icmp_type . icmp_code
+ *   (D: i or e; 6 for IPv6, the same with an IPv6 address)
+ *
+ * The chain g_GID_D has six fixed rules, `meta nfproto ipv4 ip saddr .
+ * meta l4proto . th dport @g_GID_ip4 accept` and its kin, made with the
+ * group. Adding or removing a rule is then adding or deleting elements of
+ * plain sets: no new rule, no verdict, so nf_tables does not validate the
+ * table's jump graph at commit (it does for every new rule or verdict map
+ * element, O(ruleset); docs/design-notes.md).
+ *
+ * The kernel refuses an element that overlaps one of its set (pipapo),
+ * and rules do overlap (`tcp 22 from 10.0.0.0/24` and `tcp 20-30 from
+ * 10.0.0.0/16`). Two rules that make the same box share its element
+ * (refcounted); a box that overlaps another of its set becomes an nft rule
+ * of its own in the chain ("spilled": correct, but that add validates the
+ * table). Rules naming a remote group are one nft rule each, as before
+ * (`ip saddr @m4_RGID ...`): they are few, and their addresses change
+ * through the member sets, never the rule. Removing a spilled box or a
+ * remote-group rule remakes that one chain (its six matchers, its remote
+ * and spilled rules; the sets keep their elements). What is where lives
+ * in struct vn_sg_gstate, which the caller keeps per group and replaces
+ * only once the kernel took the batch. */
+
+enum { CLS_A, CLS_P, CLS_C, NCLS };
+#define NSETS (2 * 2 * NCLS) /* direction x family x class */
+#define KEYMAX 28	     /* an IPv6 address and three 32-bit registers */
+
+/* nftables' datatypes of the fields, for `nft list` */
+#define TYPE_INET_PROTO 12
+#define TYPE_INET_SERVICE 13
+#define TYPE_ICMP_TYPE 14
+#define TYPE_ICMP_CODE 32
+#define TYPE_ICMPV6_TYPE 29
+#define TYPE_ICMPV6_CODE 33
+#define TYPE_BITS 6
+
+struct box {
+	uint8_t set; /* set_idx() */
+	uint8_t lo[KEYMAX], hi[KEYMAX];
+	unsigned refs;
+};
+
+struct vn_sg_gstate {
+	struct box *el; /* elements of the sets */
+	size_t nel, capel;
+	struct box *sp; /* spilled: an nft rule each */
+	size_t nsp, capsp;
+};
+
+static int set_idx(int dir, bool v6, int cls)
+{
+	return (dir * 2 + (v6 ? 1 : 0)) * NCLS + cls;
+}
+static int set_dir(int i)
+{
+	return i / (2 * NCLS);
+}
+static bool set_v6(int i)
+{
+	return (i / NCLS) % 2;
+}
+static int set_cls(int i)
+{
+	return i % NCLS;
+}
+static uint32_t set_alen(int i)
+{
+	return set_v6(i) ? 16 : 4;
+}
+/* fields: the address, then 32-bit registers */
+static int set_nfields(int i)
+{
+	return set_cls(i) == CLS_A ? 2 : set_cls(i) == CLS_P ? 3 : 4;
+}
+static uint32_t set_klen(int i)
+{
+	return set_alen(i) + 4 * (uint32_t)(set_nfields(i) - 1);
+}
+static uint32_t field_off(int i, int f)
+{
+	return f == 0 ? 0 : set_alen(i) + 4 * (uint32_t)(f - 1);
+}
+static uint32_t field_len(int i, int f)
+{
+	if (f == 0)
+		return set_alen(i);
+	if (f == 1)
+		return 1; /* inet_proto */
+	return set_cls(i) == CLS_P ? 2 : 1;
+}
+
+static void set_name(char *buf, size_t len, const char *gid, int i)
+{
+	char sfx[8];
+
+	snprintf(sfx, sizeof(sfx), "_%c%c%c", set_dir(i) ? 'e' : 'i', "apc"[set_cls(i)],
+		 set_v6(i) ? '6' : '4');
+	gname(buf, len, "g_", gid, sfx);
+}
+
+static uint32_t set_keytype(int i)
+{
+	bool v6 = set_v6(i);
+	uint32_t t[4] = {v6 ? TYPE_IP6ADDR : TYPE_IPADDR, TYPE_INET_PROTO, 0, 0}, k = 0;
+
+	if (set_cls(i) == CLS_P) {
+		t[2] = TYPE_INET_SERVICE;
+	} else if (set_cls(i) == CLS_C) {
+		t[2] = v6 ? TYPE_ICMPV6_TYPE : TYPE_ICMP_TYPE;
+		t[3] = v6 ? TYPE_ICMPV6_CODE : TYPE_ICMP_CODE;
+	}
+	for (int f = 0; f < set_nfields(i); f++)
+		k = k << TYPE_BITS | t[f];
+	return k;
+}
+
+/* An interval set of concatenated fields (the kernel's pipapo). */
+static void m_set_box(struct vn_sg_batch *b, uint16_t type, const char *name, int i)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint8_t flen[4] = {0};
+	char *p = cur(b);
+
+	if (!s || !p) {
+		b->err = -ENOMEM;
+		nftnl_set_free(s);
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, SG_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	if (type == NFT_MSG_NEWSET) {
+		for (int f = 0; f < set_nfields(i); f++)
+			flen[f] = (uint8_t)field_len(i, f);
+		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, set_keytype(i));
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, set_klen(i));
+		nftnl_set_set_u32(s, NFTNL_SET_ID, 1);
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_CONCAT);
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, flen, (uint32_t)set_nfields(i));
+	}
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET,
+						     type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, 0);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	done(b, nlh);
+}
+
+/* The fixed rule of chain that looks packets up in set i:
+ * `meta nfproto F ADDR . meta l4proto [. th dport | . icmp type . icmp
+ * code] @set accept` (each field in its own 32-bit register). */
+static void matcher(struct vn_sg_batch *b, const char *chain, const char *set, int i)
+{
+	bool v6 = set_v6(i), in = set_dir(i) == VN_SG_INGRESS;
+	uint32_t reg = NFT_REG32_00 + set_alen(i) / 4;
+	struct rule ru;
+
+	rule_begin(&ru, b, chain);
+	ex_meta(&ru, NFT_META_NFPROTO);
+	ex_cmp8(&ru, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	ex_payload_r(&ru, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (in ? 8 : 24) : (in ? 12 : 16),
+		     set_alen(i), NFT_REG32_00);
+	ex_meta_r(&ru, NFT_META_L4PROTO, reg++);
+	if (set_cls(i) == CLS_P) {
+		ex_payload_r(&ru, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg);
+	} else if (set_cls(i) == CLS_C) {
+		ex_payload_r(&ru, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, reg++);
+		ex_payload_r(&ru, NFT_PAYLOAD_TRANSPORT_HEADER, 1, 1, reg);
+	}
+	ex_lookup(&ru, set, false);
+	ex_verdict(&ru, NF_ACCEPT, NULL);
+	rule_end(&ru, false);
+}
+
+static bool full_range(const uint8_t *lo, const uint8_t *hi, uint32_t len)
+{
+	for (uint32_t k = 0; k < len; k++)
+		if (lo[k] != 0 || hi[k] != 0xff)
+			return false;
+	return true;
+}
+
+/* field f of x, loaded and compared, unless it is the whole range */
+static void box_field(struct rule *ru, const struct box *x, int f, uint32_t base, uint32_t off)
+{
+	uint32_t o = field_off(x->set, f), len = field_len(x->set, f);
+
+	if (full_range(x->lo + o, x->hi + o, len))
+		return;
+	if (f == 1)
+		ex_meta(ru, NFT_META_L4PROTO);
+	else
+		ex_payload(ru, base, off, len);
+	if (!memcmp(x->lo + o, x->hi + o, len)) {
+		ex_cmp(ru, NFT_CMP_EQ, x->lo + o, len);
+	} else {
+		ex_cmp(ru, NFT_CMP_GTE, x->lo + o, len);
+		ex_cmp(ru, NFT_CMP_LTE, x->hi + o, len);
+	}
+}
+
+/* A spilled box as an nft rule of its own (cmp compares bytes, so
+ * ranges of big-endian fields are >= lo and <= hi). */
+static void box_rule(struct vn_sg_batch *b, const char *chain, const struct box *x)
+{
+	bool v6 = set_v6(x->set), in = set_dir(x->set) == VN_SG_INGRESS;
+	struct rule ru;
+
+	rule_begin(&ru, b, chain);
+	ex_meta(&ru, NFT_META_NFPROTO);
+	ex_cmp8(&ru, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	box_field(&ru, x, 0, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (in ? 8 : 24) : (in ? 12 : 16));
+	box_field(&ru, x, 1, 0, 0);
+	if (set_cls(x->set) == CLS_P) {
+		box_field(&ru, x, 2, NFT_PAYLOAD_TRANSPORT_HEADER, 2);
+	} else if (set_cls(x->set) == CLS_C) {
+		box_field(&ru, x, 2, NFT_PAYLOAD_TRANSPORT_HEADER, 0);
+		box_field(&ru, x, 3, NFT_PAYLOAD_TRANSPORT_HEADER, 1);
+	}
+	ex_verdict(&ru, NF_ACCEPT, NULL);
+	rule_end(&ru, false);
+}
+
+/* ---- a group's state: which box is an element, which is spilled ---- */
+
+struct vn_sg_gstate *vn_sg_gstate_new(void)
+{
+	return calloc(1, sizeof(struct vn_sg_gstate));
+}
+
+void vn_sg_gstate_free(struct vn_sg_gstate *gs)
+{
+	if (!gs)
+		return;
+	free(gs->el);
+	free(gs->sp);
+	free(gs);
+}
+
+static struct box *boxes_dup(const struct box *v, size_t n)
+{
+	struct box *c = malloc((n ? n : 1) * sizeof(*c));
+
+	if (c && n)
+		memcpy(c, v, n * sizeof(*c));
+	return c;
+}
+
+struct vn_sg_gstate *vn_sg_gstate_clone(const struct vn_sg_gstate *gs)
+{
+	struct vn_sg_gstate *c = vn_sg_gstate_new();
+
+	if (!c || !gs)
+		return c;
+	c->el = boxes_dup(gs->el, gs->nel);
+	c->sp = boxes_dup(gs->sp, gs->nsp);
+	if (!c->el || !c->sp) {
+		vn_sg_gstate_free(c);
+		return NULL;
+	}
+	c->nel = c->capel = gs->nel;
+	c->nsp = c->capsp = gs->nsp;
+	return c;
+}
+
+static int box_find(const struct box *v, size_t n, const struct box *x)
+{
+	uint32_t kl = set_klen(x->set);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].set == x->set && !memcmp(v[i].lo, x->lo, kl) &&
+		    !memcmp(v[i].hi, x->hi, kl))
+			return (int)i;
+	return -1;
+}
+
+/* Do two boxes of one set share a point? (each field's bytes are
+ * big-endian, zero-padded alike in lo and hi) */
+static bool box_meet(const struct box *a, const struct box *x)
+{
+	for (int f = 0; f < set_nfields(x->set); f++) {
+		uint32_t o = field_off(x->set, f), l = field_len(x->set, f);
+
+		if (memcmp(a->lo + o, x->hi + o, l) > 0 || memcmp(x->lo + o, a->hi + o, l) > 0)
+			return false;
+	}
+	return true;
+}
+
+static int box_push(struct box **v, size_t *n, size_t *cap, const struct box *x)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct box *nv = realloc(*v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = *x;
+	return 0;
+}
+
+static void put_addr(uint8_t *out, int af, vn_u128 v)
+{
+	struct vn_addr a = {.af = af, .v = v};
+
+	if (af == AF_INET) {
+		uint32_t be;
+
+		v4be(&a, &be);
+		memcpy(out, &be, 4);
+	} else {
+		v6be(&a, out);
+	}
+}
+
+/* The boxes a rule makes, one per family it applies to (none for a
+ * remote-group rule: that is an nft rule). */
+static int rule_boxes(const struct vn_sgrule *r, struct box out[2])
+{
+	int n = 0;
+
+	if (r->remote == VN_SG_GROUP)
+		return 0;
+	for (int v6 = 0; v6 < 2; v6++) {
+		int af = v6 ? AF_INET6 : AF_INET, proto = r->proto, cls = CLS_A;
+		int bits = v6 ? 128 : 32;
+		vn_u128 all = v6 ? ~(vn_u128)0 : (((vn_u128)1 << 32) - 1), m = 0, net = 0;
+		struct box *x;
+		uint32_t a;
+
+		if ((r->af && r->af != af) || (r->remote == VN_SG_CIDR && r->cidr.net.af != af))
+			continue;
+		if (proto == 1 && v6)
+			proto = 58;
+		if (proto != VN_SG_PROTO_ANY && r->pmin >= 0 && vn_sg_proto_ports(proto))
+			cls = CLS_P;
+		else if (r->pmin >= 0 && (proto == 1 || proto == 58))
+			cls = CLS_C;
+		x = &out[n++];
+		memset(x, 0, sizeof(*x));
+		x->set = (uint8_t)set_idx(r->dir == VN_SG_EGRESS, v6, cls);
+		a = set_alen(x->set);
+		if (r->remote == VN_SG_CIDR) {
+			m = r->cidr.prefix == 0 ? 0 : (all << (bits - r->cidr.prefix)) & all;
+			net = r->cidr.net.v & m;
+			put_addr(x->lo, af, net);
+			put_addr(x->hi, af, net | (all & ~m));
+		} else {
+			memset(x->hi, 0xff, a);
+		}
+		x->lo[a] = proto == VN_SG_PROTO_ANY ? 0 : (uint8_t)proto;
+		x->hi[a] = proto == VN_SG_PROTO_ANY ? 0xff : (uint8_t)proto;
+		if (cls == CLS_P) {
+			uint16_t lo = htons((uint16_t)r->pmin), hi = htons((uint16_t)r->pmax);
+
+			memcpy(x->lo + a + 4, &lo, 2);
+			memcpy(x->hi + a + 4, &hi, 2);
+		} else if (cls == CLS_C) {
+			x->lo[a + 4] = x->hi[a + 4] = (uint8_t)r->pmin;
+			x->lo[a + 8] = r->pmax >= 0 ? (uint8_t)r->pmax : 0;
+			x->hi[a + 8] = r->pmax >= 0 ? (uint8_t)r->pmax : 0xff;
+		}
+	}
+	return n;
+}
+
+static void box_elem(struct vn_sg_batch *b, const char *gid, const struct box *x, bool add)
 {
 	char n[64];
 
-	if (!append) {
-		gname(n, sizeof(n), "g_", g->gid, "_i");
-		m_flush(b, false, n);
-		gname(n, sizeof(n), "g_", g->gid, "_e");
-		m_flush(b, false, n);
+	set_name(n, sizeof(n), gid, x->set);
+	m_elem_of(b, false, add, n, x->lo, x->hi, set_klen(x->set), NULL, NULL, 0);
+}
+
+static void group_chain_name(char *buf, size_t len, const char *gid, int dir)
+{
+	gname(buf, len, "g_", gid, dir == VN_SG_INGRESS ? "_i" : "_e");
+}
+
+/* A group chain's six matchers. */
+static void group_matchers(struct vn_sg_batch *b, const char *gid, int dir)
+{
+	char ch[64], n[64];
+
+	group_chain_name(ch, sizeof(ch), gid, dir);
+	for (int i = 0; i < NSETS; i++) {
+		if (set_dir(i) != dir)
+			continue;
+		set_name(n, sizeof(n), gid, i);
+		matcher(b, ch, n, i);
 	}
-	for (size_t i = 0; i < g->nrules; i++)
-		rule_add(b, g->gid, &g->rules[i]);
+}
+
+static void group_chains(struct vn_sg_batch *b, const char *gid, uint16_t type)
+{
+	char n[64];
+
+	group_chain_name(n, sizeof(n), gid, VN_SG_INGRESS);
+	m_chain(b, false, type, n, -1, 0);
+	group_chain_name(n, sizeof(n), gid, VN_SG_EGRESS);
+	m_chain(b, false, type, n, -1, 0);
+}
+
+void vn_sg_b_group_add(struct vn_sg_batch *b, const char *gid)
+{
+	char n[64];
+
+	gname(n, sizeof(n), "m4_", gid, "");
+	m_set(b, false, NFT_MSG_NEWSET, n, TYPE_IPADDR, 4, false);
+	gname(n, sizeof(n), "m6_", gid, "");
+	m_set(b, false, NFT_MSG_NEWSET, n, TYPE_IP6ADDR, 16, false);
+	for (int i = 0; i < NSETS; i++) {
+		set_name(n, sizeof(n), gid, i);
+		m_set_box(b, NFT_MSG_NEWSET, n, i);
+	}
+	group_chains(b, gid, NFT_MSG_NEWCHAIN);
+	group_matchers(b, gid, VN_SG_INGRESS);
+	group_matchers(b, gid, VN_SG_EGRESS);
+}
+
+void vn_sg_b_group_del(struct vn_sg_batch *b, const char *gid)
+{
+	char n[64];
+
+	group_chain_name(n, sizeof(n), gid, VN_SG_INGRESS);
+	m_flush(b, false, n);
+	group_chain_name(n, sizeof(n), gid, VN_SG_EGRESS);
+	m_flush(b, false, n);
+	group_chains(b, gid, NFT_MSG_DELCHAIN);
+	for (int i = 0; i < NSETS; i++) {
+		set_name(n, sizeof(n), gid, i);
+		m_set_box(b, NFT_MSG_DELSET, n, i);
+	}
+	gname(n, sizeof(n), "m4_", gid, "");
+	m_set(b, false, NFT_MSG_DELSET, n, 0, 0, false);
+	gname(n, sizeof(n), "m6_", gid, "");
+	m_set(b, false, NFT_MSG_DELSET, n, 0, 0, false);
+}
+
+int vn_sg_b_group_change(struct vn_sg_batch *b, struct vn_sg_gstate *gs, const char *gid,
+			 const struct vn_sgrule *all, size_t nall, const struct vn_sgrule *del,
+			 size_t ndel, const struct vn_sgrule *add, size_t nadd)
+{
+	bool redo[2] = {false, false};
+	size_t sp0;
+	struct box x[2];
+	char ch[64];
+	int r = 0;
+
+	if (!gs)
+		return -EINVAL;
+	for (size_t i = 0; i < ndel; i++) {
+		int nb = rule_boxes(&del[i], x);
+
+		if (del[i].remote == VN_SG_GROUP)
+			redo[del[i].dir == VN_SG_EGRESS] = true;
+		for (int k = 0; k < nb; k++) {
+			int j = box_find(gs->el, gs->nel, &x[k]);
+
+			if (j >= 0) {
+				if (--gs->el[j].refs == 0) {
+					box_elem(b, gid, &gs->el[j], false);
+					gs->el[j] = gs->el[--gs->nel];
+				}
+				continue;
+			}
+			j = box_find(gs->sp, gs->nsp, &x[k]);
+			if (j >= 0 && --gs->sp[j].refs == 0) {
+				redo[set_dir(gs->sp[j].set)] = true;
+				gs->sp[j] = gs->sp[--gs->nsp];
+			}
+		}
+	}
+	sp0 = gs->nsp;
+	for (size_t i = 0; i < nadd && r == 0; i++) {
+		int nb = rule_boxes(&add[i], x);
+
+		for (int k = 0; k < nb && r == 0; k++) {
+			int j = box_find(gs->el, gs->nel, &x[k]);
+			bool meets = false;
+
+			if (j >= 0) {
+				gs->el[j].refs++;
+				continue;
+			}
+			j = box_find(gs->sp, gs->nsp, &x[k]);
+			if (j >= 0) {
+				gs->sp[j].refs++;
+				continue;
+			}
+			for (size_t e = 0; e < gs->nel && !meets; e++)
+				meets = gs->el[e].set == x[k].set && box_meet(&gs->el[e], &x[k]);
+			x[k].refs = 1;
+			if (meets) {
+				r = box_push(&gs->sp, &gs->nsp, &gs->capsp, &x[k]);
+			} else {
+				r = box_push(&gs->el, &gs->nel, &gs->capel, &x[k]);
+				if (r == 0)
+					box_elem(b, gid, &x[k], true);
+			}
+		}
+	}
+	if (r < 0)
+		return r;
+	for (int dir = 0; dir < 2; dir++) {
+		group_chain_name(ch, sizeof(ch), gid, dir);
+		if (redo[dir]) {
+			m_flush(b, false, ch);
+			group_matchers(b, gid, dir);
+			for (size_t i = 0; i < nall; i++)
+				if (all[i].remote == VN_SG_GROUP && (int)all[i].dir == dir)
+					rule_add(b, gid, &all[i]);
+			for (size_t i = 0; i < gs->nsp; i++)
+				if (set_dir(gs->sp[i].set) == dir)
+					box_rule(b, ch, &gs->sp[i]);
+		} else {
+			for (size_t i = 0; i < nadd; i++)
+				if (add[i].remote == VN_SG_GROUP && (int)add[i].dir == dir)
+					rule_add(b, gid, &add[i]);
+			for (size_t i = sp0; i < gs->nsp; i++)
+				if (set_dir(gs->sp[i].set) == dir)
+					box_rule(b, ch, &gs->sp[i]);
+		}
+	}
+	return b->err;
 }
 
 void vn_sg_b_member(struct vn_sg_batch *b, const char *gid, const struct vn_addr *a, bool add)
@@ -916,7 +1416,7 @@ int vn_sg_nft_rebuild(struct vn_ns *ns, const struct vn_sg_group *groups, size_t
 		      size_t nzones)
 {
 	struct vn_sg_batch *b = vn_sg_batch_new();
-	int r;
+	int r = 0;
 
 	if (!b)
 		return -ENOMEM;
@@ -928,15 +1428,18 @@ int vn_sg_nft_rebuild(struct vn_ns *ns, const struct vn_sg_group *groups, size_t
 	base(b);
 	for (size_t i = 0; i < ngroups; i++)
 		vn_sg_b_group_add(b, groups[i].gid);
-	for (size_t i = 0; i < ngroups; i++)
-		vn_sg_b_group_rules(b, &groups[i], true);
+	for (size_t i = 0; i < ngroups && r == 0; i++)
+		r = vn_sg_b_group_change(b, groups[i].gs, groups[i].gid, groups[i].rules,
+					 groups[i].nrules, NULL, 0, groups[i].rules,
+					 groups[i].nrules);
 	for (size_t i = 0; i < nmembers; i++)
 		vn_sg_b_member(b, members[i].gid, &members[i].addr, true);
 	for (size_t i = 0; i < nports; i++)
 		vn_sg_b_port_set(b, &ports[i], false);
 	for (size_t i = 0; i < nzones; i++)
 		vn_sg_b_zone(b, zones[i].bridge, zones[i].zone, true);
-	r = vn_sg_batch_send(ns, b);
+	if (r == 0)
+		r = vn_sg_batch_send(ns, b);
 	vn_sg_batch_free(b);
 	return r;
 }
@@ -998,15 +1501,29 @@ int vn_sg_batch_send(struct vn_ns *ns, struct vn_sg_batch *b)
 #ifdef VN_HAVE_NFCT
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
+struct vn_sg_ctlist {
+	struct nf_conntrack **ct; /* clones of the dumped entries */
+	struct vn_sg_flow *flow;  /* ... as flows */
+	size_t n, cap;
+};
+
 struct ct_arg {
 	const struct vn_addr *addrs;
 	size_t naddrs;
-	bool (*drop)(void *arg, const struct vn_sg_flow *f);
-	void *arg;
-	struct nf_conntrack **victims;
-	size_t n, cap;
+	struct vn_sg_ctlist *l;
 	int err;
 };
+
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		nfct_destroy(l->ct[i]);
+	free(l->ct);
+	free(l->flow);
+	free(l);
+}
 
 static void ct_addr(const struct nf_conntrack *ct, int af, bool src, struct vn_addr *a)
 {
@@ -1048,60 +1565,136 @@ static int ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 		f.itype = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
 		f.icode = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
 	}
-	if (!c->drop(c->arg, &f))
-		return NFCT_CB_CONTINUE;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct nf_conntrack **v = realloc(c->victims, cap * sizeof(*v));
+	struct vn_sg_ctlist *l = c->l;
 
-		if (!v) {
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct nf_conntrack **v = realloc(l->ct, cap * sizeof(*v));
+		struct vn_sg_flow *fv;
+
+		if (v)
+			l->ct = v;
+		fv = v ? realloc(l->flow, cap * sizeof(*fv)) : NULL;
+		if (!fv) {
 			c->err = -ENOMEM;
 			return NFCT_CB_STOP;
 		}
-		c->victims = v;
-		c->cap = cap;
+		l->flow = fv;
+		l->cap = cap;
 	}
-	c->victims[c->n] = nfct_clone(ct);
-	if (c->victims[c->n])
-		c->n++;
+	l->ct[l->n] = nfct_clone(ct);
+	if (l->ct[l->n])
+		l->flow[l->n++] = f;
 	return NFCT_CB_CONTINUE;
 }
 
-static int ct_run(void *data)
+/* The dump walks the kernel's whole conntrack hash (262,144 buckets here,
+ * shared by every namespace, each bucket's lock taken): ~10 ms however
+ * few entries there are, which is why callers do it off the model lock. */
+static int ct_dump(void *data)
 {
 	struct ct_arg *c = data;
 	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 	uint32_t family = AF_UNSPEC;
-	int deleted = 0;
 
 	if (!h)
 		return -errno;
 	nfct_callback_register(h, NFCT_T_ALL, ct_cb, c);
 	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0 && !c->err)
 		c->err = -errno;
-	for (size_t i = 0; i < c->n; i++) {
-		/* gone meanwhile (ENOENT) is as good as deleted */
-		if (nfct_query(h, NFCT_Q_DESTROY, c->victims[i]) == 0)
-			deleted++;
-		nfct_destroy(c->victims[i]);
-	}
 	nfct_close(h);
-	return c->err ? c->err : deleted;
+	return c->err;
+}
+
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out)
+{
+	struct ct_arg c = {.addrs = addrs, .naddrs = naddrs};
+	int r;
+
+	*out = NULL;
+	if (!ns || !naddrs)
+		return 0;
+	c.l = calloc(1, sizeof(*c.l));
+	if (!c.l)
+		return -ENOMEM;
+	r = vn_ns_run(ns, ct_dump, &c);
+	if (r < 0) {
+		vn_sg_ctlist_free(c.l);
+		return r;
+	}
+	*out = c.l;
+	return 0;
+}
+
+struct ct_del {
+	struct vn_sg_ctlist *l;
+	bool (*drop)(void *arg, const struct vn_sg_flow *f);
+	void *arg;
+};
+
+static int ct_delete(void *data)
+{
+	struct ct_del *d = data;
+	struct nfct_handle *h = NULL;
+	int deleted = 0;
+
+	for (size_t i = 0; i < d->l->n; i++) {
+		if (!d->drop(d->arg, &d->l->flow[i]))
+			continue;
+		if (!h && !(h = nfct_open(CONNTRACK, 0)))
+			return -errno;
+		/* gone meanwhile (ENOENT) is as good as deleted */
+		if (nfct_query(h, NFCT_Q_DESTROY, d->l->ct[i]) == 0)
+			deleted++;
+	}
+	if (h)
+		nfct_close(h);
+	return deleted;
+}
+
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
+{
+	struct ct_del d = {.l = l, .drop = drop, .arg = arg};
+
+	if (!ns || !l || !l->n)
+		return 0;
+	return vn_ns_run(ns, ct_delete, &d);
 }
 
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
 {
-	struct ct_arg c = {.addrs = addrs, .naddrs = naddrs, .drop = drop, .arg = arg};
-	int r;
+	struct vn_sg_ctlist *l = NULL;
+	int r = vn_sg_ct_collect(ns, addrs, naddrs, &l);
 
-	if (!ns || !naddrs)
-		return 0;
-	r = vn_ns_run(ns, ct_run, &c);
-	free(c.victims);
+	if (r == 0)
+		r = vn_sg_ct_drop(ns, l, drop, arg);
+	vn_sg_ctlist_free(l);
 	return r;
 }
 #else
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out)
+{
+	(void)ns, (void)addrs;
+	*out = NULL;
+	return naddrs ? -EOPNOTSUPP : 0;
+}
+
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
+{
+	(void)ns, (void)l, (void)drop, (void)arg;
+	return 0;
+}
+
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l)
+{
+	(void)l;
+}
+
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg)
 {

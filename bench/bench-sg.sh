@@ -13,11 +13,15 @@
 # rg`; two bound ports list the groups (at most 50 each). Measured,
 # BENCH_REPEAT times (default 20), median and worst:
 #  (a) one rule added: echo "ingress tcp P" >> security_groups/g1/rules
+#  (r) one rule removed: g1's list written again without one of them
 #  (b) one remote-group member added: an unbound port with an address goes
 #      from `default` to `default rg` (its address joins rg's set)
+#  (f) the write path's floor: g1's `description` written (FUSE, the
+#      store's commit; no kernel work)
 #  (c) baseline: iptables-restore (iptables-nft) of an equivalent ruleset
 #      (N ACCEPT rules in per-group chains, one rule per member address)
 #      into an empty namespace of its own, i.e. what a full reload costs.
+# VNETFS=/path/to/other/vnetfs runs another binary (an A/B against main).
 set -euo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -86,21 +90,34 @@ ipt_file() { # N
 	echo "COMMIT"
 }
 
-printf '| rules | rule add: median / max | member add: median / max | iptables-restore of the ruleset: median / max | restore / rule add |\n'
-printf '|---|---|---|---|---|\n'
+printf '| rules | rule add: median / max | rule remove: median / max | member add: median / max | description write: median / max | iptables-restore of the ruleset: median / max | restore / rule add |\n'
+printf '|---|---|---|---|---|---|---|\n'
 for n in "${SIZES[@]}"; do
 	grow_to "$n"
-	nft_rules=$(ip netns exec "$VN_NS" nft -a list table inet vnetfs_sg | grep -c '# handle' || true)
-	ra=() ma=() ir=()
+	# rules of the inet table (not its chains, sets and maps)
+	nft_rules=$(ip netns exec "$VN_NS" nft -a list table inet vnetfs_sg | grep '# handle' |
+		grep -cvE '^[[:space:]]*(table|chain|set|map) ' || true)
+	ra=() rr=() ma=() dw=() ir=()
 	for ((i = 1; i <= REPEAT; i++)); do
 		t0=$(now)
 		echo "ingress tcp $((20000 + i))" >>"$SG/g1/rules"
 		t1=$(now)
 		ra+=($((t1 - t0)))
 	done
-	# take them out again (untimed): one rewrite of g1
-	grep -v 'ingress tcp 2[0-9][0-9][0-9][0-9]$' "$SG/g1/rules" >"$VN_TMP/g1.rules"
-	cat "$VN_TMP/g1.rules" >"$SG/g1/rules"
+	# take them out again, one write of g1's list each (the write is timed)
+	for ((i = 1; i <= REPEAT; i++)); do
+		keep=$(grep -vx "ingress tcp $((20000 + i))" "$SG/g1/rules")
+		t0=$(now)
+		printf '%s\n' "$keep" >"$SG/g1/rules" # a builtin, like the add's echo
+		t1=$(now)
+		rr+=($((t1 - t0)))
+	done
+	for ((i = 1; i <= REPEAT; i++)); do
+		t0=$(now)
+		echo "d$i" >"$SG/g1/description"
+		t1=$(now)
+		dw+=($((t1 - t0)))
+	done
 	for ((i = 1; i <= REPEAT; i++)); do
 		t0=$(now)
 		printf 'default\nrg\n' >"$M/networks/bn/ports/m$i/security_groups"
@@ -119,9 +136,11 @@ for n in "${SIZES[@]}"; do
 	done
 	ip netns del ipt
 	rmed=$(printf '%s\n' "${ra[@]}" | median)
-	printf '| %d (%s nft rules) | %s / %s ms | %s / %s ms | %s / %s ms | %s× |\n' "$n" "$nft_rules" \
+	printf '| %d (%s nft rules) | %s / %s ms | %s / %s ms | %s / %s ms | %s / %s ms | %s / %s ms | %s× |\n' "$n" "$nft_rules" \
 		"$(ms "$rmed")" "$(ms "$(printf '%s\n' "${ra[@]}" | maxof)")" \
+		"$(ms "$(printf '%s\n' "${rr[@]}" | median)")" "$(ms "$(printf '%s\n' "${rr[@]}" | maxof)")" \
 		"$(ms "$(printf '%s\n' "${ma[@]}" | median)")" "$(ms "$(printf '%s\n' "${ma[@]}" | maxof)")" \
+		"$(ms "$(printf '%s\n' "${dw[@]}" | median)")" "$(ms "$(printf '%s\n' "${dw[@]}" | maxof)")" \
 		"$(ms "$(printf '%s\n' "${ir[@]}" | median)")" "$(ms "$(printf '%s\n' "${ir[@]}" | maxof)")" \
 		"$(awk -v a="$(printf '%s\n' "${ir[@]}" | median)" -v b="$rmed" 'BEGIN { printf "%.0f", a / b }')"
 done

@@ -21,12 +21,15 @@
  * allow are deleted, so established flows stop too.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vnetfs/backend.h"
 #include "vnetfs/ip.h"
+#include "vnetfs/jobs.h"
 #include "vnetfs/model.h"
 #include "vnetfs/sg.h"
 #include "fs/kinds.h"
@@ -65,11 +68,19 @@ struct vn_sg {
 	struct lh_table *members; /* "gid addr" -> struct vn_sg_count */
 	uint8_t used[(VN_SG_MAX_IDX + 8) / 8];
 	unsigned long batches, flushed;
+	/* addresses whose conntrack entries are to be judged again, taken
+	 * by the next flush job's run: shared with the workers under ctmu */
+	pthread_mutex_t ctmu;
+	struct vn_addr *ctq;
+	size_t nctq, capctq;
+	bool ctsched; /* a flush job is queued that has not taken ctq yet */
+	unsigned ctseq;
 };
 
 struct vn_sg_gpriv {
 	struct vn_sgrule *rules;
 	size_t n;
+	struct vn_sg_gstate *gs; /* what the kernel has of the rules */
 };
 
 static void *lookup(struct lh_table *t, const char *k)
@@ -94,6 +105,7 @@ static struct vn_sg *vn_sg_state(struct vn_ctx *c)
 		s->recs = lh_kchar_table_new(64, vn_sg_free_entry);
 		s->members = lh_kchar_table_new(64, vn_sg_free_entry);
 		s->zones = lh_kchar_table_new(16, vn_sg_free_entry);
+		pthread_mutex_init(&s->ctmu, NULL);
 		if (!s->recs || !s->members || !s->zones) {
 			if (s->recs)
 				lh_table_free(s->recs);
@@ -101,6 +113,7 @@ static struct vn_sg *vn_sg_state(struct vn_ctx *c)
 				lh_table_free(s->members);
 			if (s->zones)
 				lh_table_free(s->zones);
+			pthread_mutex_destroy(&s->ctmu);
 			free(s);
 			return NULL;
 		}
@@ -116,6 +129,8 @@ void vn_secgroup_fini(struct vn_ctx *c)
 	lh_table_free(c->sg->recs);
 	lh_table_free(c->sg->members);
 	lh_table_free(c->sg->zones);
+	free(c->sg->ctq);
+	pthread_mutex_destroy(&c->sg->ctmu);
 	free(c->sg);
 	c->sg = NULL;
 }
@@ -136,6 +151,8 @@ static void vn_sg_free_priv(struct vn_obj *o)
 	free(gpriv(o)->rules);
 	gpriv(o)->rules = NULL;
 	gpriv(o)->n = 0;
+	vn_sg_gstate_free(gpriv(o)->gs);
+	gpriv(o)->gs = NULL;
 }
 
 static struct vn_coll *groups(struct vn_ctx *c)
@@ -572,18 +589,139 @@ static bool vn_ct_drop(void *arg, const struct vn_sg_flow *f)
 	return false;
 }
 
-static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
+/* The flush is a job: the dump (~10 ms, it walks the kernel's whole
+ * conntrack hash) runs in a worker without the model lock, and the
+ * entries found are judged and deleted under the write lock against what
+ * is installed then (so a rule added back meanwhile keeps its flows). The
+ * write that removed a rule returns first. The job's run waits
+ * VN_CT_DELAY_MS before it takes the addresses asked for so far (ctq,
+ * under ctmu) and dumps: a burst of removals shares one dump, and the
+ * dump does not compete for the CPU with the write that asked for it. A
+ * flush asked after a run took ctq queues the next job (keys differ, so
+ * neither supersedes the other's result). */
+#define VN_CT_DELAY_MS 20
+
+struct vn_ct_snap {
+	struct vn_sg *s;
+	struct vn_ns *ns;
+	bool wait;
+};
+
+static int vn_ct_run(void *snap, void **result, struct vn_err *err)
 {
-	struct vn_ct_ctx x = {.c = c, .s = c->sg};
+	struct vn_ct_snap *sn = snap;
+	struct vn_sg *s = sn->s;
+	struct vn_sg_ctlist *l = NULL;
+	struct vn_addr *addrs;
+	size_t n;
 	int r;
 
-	if (!n || !c->sg || !c->sg->ready)
-		return;
-	r = vn_sg_ct_flush(c->ns, addrs, n, vn_ct_drop, &x);
+	if (sn->wait)
+		usleep(VN_CT_DELAY_MS * 1000);
+	pthread_mutex_lock(&s->ctmu);
+	addrs = s->ctq;
+	n = s->nctq;
+	s->ctq = NULL;
+	s->nctq = s->capctq = 0;
+	s->ctsched = false;
+	pthread_mutex_unlock(&s->ctmu);
+	r = vn_sg_ct_collect(sn->ns, addrs, n, &l);
+	free(addrs);
+	*result = l;
+	if (r < 0)
+		return vn_fail(err, r, "could not dump the conntrack table");
+	return 0;
+}
+
+static int vn_ct_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+			 struct vn_err *err)
+{
+	struct vn_sg *s = c->sg;
+	struct vn_ct_ctx x = {.c = c, .s = s};
+	int r;
+
+	(void)o, (void)err;
+	if (!s)
+		return 0;
+	if (rc < 0) {
+		vn_warn(rc, "security groups: could not flush conntrack entries");
+		return 0;
+	}
+	r = vn_sg_ct_drop(c->ns, result, vn_ct_drop, &x);
 	if (r < 0)
 		vn_warn(r, "security groups: could not flush conntrack entries");
 	else
-		c->sg->flushed += (unsigned long)r;
+		s->flushed += (unsigned long)r;
+	return 0;
+}
+
+static void vn_ct_free(void *snap, void *result)
+{
+	free(snap);
+	vn_sg_ctlist_free(result);
+}
+
+static const struct vn_job_ops vn_ct_ops = {
+	.what = "conntrack flush",
+	.flags = VN_JOB_NO_STATUS,
+	.run = vn_ct_run,
+	.publish = vn_ct_publish,
+	.free = vn_ct_free,
+};
+
+static void vn_sg_flush(struct vn_ctx *c, const struct vn_addr *addrs, size_t n)
+{
+	struct vn_sg *s = c->sg;
+	struct vn_ct_snap *sn;
+	bool submit = false;
+	char key[64];
+	int r = 0;
+
+	if (!n || !s || !s->ready || !c->ns)
+		return;
+	pthread_mutex_lock(&s->ctmu);
+	if (s->nctq + n > s->capctq) {
+		size_t nc = (s->nctq + n) * 2;
+		struct vn_addr *nv = realloc(s->ctq, nc * sizeof(*nv));
+
+		if (nv) {
+			s->ctq = nv;
+			s->capctq = nc;
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < s->nctq && !dup; k++)
+			dup = vn_addr_eq(&s->ctq[k], &addrs[i]);
+		if (!dup)
+			s->ctq[s->nctq++] = addrs[i];
+	}
+	if (r == 0 && !s->ctsched)
+		submit = s->ctsched = true;
+	snprintf(key, sizeof(key), "secgroup:conntrack:%u", s->ctseq++);
+	pthread_mutex_unlock(&s->ctmu);
+	if (r < 0) {
+		vn_warn(r, "security groups: could not flush conntrack entries");
+		return;
+	}
+	if (!submit)
+		return; /* the queued job's run takes these too */
+	sn = calloc(1, sizeof(*sn));
+	if (sn) {
+		sn->s = s;
+		sn->ns = c->ns;
+		sn->wait = c->jobs != NULL; /* inline (no workers): at once */
+	}
+	if (!sn || vn_job_submit(c, NULL, key, &vn_ct_ops, sn) < 0) {
+		/* vn_job_submit freed sn; the next flush asked submits again */
+		pthread_mutex_lock(&s->ctmu);
+		s->ctsched = false;
+		pthread_mutex_unlock(&s->ctmu);
+		vn_warn(-ENOMEM, "security groups: could not flush conntrack entries");
+	}
 }
 
 static int send_batch(struct vn_ctx *c, struct vn_sg_batch *b, struct vn_err *err)
@@ -732,7 +870,7 @@ static int vn_sg_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 {
 	struct vn_sg *s = vn_sg_state(c);
 	struct vn_sg_batch *b;
-	struct vn_sg_group g;
+	struct vn_sg_gstate *gs;
 	int r;
 
 	if (!s)
@@ -749,14 +887,25 @@ static int vn_sg_create(struct vn_ctx *c, struct vn_obj *o, struct vn_err *err)
 	if (!s->ready)
 		return 0;
 	b = vn_sg_batch_new();
-	if (!b)
+	gs = vn_sg_gstate_new();
+	if (!b || !gs) {
+		vn_sg_batch_free(b);
+		vn_sg_gstate_free(gs);
 		return -ENOMEM;
-	g = (struct vn_sg_group){.gid = o->id, .rules = gpriv(o)->rules, .nrules = gpriv(o)->n};
+	}
 	vn_sg_b_group_add(b, o->id);
-	vn_sg_b_group_rules(b, &g, true);
-	r = send_batch(c, b, err);
+	r = vn_sg_b_group_change(b, gs, o->id, gpriv(o)->rules, gpriv(o)->n, NULL, 0,
+				 gpriv(o)->rules, gpriv(o)->n);
+	if (r == 0)
+		r = send_batch(c, b, err);
 	vn_sg_batch_free(b);
-	return r;
+	if (r < 0) {
+		vn_sg_gstate_free(gs);
+		return r;
+	}
+	vn_sg_gstate_free(gpriv(o)->gs);
+	gpriv(o)->gs = gs;
+	return 0;
 }
 
 static int vn_sg_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
@@ -777,11 +926,10 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 		       struct json_object *old, struct vn_err *err)
 {
 	struct vn_sg *s = vn_sg_state(c);
-	struct vn_sgrule *v = NULL, *add = NULL;
-	size_t n = 0, nadd = 0;
-	bool append = true, removed = false;
+	struct vn_sgrule *v = NULL, *add = NULL, *del = NULL;
+	size_t n = 0, nadd = 0, ndel = 0;
 	struct vn_sg_batch *b;
-	struct vn_sg_group g;
+	struct vn_sg_gstate *gs = NULL;
 	int r;
 
 	(void)old;
@@ -802,43 +950,49 @@ static int vn_sg_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr 
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < gpriv(o)->n; i++)
+	del = gpriv(o)->n ? calloc(gpriv(o)->n, sizeof(*del)) : NULL;
+	for (size_t i = 0; del && i < gpriv(o)->n; i++)
 		if (!rule_in(&gpriv(o)->rules[i], newset))
-			removed = true;
-	append = !removed;
+			del[ndel++] = gpriv(o)->rules[i];
 	add = n ? calloc(n, sizeof(*add)) : NULL;
 	for (size_t i = 0; add && i < n; i++)
 		if (!rule_in(&v[i], oldset))
 			add[nadd++] = v[i];
 	lh_table_free(newset);
 	lh_table_free(oldset);
-	if (n && !add) {
-		free(v);
-		return -ENOMEM;
-	}
 	b = vn_sg_batch_new();
-	if (!b) {
+	if ((n && !add) || (gpriv(o)->n && !del) || !b) {
+		vn_sg_batch_free(b);
 		free(v);
 		free(add);
+		free(del);
 		return -ENOMEM;
 	}
-	/* only new lines: appended to the group's chains, O(new lines);
-	 * anything removed: the group's two chains are rewritten */
-	g = (struct vn_sg_group){
-		.gid = o->id, .rules = append ? add : v, .nrules = append ? nadd : n};
-	if (s->ready && (nadd || removed))
-		vn_sg_b_group_rules(b, &g, append);
-	r = send_batch(c, b, err);
+	/* the rules that go and come become element deletes and adds of the
+	 * group's sets (O(the change) in the kernel, no table validation) */
+	r = 0;
+	if (s->ready && (nadd || ndel)) {
+		gs = vn_sg_gstate_clone(gpriv(o)->gs);
+		r = gs ? vn_sg_b_group_change(b, gs, o->id, v, n, del, ndel, add, nadd) : -ENOMEM;
+	}
+	if (r == 0)
+		r = send_batch(c, b, err);
 	vn_sg_batch_free(b);
 	free(add);
+	free(del);
 	if (r < 0) {
+		vn_sg_gstate_free(gs);
 		free(v);
 		return r;
+	}
+	if (gs) {
+		vn_sg_gstate_free(gpriv(o)->gs);
+		gpriv(o)->gs = gs;
 	}
 	free(gpriv(o)->rules);
 	gpriv(o)->rules = v;
 	gpriv(o)->n = n;
-	if (removed && s->ready) {
+	if (ndel && s->ready) {
 		/* the addresses of the group's filtered ports */
 		struct vn_addr *addrs = NULL;
 		size_t na = 0, cap = 0;
@@ -908,6 +1062,7 @@ struct vn_rebuild {
 	struct vn_ctx *c;
 	struct vn_sg *s;
 	struct vn_sg_group *g;
+	struct vn_obj **go; /* g[i]'s group */
 	size_t ng, capg;
 	struct vn_sg_member *m;
 	size_t nm, capm;
@@ -925,17 +1080,27 @@ static int rb_group(struct vn_obj *o, void *arg)
 	if (x->ng == x->capg) {
 		size_t nc = x->capg ? x->capg * 2 : 16;
 		struct vn_sg_group *nv = realloc(x->g, nc * sizeof(*nv));
+		struct vn_obj **ngo;
 
 		if (!nv)
 			return x->err = -ENOMEM;
 		x->g = nv;
+		ngo = realloc(x->go, nc * sizeof(*ngo));
+		if (!ngo)
+			return x->err = -ENOMEM;
+		x->go = ngo;
 		x->capg = nc;
 	}
 	if (!gpriv(o)->rules && vn_get_list(o, "rules") &&
 	    vn_sg_compile(x->c, o, &gpriv(o)->rules, &gpriv(o)->n, false, &e) < 0)
 		vn_warn(0, "security group %s: %s", o->name, e.msg);
-	x->g[x->ng++] =
-		(struct vn_sg_group){.gid = o->id, .rules = gpriv(o)->rules, .nrules = gpriv(o)->n};
+	x->go[x->ng] = o;
+	x->g[x->ng] = (struct vn_sg_group){.gid = o->id,
+					   .rules = gpriv(o)->rules,
+					   .nrules = gpriv(o)->n,
+					   .gs = vn_sg_gstate_new()};
+	if (!x->g[x->ng++].gs)
+		return x->err = -ENOMEM;
 	return 0;
 }
 
@@ -1055,7 +1220,15 @@ static int vn_sg_sweep(struct vn_ctx *c)
 		vn_err(r, "security groups: could not make the filter tables");
 	else
 		s->batches++;
+	for (size_t i = 0; i < x.ng; i++) {
+		/* what the kernel has now (nothing of ours if it failed) */
+		vn_sg_gstate_free(gpriv(x.go[i])->gs);
+		gpriv(x.go[i])->gs = r < 0 ? vn_sg_gstate_new() : x.g[i].gs;
+		if (r < 0)
+			vn_sg_gstate_free(x.g[i].gs);
+	}
 	s->ready = true;
+	free(x.go);
 	free(x.g);
 	free(x.m);
 	free(x.p);

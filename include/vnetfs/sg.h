@@ -76,10 +76,21 @@ struct vn_sg_port {
 	size_t ngids;
 };
 
+/* What one group has in the kernel: its rules' boxes that are elements
+ * of its sets (refcounted: two rules may make one), those that overlap
+ * another and are nft rules of their own ("spilled"). The caller keeps
+ * one per group; a change updates it in place, so change a clone and
+ * keep it only when the batch went through. */
+struct vn_sg_gstate;
+struct vn_sg_gstate *vn_sg_gstate_new(void);
+struct vn_sg_gstate *vn_sg_gstate_clone(const struct vn_sg_gstate *gs); /* NULL: empty */
+void vn_sg_gstate_free(struct vn_sg_gstate *gs);
+
 struct vn_sg_group {
 	const char *gid;
 	const struct vn_sgrule *rules;
 	size_t nrules;
+	struct vn_sg_gstate *gs; /* the rebuild fills it (empty on entry) */
 };
 
 /* Start over: both tables replaced by exactly this (groups, their member
@@ -106,9 +117,14 @@ void vn_sg_batch_free(struct vn_sg_batch *b);
 /* A group's chains and member sets (new group). */
 void vn_sg_b_group_add(struct vn_sg_batch *b, const char *gid);
 void vn_sg_b_group_del(struct vn_sg_batch *b, const char *gid);
-/* Replace a group's rules (flush its two chains, add these); with
- * append, only add these (the chains keep theirs). */
-void vn_sg_b_group_rules(struct vn_sg_batch *b, const struct vn_sg_group *g, bool append);
+/* A group's rules go from what gs has to all[0..nall): del are the rules
+ * that go, add those that come (each rule once). Rules become or stop
+ * being set elements (no nft rule, no table validation); a remote-group
+ * rule or a spilled box is appended as an nft rule, and removing one
+ * remakes that chain. gs is updated (see above). 0 or -errno. */
+int vn_sg_b_group_change(struct vn_sg_batch *b, struct vn_sg_gstate *gs, const char *gid,
+			 const struct vn_sgrule *all, size_t nall, const struct vn_sgrule *del,
+			 size_t ndel, const struct vn_sgrule *add, size_t nadd);
 void vn_sg_b_member(struct vn_sg_batch *b, const char *gid, const struct vn_addr *a, bool add);
 /* A port's chains and map entries made (or remade) from p. */
 void vn_sg_b_port_set(struct vn_sg_batch *b, const struct vn_sg_port *p, bool exists);
@@ -124,5 +140,16 @@ int vn_sg_batch_send(struct vn_ns *ns, struct vn_sg_batch *b);
  * number deleted or -errno. */
 int vn_sg_ct_flush(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
 		   bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg);
+/* The same in two steps. Collect (slow: the dump walks the kernel's
+ * whole conntrack hash, ~10 ms; needs no model state, so it runs off the
+ * lock): clones of the entries whose source or destination is in addrs.
+ * Drop (with the model at hand): delete those drop() says true for;
+ * returns the number deleted or -errno. */
+struct vn_sg_ctlist;
+int vn_sg_ct_collect(struct vn_ns *ns, const struct vn_addr *addrs, size_t naddrs,
+		     struct vn_sg_ctlist **out);
+int vn_sg_ct_drop(struct vn_ns *ns, struct vn_sg_ctlist *l,
+		  bool (*drop)(void *arg, const struct vn_sg_flow *f), void *arg);
+void vn_sg_ctlist_free(struct vn_sg_ctlist *l);
 
 #endif

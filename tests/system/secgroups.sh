@@ -73,6 +73,15 @@ ping6_ok() { # NS ADDR: DAD may hold the address for a moment
 vn_true "IPv6: h61 pings h62 (both in default; ND allowed)" ping6_ok h61 "$ip62"
 vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" web
 vn_true "IPv6: h61 cannot ping h62 (web: no ingress icmp)" cannot_ping h61 "$ip62"
+# the IPv6 port and icmp sets, with traffic
+vn_ok vn_a "$SG/web/rules" "ingress tcp 7000"
+vn_true "IPv6: 'ingress tcp 7000' lets tcp/7000 from h61 in" tcp_ok h61 h62 "$ip62" 7000
+vn_true "IPv6: tcp/7001 stays blocked" tcp_blocked h61 h62 "$ip62" 7001
+vn_ok vn_a "$SG/web/rules" "ingress icmp 128"
+vn_true "IPv6: 'ingress icmp 128' (echo request) lets h61 ping h62" ping6_ok h61 "$ip62"
+vn_ok vn_w "$SG/web/rules" "$(printf 'egress any\ningress icmp 129')"
+vn_true "IPv6: with only 'ingress icmp 129' h61 cannot ping h62" cannot_ping h61 "$ip62"
+vn_ok vn_w "$SG/web/rules" "egress any"
 vn_ok vn_w "$M/networks/n6/ports/p62/security_groups" default
 vn_true "IPv6: back in default, h61 pings h62" ping6_ok h61 "$ip62"
 
@@ -165,6 +174,66 @@ vn_true "tcp/22 from outside the prefix (h5, 10.0.1.x) fails" tcp_blocked h5 h3 
 vn_true "tcp/23 from inside the prefix fails" tcp_blocked h1 h3 "$ip3" 23
 vn_true "tcp/23 from 10.0.1.x (rule: 23-24 from 10.0.1.0/24) passes" tcp_ok h5 h3 "$ip3" 23
 
+# ---- rules are set elements: adding or removing one is no nft rule -----------------------
+NFT() { ip netns exec "$VN_NS" nft "$@"; }
+wid=$(vn_cat "$SG/web/id" | tr -d -)
+nrules() { NFT -a list chain inet vnetfs_sg "g_${wid}_i" | grep -c 'accept # handle' || true; }
+vn_match "10\.0\.0\.0/24 \. tcp \. 22[^0-9-]" "$(NFT list set inet vnetfs_sg "g_${wid}_ip4")" \
+	"'ingress tcp 22 from 10.0.0.0/24' is an element of web's IPv4 port set"
+vn_match "10\.0\.1\.0/24 \. tcp \. 23-24" "$(NFT list set inet vnetfs_sg "g_${wid}_ip4")" \
+	"'ingress tcp 23-24 from 10.0.1.0/24' is an element (a range)"
+vn_match "0\.0\.0\.0/0 \. udp" "$(NFT list set inet vnetfs_sg "g_${wid}_ia4")" \
+	"'ingress udp' is an element of web's IPv4 protocol set"
+vn_match "::/0 \. udp" "$(NFT list set inet vnetfs_sg "g_${wid}_ia6")" "... and of its IPv6 one"
+n0=$(nrules)
+vn_eq 8 "$n0" "web's ingress chain: six matchers and the remote-group rule (IPv4, IPv6)"
+mon=$VN_TMP/monitor.out
+NFT monitor rules >"$mon" 2>&1 &
+monpid=$!
+sleep 0.3
+vn_ok vn_a "$W" "ingress tcp 5000"
+vn_ok vn_a "$W" "ingress ipv4 tcp 5000"
+vn_match "::/0 \. tcp \. 5000" "$(NFT list set inet vnetfs_sg "g_${wid}_ip6")" \
+	"'ingress tcp 5000' is an IPv6 element too"
+vn_true "tcp/5000 from h5 passes" tcp_ok h5 h3 "$ip3" 5000
+# two rules make one IPv4 element: removing one keeps it
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 5000')"
+vn_true "'ingress ipv4 tcp 5000' still there: tcp/5000 from h5 passes" tcp_ok h5 h3 "$ip3" 5000
+vn_eq "" "$(NFT list set inet vnetfs_sg "g_${wid}_ip6" | grep 5000)" "the IPv6 element went"
+# one write that drops one of them and brings the other back: the IPv4
+# element is deleted and added again in one batch
+vn_ok vn_w "$W" "$(vn_cat "$W" | sed 's/^ingress ipv4 tcp 5000$/ingress tcp 5000/')"
+vn_true "'ingress ipv4 tcp 5000' replaced by 'ingress tcp 5000' in one write: tcp/5000 passes" \
+	tcp_ok h5 h3 "$ip3" 5000
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 5000')"
+vn_true "both gone: tcp/5000 from h5 fails" tcp_blocked h5 h3 "$ip3" 5000
+vn_eq "" "$(NFT list set inet vnetfs_sg "g_${wid}_ip4" | grep 5000)" "the IPv4 element went"
+sleep 0.3
+vn_eq "" "$(grep -E '^(add|delete) rule' "$mon")" "adding and removing port rules made or deleted no nft rule"
+vn_eq "$n0" "$(nrules)" "web's ingress chain has as many rules as before"
+# a remote-group rule is still an nft rule (the monitor sees it: this check can fail)
+vn_ok vn_a "$W" "ingress udp 53 group trusted"
+sleep 0.3
+vn_match "add rule inet vnetfs_sg g_${wid}_i .*@m4_" "$(cat "$mon")" "a remote-group rule is one nft rule"
+kill "$monpid" 2>/dev/null || true
+wait "$monpid" 2>/dev/null || true
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress udp 53 group trusted')"
+vn_eq "$n0" "$(nrules)" "its removal remade the chain: as many rules as before"
+vn_true "after the chain was remade: tcp/22 from h1 passes" tcp_ok h1 h3 "$ip3" 22
+# a rule that overlaps an element of its set becomes an nft rule of its own
+vn_ok vn_a "$W" "ingress tcp 22-23 from 10.0.1.0/24"
+vn_eq "$((n0 + 1))" "$(nrules)" "the overlapping rule is one more nft rule"
+vn_true "tcp/22 from h5 passes through it" tcp_ok h5 h3 "$ip3" 22
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 23-24 from 10.0.1.0/24')"
+vn_true "23-24 removed: tcp/23 from h5 still passes (22-23)" tcp_ok h5 h3 "$ip3" 23
+vn_true "23-24 removed: tcp/24 from h5 fails" tcp_blocked h5 h3 "$ip3" 24
+vn_ok vn_w "$W" "$(vn_cat "$W" | grep -vx 'ingress tcp 22-23 from 10.0.1.0/24')"
+vn_eq "$n0" "$(nrules)" "the overlapping rule's removal took its nft rule"
+vn_true "22-23 removed: tcp/22 from h5 fails" tcp_blocked h5 h3 "$ip3" 22
+vn_true "22-23 removed: tcp/22 from h1 still passes" tcp_ok h1 h3 "$ip3" 22
+vn_ok vn_a "$W" "ingress tcp 23-24 from 10.0.1.0/24"
+vn_true "23-24 back: tcp/23 from h5 passes" tcp_ok h5 h3 "$ip3" 23
+
 # ---- egress restricted -------------------------------------------------------------------
 vn_ok mkdir "$SG/out"
 vn_ok vn_w "$SG/out/rules" "egress tcp 22"
@@ -176,6 +245,15 @@ vn_true "egress-restricted h4 reaches h3 on tcp/22" tcp_ok h4 h3 "$ip3" 22
 vn_true "egress-restricted h4 cannot ping h1 (h1 allows icmp in)" cannot_ping h4 "$ip1"
 vn_ok vn_a "$SG/out/rules" "egress icmp"
 vn_true "after egress icmp h4 pings h1" can_ping h4 "$ip1"
+oid=$(vn_cat "$SG/out/id" | tr -d -)
+vn_ok vn_w "$SG/out/rules" "$(printf 'egress tcp 22\negress icmp 8')"
+vn_match "0\.0\.0\.0/0 \. icmp \. echo-request \. 0-255" \
+	"$(NFT list set inet vnetfs_sg "g_${oid}_ec4")" "'egress icmp 8' is an element of the icmp set"
+vn_true "egress icmp 8 (echo request): h4 pings h1" can_ping h4 "$ip1"
+vn_ok vn_w "$SG/out/rules" "$(printf 'egress tcp 22\negress icmp 0/0')"
+vn_true "egress icmp 0/0 (echo reply) only: h4 cannot ping h1" cannot_ping h4 "$ip1"
+vn_ok vn_w "$SG/out/rules" "$(printf 'egress tcp 22\negress icmp')"
+vn_true "egress icmp again: h4 pings h1" can_ping h4 "$ip1"
 
 # ---- remote group membership takes effect at once -----------------------------------------
 vn_true "h1 (not in trusted) cannot reach h3 tcp/80" tcp_blocked h1 h3 "$ip3" 80
@@ -247,6 +325,9 @@ vn_restart
 vn_eq "" "$(ip netns exec "$VN_NS" nft list table inet vnetfs_sg | grep -E 'stale_(chain|set)')" \
 	"restart removed our stale chain and set"
 vn_true "after restart: h1 pings h2 (default)" can_ping h1 "$ip2"
+vn_match "10\.0\.0\.0/24 \. tcp \. 22[^0-9-]" "$(NFT list set inet vnetfs_sg "g_${wid}_ip4")" \
+	"after restart: web's rule is an element again"
+vn_eq 6 "$(nrules)" "after restart: web's ingress chain has its six matchers (its remote rule went)"
 vn_true "after restart: tcp/22 from h1 to h3 passes" tcp_ok h1 h3 "$ip3" 22
 vn_true "after restart: tcp/23 from h1 to h3 fails" tcp_blocked h1 h3 "$ip3" 23
 vn_true "after restart: h4 still cannot reach h3 tcp/23 (egress)" tcp_blocked h4 h3 "$ip3" 23
