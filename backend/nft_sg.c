@@ -1588,15 +1588,34 @@ static int ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 	return NFCT_CB_CONTINUE;
 }
 
+/* The entries of the calling thread's namespace (net sysctls follow it),
+ * or -1 when that cannot be read. */
+static long ct_count(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_count", "re");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /* The dump walks the kernel's whole conntrack hash (262,144 buckets here,
  * shared by every namespace, each bucket's lock taken): ~10 ms however
- * few entries there are, which is why callers do it off the model lock. */
+ * few entries there are, which is why callers do it off the model lock,
+ * and skip it when the namespace has no entry at all. */
 static int ct_dump(void *data)
 {
 	struct ct_arg *c = data;
-	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nfct_handle *h;
 	uint32_t family = AF_UNSPEC;
 
+	if (ct_count() == 0)
+		return 0;
+	h = nfct_open(CONNTRACK, 0);
 	if (!h)
 		return -errno;
 	nfct_callback_register(h, NFCT_T_ALL, ct_cb, c);
