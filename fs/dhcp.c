@@ -321,6 +321,20 @@ static void vn_dhcp_tag(const struct vn_obj *sub, char tag[48])
 	vn_ifname(tag, "s", sub->id); /* 15 bytes: "s" + 14 id digits */
 }
 
+/* Add PIECE to the line begun at start unless the line (with reserve
+ * more bytes and its newline) would pass VN_DHCP_LINE_MAX: dnsmasq reads
+ * a line in 1,024 bytes and takes the rest of a longer one for a line of
+ * its own, an option nobody wrote. The subnet's limits keep every line
+ * far shorter; this holds whatever the store held. 1: left out. */
+static int vn_dhcp_piece(struct vn_buf *out, size_t start, size_t reserve, const char *piece)
+{
+	size_t pl = strlen(piece);
+
+	if (out->len - start + pl + reserve + 1 > VN_DHCP_LINE_MAX)
+		return 1;
+	return vn_buf_add(out, piece, pl);
+}
+
 /* Per subnet: router (none: an empty option, so that dnsmasq does not
  * offer itself), DNS servers (likewise), classless static routes (121,
  * with the default route added as RFC 3442 asks, since a client that
@@ -334,32 +348,37 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct json_object *dns = vn_get_list(subs[i].sub, "dns_nameservers");
 		struct json_object *routes = vn_get_list(subs[i].sub, "host_routes");
-		char tag[48], gw[VN_ADDR_STRLEN] = "";
-		size_t nd = 0;
+		char tag[48], gw[VN_ADDR_STRLEN] = "", piece[2 * VN_CIDR_STRLEN + 4];
+		size_t start, left = 0;
 
 		vn_dhcp_tag(subs[i].sub, tag);
 		if (subs[i].ip.has_gateway)
 			vn_addr_format(&subs[i].ip.gateway, gw, sizeof(gw));
 		r = vn_buf_printf(out, "tag:%s,option:router%s%s\n", tag, gw[0] ? "," : "", gw);
+		start = out->len;
 		if (r == 0)
 			r = vn_buf_printf(out, "tag:%s,option:dns-server", tag);
-		for (size_t j = 0; j < vn_list_len(dns) && r == 0; j++) {
+		for (size_t j = 0; j < vn_list_len(dns) && r >= 0; j++) {
 			char as[VN_ADDR_STRLEN];
 			struct vn_addr a;
 
 			if (vn_addr_parse(vn_list_at(dns, j), &a) < 0 || a.af != AF_INET)
 				continue; /* an IPv6 server is not a DHCPv4 option */
 			vn_addr_format(&a, as, sizeof(as));
-			r = vn_buf_printf(out, ",%s", as);
-			nd++;
+			snprintf(piece, sizeof(piece), ",%s", as);
+			r = vn_dhcp_piece(out, start, 0, piece);
+			left += r == 1;
 		}
-		if (r == 0)
+		if (r >= 0)
 			r = vn_buf_puts(out, "\n");
 		if (r == 0 && vn_list_len(routes)) {
 			bool any = false;
+			char def[VN_ADDR_STRLEN + 16];
 
+			snprintf(def, sizeof(def), ",0.0.0.0/0,%s", gw);
+			start = out->len;
 			r = vn_buf_printf(out, "tag:%s,option:classless-static-route", tag);
-			for (size_t j = 0; j < vn_list_len(routes) && r == 0; j++) {
+			for (size_t j = 0; j < vn_list_len(routes) && r >= 0; j++) {
 				char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN];
 				struct vn_cidr dest;
 				struct vn_addr hop;
@@ -369,19 +388,25 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 					continue;
 				vn_cidr_format(&dest, d, sizeof(d));
 				vn_addr_format(&hop, h, sizeof(h));
-				r = vn_buf_printf(out, ",%s,%s", d, h);
-				any = true;
+				snprintf(piece, sizeof(piece), ",%s,%s", d, h);
+				r = vn_dhcp_piece(out, start, gw[0] ? strlen(def) : 0, piece);
+				left += r == 1;
+				any = any || r == 0;
 			}
-			if (r == 0 && any && gw[0])
-				r = vn_buf_printf(out, ",0.0.0.0/0,%s", gw);
-			if (r == 0)
+			if (r >= 0 && any && gw[0])
+				r = vn_buf_puts(out, def);
+			if (r >= 0)
 				r = vn_buf_puts(out, "\n");
 		}
-		if (r == 0)
+		if (r >= 0)
 			r = vn_buf_printf(out, "tag:%s,option:mtu,%ld\n", tag, mtu);
-		(void)nd;
+		if (left)
+			vn_warn(0,
+				"network %s: subnet %s: %zu DNS servers or host routes left out of "
+				"DHCP (a line of dnsmasq's options would be longer than %d bytes)",
+				net->name, subs[i].sub->name, left, VN_DHCP_LINE_MAX);
 	}
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* ---- the start job ---- */

@@ -1,0 +1,170 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Attacks (2026-12-01 evening): what a hostile local user, a buggy tool and
+# a crash do to the daemon, which runs as root for every user. Each section
+# is one attack; an assertion fails on the code before its fix (see
+# docs/design-notes.md "Attacks tried (2026-12-01 evening)").
+#   - DHCP option injection through a long dns_nameservers list: dnsmasq
+#     reads its opts file in 1,024-byte lines, so the rest of a longer
+#     line became an option of its own (a client got an NTP server nobody
+#     configured). Now: at most 5 dns_nameservers and 20 host_routes
+#     (Neutron's defaults), EINVAL beyond, and no opts line over 1,000
+#     bytes whatever the store holds.
+#   - a SIGSTOP'd dnsmasq: writes and the service's removal stay quick.
+#   - a non-root user making and removing DHCP networks fast, two at a
+#     time: nothing left (namespaces, processes, zombies, state dirs).
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../netlib.sh"
+vn_sandbox "$@"
+command -v dnsmasq >/dev/null || vn__skip "dnsmasq (dnsmasq-base) is missing"
+command -v busybox >/dev/null || vn__skip "busybox is missing"
+command -v setpriv >/dev/null || vn__skip "setpriv (util-linux) is missing"
+vn_start --no-defaults -o allow_other
+
+M=$VN_MNT
+NB=65534
+as_nobody() {
+	timeout -k 3 60 setpriv --reuid=$NB --regid=$NB --clear-groups "$@"
+}
+qdhcp() { ip netns list | awk '$1 ~ /^qdhcp-/ {print $1}' | LC_ALL=C sort; }
+# our dnsmasqs (other tests on the host run their own): pids, sorted
+ours() {
+	local p
+	for p in $(pgrep -x dnsmasq || true); do
+		grep -qF -- "$VN_STATE/" "/proc/$p/cmdline" 2>/dev/null && echo "$p"
+	done | sort -n || true
+}
+zombies() { ps -o stat=,pid= --ppid "$VN_PID" | awk '$1 ~ /^Z/ {print $2}'; }
+wait_for() { # wait_for TENTHS CMD...: until CMD succeeds
+	local i=0 n=$1
+	shift
+	while [ "$i" -lt "$n" ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+n_ours() { [ "$(ours | wc -w)" = "$1" ]; }
+gone() { [ ! -e "/proc/$1/cmdline" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+HOOK=$VN_TMP/udhcpc-hook.sh
+cat >"$HOOK" <<'EOF'
+#!/bin/sh
+# udhcpc hook: record every option the server sent
+case "$1" in
+deconfig) ip link set "$interface" up ;;
+bound | renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	env | grep -E '^(ip|router|dns|ntpsrv|staticroutes|opt[0-9]+)=' | sort >"$OUT"
+	;;
+esac
+exit 0
+EOF
+chmod 755 "$HOOK"
+# lease NS OUTFILE: udhcpc once in NS on eth0, asking for NTP (42) too
+lease() {
+	rm -f "$2"
+	timeout -k 2 20 ip netns exec "$1" env OUT="$2" busybox udhcpc -i eth0 -f -q -n \
+		-t 8 -T 1 -A 1 -O ntpsrv -O staticroutes -s "$HOOK" >"$2.log" 2>&1 && [ -s "$2" ]
+}
+got() { grep "^$2=" "$1" | cut -d= -f2- || true; }
+
+# ---- DHCP option injection through a long list -----------------------------------
+N1=$M/networks/n1
+S1=$N1/subnets/s1
+mkdir "$N1" "$S1"
+vn_ok vn_w "$S1/cidr" 10.0.0.0/24
+ID1=$(vn_cat "$N1/id")
+D1=$VN_STATE/dhcp/$ID1
+vn_true "dnsmasq of n1 runs" wait_for 50 n_ours 1
+vn_host h1
+mkdir "$N1/ports/p1"
+vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
+# 122 servers of 7 bytes, then 11.11.111.42 and 6.6.6.6: the opts line is
+# "tag:s<14 hex>,option:dns-server,1.1.1.1,...,11.11.111.42,6.6.6.6" and
+# its byte 1,024 is the "4" of 11.11.111.42: dnsmasq (fgets, 1,024 bytes)
+# read "42,6.6.6.6" as a line of its own: option 42, NTP server 6.6.6.6.
+inj=()
+for a in 1 2; do
+	for b in 1 2 3 4 5 6 7 8 9; do
+		for c in 1 2 3 4 5 6 7 8 9; do inj+=("1.$a.$b.$c"); done
+	done
+done
+inj=("${inj[@]:0:122}" 11.11.111.42 6.6.6.6)
+opts_before=$(cat "$D1/opts")
+vn_t_bad EINVAL "$S1/dns_nameservers" "$(printf '%s\n' "${inj[@]}")" "at most 5 dns_nameservers \(124 given\)"
+vn_eq "$opts_before" "$(cat "$D1/opts")" "the refused list left dnsmasq's options file as it was"
+L=$VN_TMP/h1.lease
+vn_true "h1 gets a lease" lease h1 "$L"
+vn_eq "" "$(got "$L" ntpsrv)" "no NTP server (option 42) reaches the client: nobody configured one"
+vn_eq "10.0.0.3 10.0.0.1" "$(got "$L" ip) $(got "$L" router)" "the lease is p1's address and n1's gateway"
+vn_t_bad EINVAL "$S1/dns_nameservers" "$(vn_lines 1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5 1.0.0.6)" \
+	"at most 5 dns_nameservers \(6 given\)"
+vn_ok vn_w "$S1/dns_nameservers" "$(vn_lines 1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5)"
+vn_t_bad EINVAL "$S1/dns_nameservers" "1.0.0.6" "at most 5 dns_nameservers \(6 given\)" append
+routes=()
+for i in $(seq 1 21); do routes+=("192.168.$i.0/24 10.0.0.$((100 + i))"); done
+vn_t_bad EINVAL "$S1/host_routes" "$(printf '%s\n' "${routes[@]}")" "at most 20 host_routes \(21 given\)"
+# the longest lines the limits allow: 20 routes of the longest text
+routes=()
+for i in $(seq 1 20); do routes+=("192.168.$((100 + i)).128/25 10.0.0.$((200 + i))"); done
+vn_ok vn_w "$S1/host_routes" "$(printf '%s\n' "${routes[@]}")"
+long() { awk 'length($0) > 1000' "$D1/opts"; }
+vn_eq "" "$(long)" "no line of dnsmasq's options file is longer than 1,000 bytes"
+vn_true "h1 gets a lease with 5 servers and 20 routes" lease h1 "$L"
+vn_eq "1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5" "$(got "$L" dns)" "h1 got the 5 DNS servers, in order"
+want_routes=$(for i in $(seq 1 20); do printf '192.168.%d.128/25 10.0.0.%d ' $((100 + i)) $((200 + i)); done)
+vn_eq "${want_routes}0.0.0.0/0 10.0.0.1" "$(got "$L" staticroutes)" "h1 got the 20 host routes and the default route"
+vn_ok vn_w "$S1/host_routes" ""
+vn_ok vn_w "$S1/dns_nameservers" ""
+
+# ---- a SIGSTOP'd dnsmasq -----------------------------------------------------------
+PID1=$(ours)
+kill -STOP "$PID1"
+t0=$(date +%s%N)
+vn_ok mkdir "$N1/ports/p2"
+vn_ok vn_w "$S1/dns_nameservers" 9.9.9.9
+vn_true "port and option changes with dnsmasq stopped take under 1 s ($(ms_since "$t0") ms)" \
+	test "$(ms_since "$t0")" -lt 1000
+t0=$(date +%s%N)
+vn_ok vn_w "$S1/enable_dhcp" 0
+took=$(ms_since "$t0")
+vn_true "enable_dhcp 0 with dnsmasq stopped returns within 3 s ($took ms: SIGTERM, then SIGKILL after 1 s)" \
+	test "$took" -lt 3000
+vn_true "the stopped dnsmasq is gone" wait_for 20 gone "$PID1"
+vn_eq "" "$(qdhcp)" "and its namespace"
+no_zombies() { [ -z "$(zombies)" ]; }
+vn_true "no zombie children" wait_for 10 no_zombies
+vn_ok vn_w "$S1/enable_dhcp" 1
+vn_true "enable_dhcp 1: a dnsmasq again" wait_for 50 n_ours 1
+vn_ok vn_w "$N1/ports/p1/netns" ""
+rmdir "$N1/ports/p1" "$N1/ports/p2"
+
+# ---- a non-root user makes and removes DHCP networks fast ---------------------------
+churn() { # churn I: 12 times mkdir, cidr, rm -r as nobody
+	as_nobody bash -c '
+		for j in $(seq 1 12); do
+			mkdir "$1/networks/c$2" "$1/networks/c$2/subnets/cs$2" || exit 1
+			echo "10.$((100 + $2)).$j.0/24" >"$1/networks/c$2/subnets/cs$2/cidr" || exit 2
+			rm -r "$1/networks/c$2" || exit 3
+		done' churn "$M" "$1"
+}
+churn 1 &
+c1=$!
+churn 2 &
+c2=$!
+st1=0 st2=0
+wait "$c1" || st1=$?
+wait "$c2" || st2=$?
+vn_eq "0 0" "$st1 $st2" "two non-root users' loops of mkdir, cidr, rm -r all succeed"
+vn_eq "n1" "$(vn_ls "$M/networks")" "only n1 is left"
+vn_eq "qdhcp-$ID1" "$(qdhcp)" "only n1's qdhcp namespace is left"
+vn_true "only n1's dnsmasq is left" wait_for 30 n_ours 1
+vn_eq "$ID1" "$(ls "$VN_STATE/dhcp")" "only n1's DHCP state directory is left"
+vn_true "no zombie children after the churn" wait_for 10 no_zombies
+
+vn_done
