@@ -59,7 +59,8 @@ struct vn_dhcp_ent {
 	/* under the model lock only */
 	char *hosts, *opts; /* the files' text as last written */
 	bool ns_ready;
-	int dirfd;
+	bool dir_made; /* STATE/dhcp/<id> is there (no descriptor is kept: one
+			* a network would run the daemon out of them) */
 	/* behind c->dhcp->mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
 	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
@@ -74,8 +75,6 @@ struct vn_dhcp {
 
 static void vn_ent_free(struct vn_dhcp_ent *e)
 {
-	if (e->dirfd >= 0)
-		close(e->dirfd);
 	free(e->argv_key);
 	free(e->hosts);
 	free(e->opts);
@@ -163,7 +162,6 @@ static struct vn_dhcp_ent *vn_ent_get(struct vn_dhcp *d, const char *id)
 	if (!e)
 		return NULL;
 	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->dirfd = -1;
 	if (lh_table_insert(d->ents, e->id, e) < 0) {
 		free(e);
 		return NULL;
@@ -492,7 +490,7 @@ static int vn_dhcp_dir(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent 
 {
 	int top;
 
-	if (e->dirfd >= 0)
+	if (e->dir_made)
 		return 0;
 	if (mkdirat(c->state_fd, "dhcp", 0700) < 0 && errno != EEXIST)
 		return vn_fail(err, -EIO, "could not create %s/dhcp: %s", c->opts.state_dir,
@@ -508,11 +506,8 @@ static int vn_dhcp_dir(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent 
 		return vn_fail(err, -EIO, "could not create %s/dhcp/%s: %s", c->opts.state_dir,
 			       net->id, strerror(x));
 	}
-	e->dirfd = openat(top, net->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	close(top);
-	if (e->dirfd < 0)
-		return vn_fail(err, -EIO, "could not open %s/dhcp/%s: %s", c->opts.state_dir,
-			       net->id, strerror(errno));
+	e->dir_made = true;
 	return 0;
 }
 
@@ -543,11 +538,17 @@ static int vn_dhcp_put(struct vn_ctx *c, struct vn_dhcp_ent *e, const char *name
 		       struct vn_buf *text, bool *changed, struct vn_err *err)
 {
 	const char *s = text->s ? text->s : "";
-	int r;
+	char sub[64];
+	int r, dfd;
 
 	if (*cache && !strcmp(*cache, s))
 		return 0;
-	r = vn_dnsmasq_write(e->dirfd, name, s, text->len);
+	/* opened for the write only (see dir_made) */
+	snprintf(sub, sizeof(sub), "dhcp/%s", e->id);
+	dfd = openat(c->state_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	r = dfd < 0 ? -errno : vn_dnsmasq_write(dfd, name, s, text->len);
+	if (dfd >= 0)
+		close(dfd);
 	if (r < 0) {
 		free(*cache);
 		*cache = NULL;
@@ -646,7 +647,7 @@ static int vn_dhcp_hosts_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 	want = e && e->want;
 	pthread_mutex_unlock(&c->dhcp->mu);
 	port = vn_dhcp_port(net);
-	if (!want || e->dirfd < 0 || !port)
+	if (!want || !e->dir_made || !port)
 		return 0; /* torn down meanwhile */
 	t0 = vn_dhcp_now_ms();
 	n = vn_dhcp_subnets(net, subs, VN_DHCP_MAX_SUBNETS);

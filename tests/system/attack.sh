@@ -167,4 +167,28 @@ vn_true "only n1's dnsmasq is left" wait_for 30 n_ours 1
 vn_eq "$ID1" "$(ls "$VN_STATE/dhcp")" "only n1's DHCP state directory is left"
 vn_true "no zombie children after the churn" wait_for 10 no_zombies
 
+# ---- descriptors per DHCP network -----------------------------------------------------
+# Every network with DHCP kept a descriptor of its state directory open,
+# beside its dnsmasq's pidfd: two a network, so a few users at their object
+# limits ran the daemon (soft limit 1,024 under systemd) out of
+# descriptors, for everyone. Now one (the supervisor's pidfd). With room
+# for 40 more descriptors, 25 more DHCP networks must all work.
+base=$(ls "/proc/$VN_PID/fd" | wc -l)
+soft=$(prlimit --pid "$VN_PID" --nofile --raw --noheadings -o SOFT | tr -d ' ')
+vn_ok prlimit --pid "$VN_PID" --nofile=$((base + 40)):
+fails=""
+for i in $(seq 1 25); do
+	mkdir "$M/networks/f$i" "$M/networks/f$i/subnets/fs$i" 2>/dev/null || fails+=" mkdir-f$i"
+	vn_w "$M/networks/f$i/subnets/fs$i/cidr" "10.200.$i.0/24" 2>/dev/null || fails+=" cidr-f$i"
+done
+vn_eq "" "$fails" "25 more DHCP networks with room for 40 descriptors: every write succeeds"
+vn_true "26 dnsmasqs run (n1's and the 25)" wait_for 100 n_ours 26
+errs=$(for i in $(seq 1 25); do [ -z "$(vn_cat "$M/networks/f$i/error")" ] || echo "f$i: $(vn_cat "$M/networks/f$i/error")"; done)
+vn_eq "" "$errs" "no network says it failed"
+vn_true "the daemon holds at most one descriptor per DHCP network more than before ($(($(ls "/proc/$VN_PID/fd" | wc -l) - base)) for 25)" \
+	test $(($(ls "/proc/$VN_PID/fd" | wc -l) - base)) -le 27
+vn_ok prlimit --pid "$VN_PID" --nofile="$soft":
+for i in $(seq 1 25); do rm -r "$M/networks/f$i"; done
+vn_true "their dnsmasqs are gone" wait_for 50 n_ours 1
+
 vn_done
