@@ -372,6 +372,7 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 		if (r == 0 && vn_list_len(routes)) {
 			bool any = false;
 			char def[VN_ADDR_STRLEN + 16];
+			size_t served = 0;
 
 			snprintf(def, sizeof(def), ",0.0.0.0/0,%s", gw);
 			start = out->len;
@@ -387,8 +388,13 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 				vn_cidr_format(&dest, d, sizeof(d));
 				vn_addr_format(&hop, h, sizeof(h));
 				snprintf(piece, sizeof(piece), ",%s,%s", d, h);
+				if (served == VN_DHCP_MAX_ROUTES) {
+					left++;
+					continue;
+				}
 				r = vn_dhcp_piece(out, start, gw[0] ? strlen(def) : 0, piece);
 				left += r == 1;
+				served += r == 0;
 				any = any || r == 0;
 			}
 			if (r >= 0 && any && gw[0])
@@ -401,8 +407,10 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 		if (left)
 			vn_warn(0,
 				"network %s: subnet %s: %zu DNS servers or host routes left out of "
-				"DHCP (a line of dnsmasq's options would be longer than %d bytes)",
-				net->name, subs[i].sub->name, left, VN_DHCP_LINE_MAX);
+				"DHCP (it serves %d host routes; no line of dnsmasq's options is "
+				"longer than %d bytes)",
+				net->name, subs[i].sub->name, left, VN_DHCP_MAX_ROUTES,
+				VN_DHCP_LINE_MAX);
 	}
 	return r < 0 ? r : 0;
 }

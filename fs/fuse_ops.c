@@ -711,6 +711,7 @@ struct vn_mark {
 	char key[128];
 	enum vn_mark_type type;
 	pid_t pid;
+	uid_t uid; /* the caller's: a pid is reused, by anyone */
 	char id[37];
 	const char *name; /* UNLINKED: the file (static table text) */
 	struct timespec when;
@@ -765,9 +766,13 @@ static struct vn_marks *vn_marks(struct vn_ctx *c)
 	return c->fuse_cache ? c->fuse_cache->marks : NULL;
 }
 
+/* A mark is the caller's: its pid and its uid (pid_max is often 32,768,
+ * so another user's process can have the pid of root's rm within 10 s;
+ * marks are only made and looked up in requests, where the uid is known). */
 static void vn_mark_key(char *key, enum vn_mark_type t, pid_t pid, const char *id, const char *name)
 {
-	snprintf(key, 128, "%c/%d/%s/%s", (char)t, (int)pid, id, name ? name : "");
+	snprintf(key, 128, "%c/%d/%u/%s/%s", (char)t, (int)pid, (unsigned)fuse_get_context()->uid,
+		 id, name ? name : "");
 }
 
 static bool vn_mark_expired(const struct vn_mark *m, const struct timespec *now)
@@ -829,6 +834,7 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 	vn_mark_key(m->key, t, pid, id, name);
 	m->type = t;
 	m->pid = pid;
+	m->uid = fuse_get_context()->uid;
 	memcpy(m->id, id, sizeof(m->id));
 	m->name = name;
 	m->saved = saved;
@@ -920,7 +926,8 @@ static void vn_marks_restore(struct vn_ctx *c, struct vn_obj *at)
 		struct vn_obj *o;
 		void *cur = NULL;
 
-		if (m->type != VN_MARK_UNLINKED || m->pid != pid || !m->reset ||
+		if (m->type != VN_MARK_UNLINKED || m->pid != pid ||
+		    m->uid != fuse_get_context()->uid || !m->reset ||
 		    !lh_table_lookup_ex(ms->by_key, m->key, &cur) || cur != m)
 			continue;
 		o = vn_find_id(c, m->id);
