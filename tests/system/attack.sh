@@ -228,4 +228,19 @@ out=$(pid_try "$P" setpriv --reuid=$NB --regid=$NB --clear-groups \
 vn_eq "0 1500" "$st $out" "nobody's process with the same pid (pid $P) sees root's mtu"
 rmdir "$M/networks/rootnet"
 
+# ---- a client's requests do not grow the state directory ------------------------------
+# dnsmasq logged every DHCP packet (DISCOVER, OFFER, REQUEST, ACK: ~4
+# lines a lease) to STATE/dhcp/<id>/log, never rotated: a user's client
+# in a namespace of their own could fill the state directory's disk (the
+# store's too) for everyone. Now --quiet-dhcp: errors only.
+mkdir "$N1/ports/p1"
+vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
+for i in 1 2 3 4 5; do lease h1 "$L" || true; done
+vn_eq 0 "$(grep -cE 'DHCP(DISCOVER|OFFER|REQUEST|ACK)' "$D1/log" || true)" \
+	"five leases later, dnsmasq's log has no line per DHCP packet"
+vn_true "dnsmasq runs with --quiet-dhcp" grep -qxF -- --quiet-dhcp <(tr '\0' '\n' <"/proc/$(ours | head -n1)/cmdline")
+vn_eq "10.0.0.3" "$(got "$L" ip)" "and h1 still gets its lease"
+vn_ok vn_w "$N1/ports/p1/netns" ""
+rmdir "$N1/ports/p1"
+
 vn_done
