@@ -716,14 +716,24 @@ struct vn_mark {
 	const char *name; /* UNLINKED: the file (static table text) */
 	struct timespec when;
 	struct json_object *saved; /* UNLINKED: the value before its reset */
+	size_t held;		   /* saved's bytes, charged to uid (vn_marks_held) */
 	bool reset;		   /* UNLINKED: a writable attribute was reset */
 	uint64_t made;		   /* FRESH: attributes (bit = index) made since */
+};
+
+/* What the values marks keep hold, per uid (root's are not counted):
+ * at most --max-scratch-per-user each, beside the scratch files. */
+struct vn_marks_held {
+	struct vn_marks_held *next;
+	uid_t uid;
+	size_t bytes;
 };
 
 struct vn_marks {
 	pthread_mutex_t mu;
 	struct lh_table *by_key;
 	struct vn_mark *head, *tail;
+	struct vn_marks_held *held;
 };
 
 static int vn_marks_init(struct vn_fuse_cache *fc)
@@ -736,8 +746,48 @@ static int vn_marks_init(struct vn_fuse_cache *fc)
 	return fc->marks->by_key ? 0 : -ENOMEM;
 }
 
-static void vn_mark_free(struct vn_mark *m)
+static struct vn_marks_held *vn_marks_held(struct vn_marks *ms, uid_t uid, bool make)
 {
+	struct vn_marks_held *h;
+
+	for (h = ms->held; h; h = h->next)
+		if (h->uid == uid)
+			return h;
+	if (!make || !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	h->uid = uid;
+	h->next = ms->held;
+	ms->held = h;
+	return h;
+}
+
+/* The mark no longer keeps its value: its bytes are its uid's again
+ * (ms->mu held). */
+static void vn_mark_release(struct vn_marks *ms, struct vn_mark *m)
+{
+	struct vn_marks_held *h = m->held ? vn_marks_held(ms, m->uid, false) : NULL;
+
+	if (h)
+		h->bytes -= m->held > h->bytes ? h->bytes : m->held;
+	m->held = 0;
+}
+
+/* About what a kept value takes in memory (json-c objects included). */
+static size_t vn_saved_size(struct json_object *v)
+{
+	size_t n = 64;
+
+	if (json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			n += vn_saved_size(json_object_array_get_idx(v, i));
+	else if (json_object_is_type(v, json_type_string))
+		n += (size_t)json_object_get_string_len(v);
+	return n;
+}
+
+static void vn_mark_free(struct vn_marks *ms, struct vn_mark *m)
+{
+	vn_mark_release(ms, m);
 	json_object_put(m->saved);
 	free(m);
 }
@@ -752,7 +802,13 @@ static void vn_marks_fini(struct vn_fuse_cache *fc)
 		struct vn_mark *m = ms->head;
 
 		ms->head = m->next;
-		vn_mark_free(m);
+		vn_mark_free(ms, m);
+	}
+	while (ms->held) {
+		struct vn_marks_held *h = ms->held;
+
+		ms->held = h->next;
+		free(h);
 	}
 	if (ms->by_key)
 		lh_table_free(ms->by_key);
@@ -799,7 +855,7 @@ static void vn_marks_prune(struct vn_marks *ms)
 			ms->tail = NULL;
 		if (lh_table_lookup_ex(ms->by_key, m->key, &v) && v == m)
 			lh_table_delete(ms->by_key, m->key);
-		vn_mark_free(m);
+		vn_mark_free(ms, m);
 	}
 }
 
@@ -840,9 +896,16 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 	m->saved = saved;
 	clock_gettime(CLOCK_MONOTONIC, &m->when);
 	/* an older one of the same key stays in the list until it expires,
-	 * out of the hash */
-	if (lh_table_lookup_ex(ms->by_key, m->key, &v))
+	 * out of the hash, and without its value (nothing finds it again) */
+	if (lh_table_lookup_ex(ms->by_key, m->key, &v)) {
+		struct vn_mark *old = v;
+
 		lh_table_delete(ms->by_key, m->key);
+		vn_mark_release(ms, old);
+		json_object_put(old->saved);
+		old->saved = NULL;
+		old->reset = false;
+	}
 	lh_table_insert(ms->by_key, m->key, m);
 	if (ms->tail)
 		ms->tail->next = m;
@@ -856,6 +919,7 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 static void vn_mark_drop(struct vn_marks *ms, struct vn_mark *m)
 {
 	lh_table_delete(ms->by_key, m->key);
+	vn_mark_release(ms, m);
 	json_object_put(m->saved);
 	m->saved = NULL;
 	m->reset = false;
@@ -1772,6 +1836,7 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 	if (m) {
 		fh->saved = m->saved; /* the value before the unlink */
 		m->saved = NULL;
+		vn_mark_release(ms, m); /* the handle holds it now */
 		fh->saved_set = m->reset;
 		vn_mark_drop(ms, m);
 	} else {
@@ -1873,14 +1938,38 @@ static int vn_op_unlink(const char *path)
 		 * gone until it creates it again (install, mv), and its rmdir
 		 * failing puts the value back (rm -r; see "marks") */
 		struct json_object *saved = vn_attr_saved(n.obj, n.attr);
+		size_t bytes = vn_saved_size(saved), max = c->opts.max_scratch_per_user;
+		uid_t uid = fuse_get_context()->uid;
+		struct vn_marks *ms = vn_marks(c);
+		size_t have = 0;
 
+		/* the mark keeps the value 10 s: counted (see vn_marks_held) */
+		if (ms && uid != 0 && max) {
+			struct vn_marks_held *h;
+
+			pthread_mutex_lock(&ms->mu);
+			vn_marks_prune(ms);
+			h = vn_marks_held(ms, uid, false);
+			have = h ? h->bytes : 0;
+			pthread_mutex_unlock(&ms->mu);
+		}
+		if (ms && uid != 0 && max && bytes > max - (have < max ? have : max)) {
+			json_object_put(saved);
+			r = vn_fail(&err, -EDQUOT,
+				    "%s cannot be reset now: the values uid %u's removals keep for "
+				    "10 s (%zu bytes) and this one (%zu) pass the %zu bytes this "
+				    "daemon allows one user (--max-scratch-per-user)",
+				    n.name, (unsigned)uid, have, bytes, max);
+			vn_obj_set_error(n.obj, &err);
+			vn_marks_restore(c, n.obj); /* rm -r stops here */
+			goto out;
+		}
 		r = vn_attr_reset(c, n.obj, n.attr, &err);
 		if (r < 0) {
 			json_object_put(saved);
 			vn_obj_set_error(n.obj, &err);
 			vn_marks_restore(c, n.obj);
-		} else if (vn_marks(c)) {
-			struct vn_marks *ms = vn_marks(c);
+		} else if (ms) {
 			struct vn_mark *m;
 
 			pthread_mutex_lock(&ms->mu);
@@ -1888,6 +1977,14 @@ static int vn_op_unlink(const char *path)
 					saved);
 			if (m)
 				m->reset = true;
+			if (m && uid != 0) {
+				struct vn_marks_held *h = vn_marks_held(ms, uid, true);
+
+				if (h) {
+					m->held = bytes;
+					h->bytes += bytes;
+				}
+			}
 			pthread_mutex_unlock(&ms->mu);
 		} else {
 			json_object_put(saved);

@@ -13,6 +13,8 @@
 #   - a SIGSTOP'd dnsmasq: writes and the service's removal stay quick.
 #   - a non-root user making and removing DHCP networks fast, two at a
 #     time: nothing left (namespaces, processes, zombies, state dirs).
+#   - descriptors per DHCP network, marks of another user's reused pid,
+#     dnsmasq's log per DHCP packet, values marks keep outside any limit.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../netlib.sh"
@@ -242,5 +244,38 @@ vn_true "dnsmasq runs with --quiet-dhcp" grep -qxF -- --quiet-dhcp <(tr '\0' '\n
 vn_eq "10.0.0.3" "$(got "$L" ip)" "and h1 still gets its lease"
 vn_ok vn_w "$N1/ports/p1/netns" ""
 rmdir "$N1/ports/p1"
+
+# ---- the values marks keep are counted ----------------------------------------------
+# An unlink's mark keeps the value from before for 10 s (rm -r and
+# install put it back); nothing counted it, so a non-root loop of cp + rm
+# held memory at the rate it could write. Now those values count to the
+# caller, up to --max-scratch-per-user: over it the rm is EDQUOT and
+# changes nothing. A 2,560-line host_routes list keeps ~223 KB: with
+# 1 MiB, four rm succeed and the fifth is refused.
+vn_restart --no-defaults -o allow_other --max-scratch-per-user 1M
+as_nobody mkdir "$M/networks/mq" "$M/networks/mq/subnets/mqs"
+as_nobody bash -c 'echo 10.7.0.0/24 >"$1/cidr" && echo 0 >"$1/enable_dhcp"' x "$M/networks/mq/subnets/mqs"
+RT=$VN_TMP/routes
+for i in $(seq 0 9); do for j in $(seq 0 255); do echo "10.$((100 + i)).$j.0/24 10.7.0.9"; done; done >"$RT"
+chmod 644 "$RT"
+HR=$M/networks/mq/subnets/mqs/host_routes
+sts=""
+for k in 1 2 3 4 5; do
+	as_nobody cp "$RT" "$HR" || sts+="cp$k "
+	st=0
+	as_nobody rm "$HR" 2>"$VN_TMP/rm.err" || st=$?
+	sts+="$st "
+done
+vn_eq "0 0 0 0 1 " "$sts" "nobody's cp + rm of a 2,560-line list: four rm succeed, the fifth is refused"
+vn_match "Disk quota exceeded" "$(cat "$VN_TMP/rm.err")" "the fifth rm is EDQUOT"
+vn_eq 2560 "$(vn_cat "$HR" | grep -c .)" "the refused rm changed nothing"
+vn_match "host_routes cannot be reset now: .* pass the 1048576 bytes" "$(vn_cat "$M/networks/mq/subnets/mqs/error")" \
+	"the subnet's error says why"
+vn_ok rm "$HR"
+vn_eq "" "$(vn_cat "$HR")" "root's rm is not counted"
+sleep 10.5
+vn_ok as_nobody cp "$RT" "$HR"
+vn_ok as_nobody rm "$HR"
+vn_eq "" "$(vn_cat "$HR")" "10 s later the marks expired and nobody's rm works again"
 
 vn_done
