@@ -81,6 +81,9 @@ struct vn_fh {
 	 * that came in pieces turns out bad (a partial value never stays). */
 	struct json_object *saved;
 	bool saved_set;
+	/* rd's bytes, charged to held_uid (vn_marks_held.hbytes) */
+	size_t held;
+	uid_t held_uid;
 	/* made by create over an attribute (marks): a failed value puts back
 	 * the one from before the unlink */
 	bool replace;
@@ -726,7 +729,8 @@ struct vn_mark {
 struct vn_marks_held {
 	struct vn_marks_held *next;
 	uid_t uid;
-	size_t bytes;
+	size_t bytes;  /* the values its marks keep */
+	size_t hbytes; /* the snapshots its open handles read from */
 };
 
 struct vn_marks {
@@ -1349,10 +1353,50 @@ static void vn_fh_free(struct vn_fh *fh)
 	if (fh->next)
 		fh->next->prev = fh->prev;
 	pthread_mutex_unlock(&c->fh_mu);
+	if (fh->held && vn_marks(c)) {
+		struct vn_marks *ms = vn_marks(c);
+		struct vn_marks_held *h;
+
+		pthread_mutex_lock(&ms->mu);
+		h = vn_marks_held(ms, fh->held_uid, false);
+		if (h)
+			h->hbytes -= fh->held > h->hbytes ? h->hbytes : fh->held;
+		pthread_mutex_unlock(&ms->mu);
+	}
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
 	json_object_put(fh->saved);
 	free(fh);
+}
+
+/* A handle open for reading holds a snapshot of its file (up to a 64 KiB
+ * value): counted to its reader, up to --max-scratch-per-user, so that a
+ * user's processes holding many handles on a big file cannot hold the
+ * daemon's memory without bound (root is not counted). */
+static int vn_fh_charge(struct vn_ctx *c, struct vn_fh *fh, const char *path, uid_t uid)
+{
+	struct vn_marks *ms = vn_marks(c);
+	size_t max = c->opts.max_scratch_per_user, bytes = fh->rd.len + sizeof(*fh), have;
+	struct vn_marks_held *h;
+
+	if (!ms || uid == 0 || !max)
+		return 0;
+	pthread_mutex_lock(&ms->mu);
+	h = vn_marks_held(ms, uid, true);
+	have = h ? h->hbytes : 0;
+	if (h && bytes <= max - (have < max ? have : max)) {
+		h->hbytes += bytes;
+		fh->held = bytes;
+		fh->held_uid = uid;
+	}
+	pthread_mutex_unlock(&ms->mu);
+	if (h && !fh->held)
+		return vn_refused(c, path, -EDQUOT,
+				  "uid %u's open handles hold %zu bytes of what they read and this "
+				  "one %zu: that passes the %zu bytes this daemon allows one user "
+				  "(--max-scratch-per-user); close some",
+				  (unsigned)uid, have, bytes, max);
+	return 0;
 }
 
 /* Remember what the handle is opened on. */
@@ -1447,6 +1491,8 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
 		fh->gen = vn_cache_gen(c); /* stable: changes take the lock exclusive */
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
+		if (r == 0)
+			r = vn_fh_charge(c, fh, path, fc->uid);
 	}
 	if (n.type == VN_N_SCRATCH && fh->trunc)
 		r = vn_scratch_truncate(c, n.scratch, 0, NULL); /* shrinking: never fails */
