@@ -91,6 +91,9 @@ int vn_dnsmasq_argv(const struct vn_dnsmasq_conf *conf, char ***out)
 	ADD("--no-resolv");
 	ADD("--port=0");
 	ADD("--no-ping");
+	/* Errors only: a line per DHCP packet in a log nobody rotates let a
+	 * client flood the state directory's disk. */
+	ADD("--quiet-dhcp");
 	/* The state directory is 0700: dnsmasq keeps root (inside the
 	 * namespace) to read its files again on SIGHUP. */
 	ADD("--user=root");

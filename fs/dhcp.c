@@ -59,7 +59,8 @@ struct vn_dhcp_ent {
 	/* under the model lock only */
 	char *hosts, *opts; /* the files' text as last written */
 	bool ns_ready;
-	int dirfd;
+	bool dir_made; /* STATE/dhcp/<id> is there (no descriptor is kept: one
+			* a network would run the daemon out of them) */
 	/* behind c->dhcp->mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
 	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
@@ -74,8 +75,6 @@ struct vn_dhcp {
 
 static void vn_ent_free(struct vn_dhcp_ent *e)
 {
-	if (e->dirfd >= 0)
-		close(e->dirfd);
 	free(e->argv_key);
 	free(e->hosts);
 	free(e->opts);
@@ -163,7 +162,6 @@ static struct vn_dhcp_ent *vn_ent_get(struct vn_dhcp *d, const char *id)
 	if (!e)
 		return NULL;
 	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->dirfd = -1;
 	if (lh_table_insert(d->ents, e->id, e) < 0) {
 		free(e);
 		return NULL;
@@ -321,6 +319,20 @@ static void vn_dhcp_tag(const struct vn_obj *sub, char tag[48])
 	vn_ifname(tag, "s", sub->id); /* 15 bytes: "s" + 14 id digits */
 }
 
+/* Add PIECE to the line begun at start unless the line (with reserve
+ * more bytes and its newline) would pass VN_DHCP_LINE_MAX: dnsmasq reads
+ * a line in 1,024 bytes and takes the rest of a longer one for a line of
+ * its own, an option nobody wrote. The subnet's limits keep every line
+ * far shorter; this holds whatever the store held. 1: left out. */
+static int vn_dhcp_piece(struct vn_buf *out, size_t start, size_t reserve, const char *piece)
+{
+	size_t pl = strlen(piece);
+
+	if (out->len - start + pl + reserve + 1 > VN_DHCP_LINE_MAX)
+		return 1;
+	return vn_buf_add(out, piece, pl);
+}
+
 /* Per subnet: router (none: an empty option, so that dnsmasq does not
  * offer itself), DNS servers (likewise), classless static routes (121,
  * with the default route added as RFC 3442 asks, since a client that
@@ -334,32 +346,38 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct json_object *dns = vn_get_list(subs[i].sub, "dns_nameservers");
 		struct json_object *routes = vn_get_list(subs[i].sub, "host_routes");
-		char tag[48], gw[VN_ADDR_STRLEN] = "";
-		size_t nd = 0;
+		char tag[48], gw[VN_ADDR_STRLEN] = "", piece[2 * VN_CIDR_STRLEN + 4];
+		size_t start, left = 0;
 
 		vn_dhcp_tag(subs[i].sub, tag);
 		if (subs[i].ip.has_gateway)
 			vn_addr_format(&subs[i].ip.gateway, gw, sizeof(gw));
 		r = vn_buf_printf(out, "tag:%s,option:router%s%s\n", tag, gw[0] ? "," : "", gw);
+		start = out->len;
 		if (r == 0)
 			r = vn_buf_printf(out, "tag:%s,option:dns-server", tag);
-		for (size_t j = 0; j < vn_list_len(dns) && r == 0; j++) {
+		for (size_t j = 0; j < vn_list_len(dns) && r >= 0; j++) {
 			char as[VN_ADDR_STRLEN];
 			struct vn_addr a;
 
 			if (vn_addr_parse(vn_list_at(dns, j), &a) < 0 || a.af != AF_INET)
 				continue; /* an IPv6 server is not a DHCPv4 option */
 			vn_addr_format(&a, as, sizeof(as));
-			r = vn_buf_printf(out, ",%s", as);
-			nd++;
+			snprintf(piece, sizeof(piece), ",%s", as);
+			r = vn_dhcp_piece(out, start, 0, piece);
+			left += r == 1;
 		}
-		if (r == 0)
+		if (r >= 0)
 			r = vn_buf_puts(out, "\n");
 		if (r == 0 && vn_list_len(routes)) {
 			bool any = false;
+			char def[VN_ADDR_STRLEN + 16];
+			size_t served = 0;
 
+			snprintf(def, sizeof(def), ",0.0.0.0/0,%s", gw);
+			start = out->len;
 			r = vn_buf_printf(out, "tag:%s,option:classless-static-route", tag);
-			for (size_t j = 0; j < vn_list_len(routes) && r == 0; j++) {
+			for (size_t j = 0; j < vn_list_len(routes) && r >= 0; j++) {
 				char d[VN_CIDR_STRLEN], h[VN_ADDR_STRLEN];
 				struct vn_cidr dest;
 				struct vn_addr hop;
@@ -369,19 +387,32 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 					continue;
 				vn_cidr_format(&dest, d, sizeof(d));
 				vn_addr_format(&hop, h, sizeof(h));
-				r = vn_buf_printf(out, ",%s,%s", d, h);
-				any = true;
+				snprintf(piece, sizeof(piece), ",%s,%s", d, h);
+				if (served == VN_DHCP_MAX_ROUTES) {
+					left++;
+					continue;
+				}
+				r = vn_dhcp_piece(out, start, gw[0] ? strlen(def) : 0, piece);
+				left += r == 1;
+				served += r == 0;
+				any = any || r == 0;
 			}
-			if (r == 0 && any && gw[0])
-				r = vn_buf_printf(out, ",0.0.0.0/0,%s", gw);
-			if (r == 0)
+			if (r >= 0 && any && gw[0])
+				r = vn_buf_puts(out, def);
+			if (r >= 0)
 				r = vn_buf_puts(out, "\n");
 		}
-		if (r == 0)
+		if (r >= 0)
 			r = vn_buf_printf(out, "tag:%s,option:mtu,%ld\n", tag, mtu);
-		(void)nd;
+		if (left)
+			vn_warn(0,
+				"network %s: subnet %s: %zu DNS servers or host routes left out of "
+				"DHCP (it serves %d host routes; no line of dnsmasq's options is "
+				"longer than %d bytes)",
+				net->name, subs[i].sub->name, left, VN_DHCP_MAX_ROUTES,
+				VN_DHCP_LINE_MAX);
 	}
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* ---- the start job ---- */
@@ -467,7 +498,7 @@ static int vn_dhcp_dir(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent 
 {
 	int top;
 
-	if (e->dirfd >= 0)
+	if (e->dir_made)
 		return 0;
 	if (mkdirat(c->state_fd, "dhcp", 0700) < 0 && errno != EEXIST)
 		return vn_fail(err, -EIO, "could not create %s/dhcp: %s", c->opts.state_dir,
@@ -483,11 +514,8 @@ static int vn_dhcp_dir(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent 
 		return vn_fail(err, -EIO, "could not create %s/dhcp/%s: %s", c->opts.state_dir,
 			       net->id, strerror(x));
 	}
-	e->dirfd = openat(top, net->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	close(top);
-	if (e->dirfd < 0)
-		return vn_fail(err, -EIO, "could not open %s/dhcp/%s: %s", c->opts.state_dir,
-			       net->id, strerror(errno));
+	e->dir_made = true;
 	return 0;
 }
 
@@ -518,11 +546,17 @@ static int vn_dhcp_put(struct vn_ctx *c, struct vn_dhcp_ent *e, const char *name
 		       struct vn_buf *text, bool *changed, struct vn_err *err)
 {
 	const char *s = text->s ? text->s : "";
-	int r;
+	char sub[64];
+	int r, dfd;
 
 	if (*cache && !strcmp(*cache, s))
 		return 0;
-	r = vn_dnsmasq_write(e->dirfd, name, s, text->len);
+	/* opened for the write only (see dir_made) */
+	snprintf(sub, sizeof(sub), "dhcp/%s", e->id);
+	dfd = openat(c->state_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	r = dfd < 0 ? -errno : vn_dnsmasq_write(dfd, name, s, text->len);
+	if (dfd >= 0)
+		close(dfd);
 	if (r < 0) {
 		free(*cache);
 		*cache = NULL;
@@ -621,7 +655,7 @@ static int vn_dhcp_hosts_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 	want = e && e->want;
 	pthread_mutex_unlock(&c->dhcp->mu);
 	port = vn_dhcp_port(net);
-	if (!want || e->dirfd < 0 || !port)
+	if (!want || !e->dir_made || !port)
 		return 0; /* torn down meanwhile */
 	t0 = vn_dhcp_now_ms();
 	n = vn_dhcp_subnets(net, subs, VN_DHCP_MAX_SUBNETS);

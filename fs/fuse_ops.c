@@ -81,6 +81,9 @@ struct vn_fh {
 	 * that came in pieces turns out bad (a partial value never stays). */
 	struct json_object *saved;
 	bool saved_set;
+	/* rd's bytes, charged to held_uid (vn_marks_held.hbytes) */
+	size_t held;
+	uid_t held_uid;
 	/* made by create over an attribute (marks): a failed value puts back
 	 * the one from before the unlink */
 	bool replace;
@@ -711,18 +714,30 @@ struct vn_mark {
 	char key[128];
 	enum vn_mark_type type;
 	pid_t pid;
+	uid_t uid; /* the caller's: a pid is reused, by anyone */
 	char id[37];
 	const char *name; /* UNLINKED: the file (static table text) */
 	struct timespec when;
 	struct json_object *saved; /* UNLINKED: the value before its reset */
+	size_t held;		   /* saved's bytes, charged to uid (vn_marks_held) */
 	bool reset;		   /* UNLINKED: a writable attribute was reset */
 	uint64_t made;		   /* FRESH: attributes (bit = index) made since */
+};
+
+/* What the values marks keep hold, per uid (root's are not counted):
+ * at most --max-scratch-per-user each, beside the scratch files. */
+struct vn_marks_held {
+	struct vn_marks_held *next;
+	uid_t uid;
+	size_t bytes;  /* the values its marks keep */
+	size_t hbytes; /* the snapshots its open handles read from */
 };
 
 struct vn_marks {
 	pthread_mutex_t mu;
 	struct lh_table *by_key;
 	struct vn_mark *head, *tail;
+	struct vn_marks_held *held;
 };
 
 static int vn_marks_init(struct vn_fuse_cache *fc)
@@ -735,8 +750,48 @@ static int vn_marks_init(struct vn_fuse_cache *fc)
 	return fc->marks->by_key ? 0 : -ENOMEM;
 }
 
-static void vn_mark_free(struct vn_mark *m)
+static struct vn_marks_held *vn_marks_held(struct vn_marks *ms, uid_t uid, bool make)
 {
+	struct vn_marks_held *h;
+
+	for (h = ms->held; h; h = h->next)
+		if (h->uid == uid)
+			return h;
+	if (!make || !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	h->uid = uid;
+	h->next = ms->held;
+	ms->held = h;
+	return h;
+}
+
+/* The mark no longer keeps its value: its bytes are its uid's again
+ * (ms->mu held). */
+static void vn_mark_release(struct vn_marks *ms, struct vn_mark *m)
+{
+	struct vn_marks_held *h = m->held ? vn_marks_held(ms, m->uid, false) : NULL;
+
+	if (h)
+		h->bytes -= m->held > h->bytes ? h->bytes : m->held;
+	m->held = 0;
+}
+
+/* About what a kept value takes in memory (json-c objects included). */
+static size_t vn_saved_size(struct json_object *v)
+{
+	size_t n = 64;
+
+	if (json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			n += vn_saved_size(json_object_array_get_idx(v, i));
+	else if (json_object_is_type(v, json_type_string))
+		n += (size_t)json_object_get_string_len(v);
+	return n;
+}
+
+static void vn_mark_free(struct vn_marks *ms, struct vn_mark *m)
+{
+	vn_mark_release(ms, m);
 	json_object_put(m->saved);
 	free(m);
 }
@@ -751,7 +806,13 @@ static void vn_marks_fini(struct vn_fuse_cache *fc)
 		struct vn_mark *m = ms->head;
 
 		ms->head = m->next;
-		vn_mark_free(m);
+		vn_mark_free(ms, m);
+	}
+	while (ms->held) {
+		struct vn_marks_held *h = ms->held;
+
+		ms->held = h->next;
+		free(h);
 	}
 	if (ms->by_key)
 		lh_table_free(ms->by_key);
@@ -765,9 +826,13 @@ static struct vn_marks *vn_marks(struct vn_ctx *c)
 	return c->fuse_cache ? c->fuse_cache->marks : NULL;
 }
 
+/* A mark is the caller's: its pid and its uid (pid_max is often 32,768,
+ * so another user's process can have the pid of root's rm within 10 s;
+ * marks are only made and looked up in requests, where the uid is known). */
 static void vn_mark_key(char *key, enum vn_mark_type t, pid_t pid, const char *id, const char *name)
 {
-	snprintf(key, 128, "%c/%d/%s/%s", (char)t, (int)pid, id, name ? name : "");
+	snprintf(key, 128, "%c/%d/%u/%s/%s", (char)t, (int)pid, (unsigned)fuse_get_context()->uid,
+		 id, name ? name : "");
 }
 
 static bool vn_mark_expired(const struct vn_mark *m, const struct timespec *now)
@@ -794,7 +859,7 @@ static void vn_marks_prune(struct vn_marks *ms)
 			ms->tail = NULL;
 		if (lh_table_lookup_ex(ms->by_key, m->key, &v) && v == m)
 			lh_table_delete(ms->by_key, m->key);
-		vn_mark_free(m);
+		vn_mark_free(ms, m);
 	}
 }
 
@@ -829,14 +894,22 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 	vn_mark_key(m->key, t, pid, id, name);
 	m->type = t;
 	m->pid = pid;
+	m->uid = fuse_get_context()->uid;
 	memcpy(m->id, id, sizeof(m->id));
 	m->name = name;
 	m->saved = saved;
 	clock_gettime(CLOCK_MONOTONIC, &m->when);
 	/* an older one of the same key stays in the list until it expires,
-	 * out of the hash */
-	if (lh_table_lookup_ex(ms->by_key, m->key, &v))
+	 * out of the hash, and without its value (nothing finds it again) */
+	if (lh_table_lookup_ex(ms->by_key, m->key, &v)) {
+		struct vn_mark *old = v;
+
 		lh_table_delete(ms->by_key, m->key);
+		vn_mark_release(ms, old);
+		json_object_put(old->saved);
+		old->saved = NULL;
+		old->reset = false;
+	}
 	lh_table_insert(ms->by_key, m->key, m);
 	if (ms->tail)
 		ms->tail->next = m;
@@ -850,6 +923,7 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 static void vn_mark_drop(struct vn_marks *ms, struct vn_mark *m)
 {
 	lh_table_delete(ms->by_key, m->key);
+	vn_mark_release(ms, m);
 	json_object_put(m->saved);
 	m->saved = NULL;
 	m->reset = false;
@@ -920,7 +994,8 @@ static void vn_marks_restore(struct vn_ctx *c, struct vn_obj *at)
 		struct vn_obj *o;
 		void *cur = NULL;
 
-		if (m->type != VN_MARK_UNLINKED || m->pid != pid || !m->reset ||
+		if (m->type != VN_MARK_UNLINKED || m->pid != pid ||
+		    m->uid != fuse_get_context()->uid || !m->reset ||
 		    !lh_table_lookup_ex(ms->by_key, m->key, &cur) || cur != m)
 			continue;
 		o = vn_find_id(c, m->id);
@@ -1278,10 +1353,50 @@ static void vn_fh_free(struct vn_fh *fh)
 	if (fh->next)
 		fh->next->prev = fh->prev;
 	pthread_mutex_unlock(&c->fh_mu);
+	if (fh->held && vn_marks(c)) {
+		struct vn_marks *ms = vn_marks(c);
+		struct vn_marks_held *h;
+
+		pthread_mutex_lock(&ms->mu);
+		h = vn_marks_held(ms, fh->held_uid, false);
+		if (h)
+			h->hbytes -= fh->held > h->hbytes ? h->hbytes : fh->held;
+		pthread_mutex_unlock(&ms->mu);
+	}
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
 	json_object_put(fh->saved);
 	free(fh);
+}
+
+/* A handle open for reading holds a snapshot of its file (up to a 64 KiB
+ * value): counted to its reader, up to --max-scratch-per-user, so that a
+ * user's processes holding many handles on a big file cannot hold the
+ * daemon's memory without bound (root is not counted). */
+static int vn_fh_charge(struct vn_ctx *c, struct vn_fh *fh, const char *path, uid_t uid)
+{
+	struct vn_marks *ms = vn_marks(c);
+	size_t max = c->opts.max_scratch_per_user, bytes = fh->rd.len + sizeof(*fh), have;
+	struct vn_marks_held *h;
+
+	if (!ms || uid == 0 || !max)
+		return 0;
+	pthread_mutex_lock(&ms->mu);
+	h = vn_marks_held(ms, uid, true);
+	have = h ? h->hbytes : 0;
+	if (h && bytes <= max - (have < max ? have : max)) {
+		h->hbytes += bytes;
+		fh->held = bytes;
+		fh->held_uid = uid;
+	}
+	pthread_mutex_unlock(&ms->mu);
+	if (h && !fh->held)
+		return vn_refused(c, path, -EDQUOT,
+				  "uid %u's open handles hold %zu bytes of what they read and this "
+				  "one %zu: that passes the %zu bytes this daemon allows one user "
+				  "(--max-scratch-per-user); close some",
+				  (unsigned)uid, have, bytes, max);
+	return 0;
 }
 
 /* Remember what the handle is opened on. */
@@ -1376,6 +1491,8 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
 		fh->gen = vn_cache_gen(c); /* stable: changes take the lock exclusive */
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
+		if (r == 0)
+			r = vn_fh_charge(c, fh, path, fc->uid);
 	}
 	if (n.type == VN_N_SCRATCH && fh->trunc)
 		r = vn_scratch_truncate(c, n.scratch, 0, NULL); /* shrinking: never fails */
@@ -1765,6 +1882,7 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 	if (m) {
 		fh->saved = m->saved; /* the value before the unlink */
 		m->saved = NULL;
+		vn_mark_release(ms, m); /* the handle holds it now */
 		fh->saved_set = m->reset;
 		vn_mark_drop(ms, m);
 	} else {
@@ -1866,14 +1984,38 @@ static int vn_op_unlink(const char *path)
 		 * gone until it creates it again (install, mv), and its rmdir
 		 * failing puts the value back (rm -r; see "marks") */
 		struct json_object *saved = vn_attr_saved(n.obj, n.attr);
+		size_t bytes = vn_saved_size(saved), max = c->opts.max_scratch_per_user;
+		uid_t uid = fuse_get_context()->uid;
+		struct vn_marks *ms = vn_marks(c);
+		size_t have = 0;
 
+		/* the mark keeps the value 10 s: counted (see vn_marks_held) */
+		if (ms && uid != 0 && max) {
+			struct vn_marks_held *h;
+
+			pthread_mutex_lock(&ms->mu);
+			vn_marks_prune(ms);
+			h = vn_marks_held(ms, uid, false);
+			have = h ? h->bytes : 0;
+			pthread_mutex_unlock(&ms->mu);
+		}
+		if (ms && uid != 0 && max && bytes > max - (have < max ? have : max)) {
+			json_object_put(saved);
+			r = vn_fail(&err, -EDQUOT,
+				    "%s cannot be reset now: the values uid %u's removals keep for "
+				    "10 s (%zu bytes) and this one (%zu) pass the %zu bytes this "
+				    "daemon allows one user (--max-scratch-per-user)",
+				    n.name, (unsigned)uid, have, bytes, max);
+			vn_obj_set_error(n.obj, &err);
+			vn_marks_restore(c, n.obj); /* rm -r stops here */
+			goto out;
+		}
 		r = vn_attr_reset(c, n.obj, n.attr, &err);
 		if (r < 0) {
 			json_object_put(saved);
 			vn_obj_set_error(n.obj, &err);
 			vn_marks_restore(c, n.obj);
-		} else if (vn_marks(c)) {
-			struct vn_marks *ms = vn_marks(c);
+		} else if (ms) {
 			struct vn_mark *m;
 
 			pthread_mutex_lock(&ms->mu);
@@ -1881,6 +2023,14 @@ static int vn_op_unlink(const char *path)
 					saved);
 			if (m)
 				m->reset = true;
+			if (m && uid != 0) {
+				struct vn_marks_held *h = vn_marks_held(ms, uid, true);
+
+				if (h) {
+					m->held = bytes;
+					h->bytes += bytes;
+				}
+			}
 			pthread_mutex_unlock(&ms->mu);
 		} else {
 			json_object_put(saved);

@@ -360,6 +360,10 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	r = vn_subnet_check_use(c, o, a, err);
 	if (r < 0)
 		return r;
+	/* they become a DHCP option: see VN_DHCP_MAX_DNS */
+	if (vn_list_len(vn_get_list(o, "dns_nameservers")) > VN_DHCP_MAX_DNS)
+		return vn_fail(err, -EINVAL, "at most %d dns_nameservers (%zu given)",
+			       VN_DHCP_MAX_DNS, vn_list_len(vn_get_list(o, "dns_nameservers")));
 	if (c->caller_uid != 0 && vn_get_bool(net, "external") &&
 	    (!strcmp(a->name, "cidr") || !strcmp(a->name, "gateway_ip")))
 		return vn_fail(err, -EACCES,
