@@ -574,10 +574,11 @@ static int vn_dhcp_put(struct vn_ctx *c, struct vn_dhcp_ent *e, const char *name
 /* dnsmasq reads its hosts and opts files again on SIGHUP */
 static void vn_dhcp_hup(struct vn_ctx *c, struct vn_obj *net)
 {
-	pid_t pid = vn_proc_pid(c, net, VN_DHCP_PROC, NULL);
+	int r = vn_proc_signal(c, net, VN_DHCP_PROC, SIGHUP);
 
-	if (pid > 0 && kill(pid, SIGHUP) < 0)
-		vn_warn(-errno, "could not signal dnsmasq (pid %d)", (int)pid);
+	/* not running now (restarting, it reads its files anew) or just died */
+	if (r < 0 && r != -ENOENT && r != -ESRCH)
+		vn_warn(r, "could not signal dnsmasq of network %s", net->name);
 }
 
 /* ---- the hosts file, rewritten by a job ----

@@ -987,6 +987,26 @@ pid_t vn_proc_pid(struct vn_ctx *c, const struct vn_obj *o, const char *name, un
 	return pid;
 }
 
+int vn_proc_signal(struct vn_ctx *c, const struct vn_obj *o, const char *name, int sig)
+{
+	struct vn_jobs *j = c->jobs;
+	struct vn_proc *p;
+	int r = -ENOENT;
+
+	if (!j)
+		return r;
+	pthread_mutex_lock(&j->pmu);
+	p = vn_proc_find(j, o->id, name);
+	if (p && p->pid > 0) {
+		if (p->pidfd >= 0)
+			r = syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+		else /* no pidfd: the pid is ours until reaped, which takes pmu */
+			r = kill(p->pid, sig) < 0 ? -errno : 0;
+	}
+	pthread_mutex_unlock(&j->pmu);
+	return r;
+}
+
 /* ---- polls ---- */
 
 struct vn_poll_walk {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +210,22 @@ static bool vn_state_taken(const char *state_dir)
 	return taken;
 }
 
+/* One daemon serves every user: its descriptors (netlink sockets per
+ * namespace, pidfds, the store, handles) are shared by all, so the soft
+ * limit (1,024 under systemd's default) is raised to the hard one. The
+ * daemon waits with poll/epoll only, never select(); its children
+ * (dnsmasq, which polls too) inherit the limit. */
+static void vn_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		vn_warn(-errno, "could not raise the open file limit");
+}
+
 int main(int argc, char **argv)
 {
 	struct vn_opts opts = {
@@ -303,6 +320,7 @@ int main(int argc, char **argv)
 	/* stderr until the fork; then syslog unless -f */
 	vn_log_init(true, debug ? VN_LOG_DEBUG : VN_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	vn_raise_nofile();
 	/* the state is loaded after the chdir("/") below */
 	if (opts.state_dir[0] != '/') {
 		char *cwd = getcwd(NULL, 0);

@@ -128,6 +128,11 @@ void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o);
 /* Current pid (0: not running now, e.g. waiting to restart; -ENOENT: not
  * supervised) and how many times it was restarted. */
 pid_t vn_proc_pid(struct vn_ctx *c, const struct vn_obj *o, const char *name, unsigned *restarts);
+/* Send sig to it, through its pidfd where it has one: never to another
+ * process, even one that got the pid once the child died and was reaped
+ * (kill() on the pid vn_proc_pid gave could). 0; -ENOENT: not supervised
+ * or not running now; -ESRCH: it just died. */
+int vn_proc_signal(struct vn_ctx *c, const struct vn_obj *o, const char *name, int sig);
 
 /* ---- periodic polling, for backends without events ----
  * Every interval_ms, tick(c, o) runs for each object of kind k, in a

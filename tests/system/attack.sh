@@ -253,7 +253,15 @@ rmdir "$N1/ports/p1"
 # caller, up to --max-scratch-per-user: over it the rm is EDQUOT and
 # changes nothing. A 2,560-line host_routes list keeps ~223 KB: with
 # 1 MiB, four rm succeed and the fifth is refused.
+# And the daemon raises its own soft open file limit to the hard one (it
+# serves every user): started with a soft limit of 256 here.
+orig_soft=$(ulimit -Sn)
+ulimit -Sn 256
 vn_restart --no-defaults -o allow_other --max-scratch-per-user 1M
+ulimit -Sn "$orig_soft"
+vn_eq "$(prlimit --pid "$VN_PID" --nofile --raw --noheadings -o HARD | tr -d ' ')" \
+	"$(prlimit --pid "$VN_PID" --nofile --raw --noheadings -o SOFT | tr -d ' ')" \
+	"the daemon started with a soft limit of 256 runs with its hard limit"
 as_nobody mkdir "$M/networks/mq" "$M/networks/mq/subnets/mqs"
 as_nobody bash -c 'echo 10.7.0.0/24 >"$1/cidr" && echo 0 >"$1/enable_dhcp"' x "$M/networks/mq/subnets/mqs"
 RT=$VN_TMP/routes

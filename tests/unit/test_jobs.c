@@ -737,6 +737,37 @@ static void test_proc_sighup_at_start(void **state)
 	assert_int_equal(vn_proc_stop(&f->c, f->a, "hup"), 0);
 }
 
+/* vn_proc_signal reaches the supervised child itself (its pidfd), and
+ * nothing once it is no longer supervised. */
+static void test_proc_signal(void **state)
+{
+	struct fixture *f = *state;
+	char *const argv[] = {"/bin/sleep", "30", NULL};
+	struct vn_err err = {0};
+	unsigned restarts = 99;
+	pid_t pid, npid = 0;
+	long long t0;
+
+	assert_int_equal(vn_proc_signal(&f->c, f->a, "sig", 0), -ENOENT);
+	pid = vn_proc_start(&f->c, f->a, "sig", argv, &err);
+	assert_true(pid > 0);
+	assert_int_equal(vn_proc_signal(&f->c, f->a, "sig", 0), 0);
+	assert_int_equal(vn_proc_signal(&f->c, f->a, "sig", SIGKILL), 0);
+	t0 = now_ms();
+	while (now_ms() - t0 < 2000) {
+		npid = vn_proc_pid(&f->c, f->a, "sig", &restarts);
+		if (npid > 0 && npid != pid)
+			break;
+		sleep_ms(5);
+	}
+	assert_true(npid > 0 && npid != pid); /* it died of it: restarted */
+	assert_int_equal(restarts, 1);
+	assert_true(reaped(pid));
+	assert_int_equal(vn_proc_stop(&f->c, f->a, "sig"), 0);
+	assert_int_equal(vn_proc_signal(&f->c, f->a, "sig", SIGTERM), -ENOENT);
+	assert_true(reaped(npid));
+}
+
 /* Deleting the owner (vn_proc_stop_all) and stopping the machinery end
  * every child. */
 static void test_proc_stop_all(void **state)
@@ -979,6 +1010,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_backoff, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_bad_program, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_sighup_at_start, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_signal, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_stop_all, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_from_job, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_orphan, setup1, teardown),
