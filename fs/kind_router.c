@@ -74,20 +74,60 @@ static struct vn_obj *vn_router_gw_port(struct vn_ctx *c, struct vn_obj *r)
 	return port;
 }
 
-/* The router's leg on subnet sub, or NULL. */
+/* Leg names: qr-<router8>-<subnet8> and qg-<router8>. */
+static void vn_if_leg_name(char buf[64], const struct vn_obj *r, const struct vn_obj *sub)
+{
+	snprintf(buf, 64, "qr-%.8s-%.8s", r->id, sub->id);
+}
+
+static void vn_gw_leg_name(char buf[64], const struct vn_obj *r)
+{
+	snprintf(buf, 64, "qg-%.8s", r->id);
+}
+
+/* The port called name on net if it is r's leg in that role: one lookup,
+ * not a walk of the router's legs. */
+static struct vn_obj *vn_router_leg_named(struct vn_obj *r, struct vn_obj *net, const char *name,
+					  const char *role)
+{
+	struct vn_obj *port = vn_coll_find(vn_child_coll(net, &vn_kind_port), name);
+	const char *ro = NULL;
+
+	if (!port || vn_owner_of(port, &ro) != r || !ro || strcmp(ro, role))
+		return NULL;
+	return port;
+}
+
+/* The router's leg on subnet sub, or NULL: found by its name on the
+ * subnet's network (the router names every leg it makes), then checked. */
 static struct vn_obj *vn_router_if_port(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *sub)
 {
-	vn_refs_in_foreach(r, ed)
-	{
-		struct vn_obj *s;
-		struct vn_addr a;
+	struct vn_obj *port, *s;
+	struct vn_addr a;
+	char name[64];
 
-		if (ed->attr || strcmp(ed->role, "interface"))
-			continue;
-		if (vn_port_fixed_ip(ed->from, 0, &s, &a) == 0 && s == sub)
-			return ed->from;
-	}
+	vn_if_leg_name(name, r, sub);
+	port = vn_router_leg_named(r, sub->parent, name, "interface");
+	if (port && vn_port_fixed_ip(port, 0, &s, &a) == 0 && s == sub)
+		return port;
 	return NULL;
+}
+
+/* The gateway leg, by name on the external_gateway network; the walk of
+ * the router's legs only where that finds none (a leg left on another
+ * network: vn_router_sync_gateway removes it). */
+static struct vn_obj *vn_router_gw_port_fast(struct vn_ctx *c, struct vn_obj *r)
+{
+	const char *ext = vn_get_str(r, "external_gateway");
+	struct vn_obj *net = ext ? vn_coll_find(vn_root_coll(c, &vn_kind_network), ext) : NULL;
+	struct vn_obj *port;
+	char name[64];
+
+	if (!net)
+		return NULL;
+	vn_gw_leg_name(name, r);
+	port = vn_router_leg_named(r, net, name, "gateway");
+	return port ? port : vn_router_gw_port(c, r);
 }
 
 struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net)
@@ -202,7 +242,7 @@ static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct 
 			continue;
 		vn_addr_format(&ip.gateway, gw, sizeof(gw));
 		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
-		snprintf(name, sizeof(name), "qr-%.8s-%.8s", r->id, sub->id);
+		vn_if_leg_name(name, r, sub);
 		ips = json_object_new_array();
 		json_object_array_add(ips, json_object_new_string(line));
 		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
@@ -228,7 +268,7 @@ static int vn_router_sync_gateway(struct vn_ctx *c, struct vn_obj *r, struct vn_
 	}
 	if (!net || port)
 		return 0;
-	snprintf(name, sizeof(name), "qg-%.8s", r->id);
+	vn_gw_leg_name(name, r);
 	return vn_router_make_leg(c, r, net, VN_OWNER_ROUTER_GW, name, NULL, err);
 }
 
@@ -239,7 +279,7 @@ static int vn_router_sync_l3(struct vn_ctx *c, struct vn_obj *r, struct vn_ns *n
 {
 	struct json_object *ifs = vn_get_list(r, "interfaces");
 	struct json_object *user = vn_get_list(r, "routes");
-	struct vn_obj *gwp = vn_router_gw_port(c, r);
+	struct vn_obj *gwp = vn_router_gw_port_fast(c, r);
 	struct vn_cidr internal[VN_MAX_ROUTER_IFS];
 	struct vn_route *routes;
 	struct vn_nft_router nat = {0};
@@ -339,7 +379,7 @@ static int vn_show_namespace(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *
 
 static int vn_show_gateway_ip(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 {
-	struct vn_obj *port = vn_router_gw_port(c, o), *sub;
+	struct vn_obj *port = vn_router_gw_port_fast(c, o), *sub;
 	char buf[VN_ADDR_STRLEN];
 	struct vn_addr a;
 
@@ -462,9 +502,144 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 	return 0;
 }
 
+/* ---- one interface at a time ---- */
+
+static int vn_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of list, sorted, in v (at most VN_MAX_ROUTER_IFS + 1). */
+static size_t vn_sorted_names(struct json_object *list, const char **v)
+{
+	size_t n = vn_list_len(list);
+
+	if (n > VN_MAX_ROUTER_IFS + 1)
+		n = VN_MAX_ROUTER_IFS + 1;
+	for (size_t i = 0; i < n; i++)
+		v[i] = vn_list_at(list, i);
+	qsort(v, n, sizeof(*v), vn_strp_cmp);
+	return n;
+}
+
+/* The SNAT source of the router's gateway (gw_ifname in qg): false if
+ * the router has no IPv4 gateway, so no NAT table. */
+static bool vn_router_nat_cfg(struct vn_ctx *c, struct vn_obj *r, struct vn_nft_router *nat,
+			      char qg[16])
+{
+	struct vn_obj *gwp = vn_router_gw_port_fast(c, r), *sub;
+
+	memset(nat, 0, sizeof(*nat));
+	if (!gwp || vn_port_fixed_ip(gwp, 0, &sub, &nat->gw_addr) < 0 || nat->gw_addr.af != AF_INET)
+		return false;
+	vn_ifname(qg, "qg-", gwp->id);
+	nat->gw_ifname = qg;
+	nat->snat = vn_get_bool(r, "enable_snat");
+	return true;
+}
+
+/* `interfaces` changed from old to its value: remove the legs of the
+ * subnets that left and make those of the subnets that came, change only
+ * their SNAT rules, and leave the other legs, the routes (no route can
+ * use a subnet that leaves: the check refuses it) and the rest of the NAT
+ * table alone. 1: this cannot be done by difference (the router is in
+ * ERROR, has no namespace yet, names a subnet that is gone, or the NAT
+ * table is not what this handle last wrote): do the whole router. */
+static int vn_router_change_interfaces(struct vn_ctx *c, struct vn_obj *r, struct json_object *old,
+				       struct vn_err *err)
+{
+	struct vn_router_priv *p = r->priv;
+	const char *was[VN_MAX_ROUTER_IFS + 1], *now[VN_MAX_ROUTER_IFS + 1];
+	struct vn_obj *gone[VN_MAX_ROUTER_IFS + 1], *came[VN_MAX_ROUTER_IFS + 1];
+	struct vn_cidr del[VN_MAX_ROUTER_IFS + 1], add[VN_MAX_ROUTER_IFS + 1];
+	struct vn_nft_router nat;
+	size_t nw, nn, ng = 0, nc = 0, i = 0, j = 0;
+	char qg[16];
+	int e;
+
+	if (!p->ns || r->error)
+		return 1;
+	nw = vn_sorted_names(old, was);
+	nn = vn_sorted_names(vn_get_list(r, "interfaces"), now);
+	if (nw > VN_MAX_ROUTER_IFS || nn > VN_MAX_ROUTER_IFS)
+		return 1;
+	while (i < nw || j < nn) {
+		int d = i == nw ? 1 : j == nn ? -1 : strcmp(was[i], now[j]);
+		const char *name = d < 0 ? was[i] : now[j];
+		struct vn_obj *sub;
+
+		if (!d) {
+			i++, j++;
+			continue;
+		}
+		sub = vn_find_global(c, &vn_kind_subnet, name);
+		if (!sub)
+			return 1;
+		if (d < 0) {
+			gone[ng++] = sub;
+			i++;
+		} else {
+			came[nc++] = sub;
+			j++;
+		}
+	}
+	for (i = 0; i < ng; i++) {
+		struct vn_obj *port = vn_router_if_port(c, r, gone[i]);
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (vn_subnet_ipam(gone[i], &ip, pools) == 0)
+			del[i] = ip.cidr;
+		else
+			memset(&del[i], 0, sizeof(del[i]));
+		if (port) {
+			e = vn_obj_delete(c, port, true, err);
+			if (e < 0)
+				return e;
+		}
+	}
+	for (i = 0; i < nc; i++) {
+		struct vn_obj *sub = came[i];
+		struct json_object *ips;
+		char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
+			return vn_fail(err, -EINVAL, "subnet '%s' cannot be a router interface",
+				       sub->name);
+		add[i] = ip.cidr;
+		if (vn_router_if_port(c, r, sub))
+			continue;
+		vn_addr_format(&ip.gateway, gw, sizeof(gw));
+		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
+		vn_if_leg_name(name, r, sub);
+		ips = json_object_new_array();
+		json_object_array_add(ips, json_object_new_string(line));
+		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+		if (e < 0)
+			return e;
+	}
+	if (!vn_router_nat_cfg(c, r, &nat, qg))
+		return 0; /* no gateway: no NAT table to change */
+	e = vn_nft_router_update(p->ns, &nat, add, nc, del, ng);
+	if (e == -ESTALE)
+		return 1;
+	if (e < 0)
+		return vn_fail(err, -EIO, "could not set the NAT rules of the router: %s",
+			       strerror(-e));
+	return 0;
+}
+
 static int vn_router_apply(struct vn_ctx *c, struct vn_obj *r, const struct vn_attr *a,
 			   struct json_object *old, struct vn_err *err)
 {
+	if (a && !strcmp(a->name, "interfaces")) {
+		int e = vn_router_change_interfaces(c, r, old, err);
+
+		if (e <= 0)
+			return e;
+	}
 	return vn_router_realise(c, r, err);
 }
 

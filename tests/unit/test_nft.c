@@ -339,6 +339,27 @@ static bool sock_open(ino_t ino)
 	return found;
 }
 
+/* A listing's chains without the marker chain (whose comment names the
+ * generation, which every commit moves on). */
+static char *chains(const char *l)
+{
+	const char *a = strstr(l, "chain");
+	const char *e = strstr(l, "chain vnetfs_mark");
+
+	assert_non_null(a);
+	assert_non_null(e);
+	return strndup(a, (size_t)(e - a));
+}
+
+static void assert_same_chains(const char *l1, const char *l2)
+{
+	char *a = chains(l1), *b = chains(l2);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static struct vn_nft_stats stats(struct vn_ns *ns)
 {
 	struct vn_nft_stats st;
@@ -414,7 +435,7 @@ static void test_kept_socket(void **state)
 	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
 	assert_int_equal(stats(ns).batches, 4);
 	l2 = nft_list();
-	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	assert_same_chains(l2, l);
 	free(l2);
 
 	/* The table deleted behind our back: made again. */
@@ -423,7 +444,7 @@ static void test_kept_socket(void **state)
 	assert_int_equal(stats(ns).batches, 5);
 	l2 = nft_list();
 	assert_non_null(l2);
-	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	assert_same_chains(l2, l);
 	free(l2);
 
 	/* A new handle (a restarted daemon): it finds the table as the
