@@ -1022,7 +1022,22 @@ static uint64_t build_fixed(struct batch *b, const struct vn_nft_router *cfg)
 						.nat = NFT_NAT_SNAT,
 						.to = &f->floating});
 	}
-	return range_hash(b, off);
+	/* The SNAT rules' common part (the rules themselves are hashed one
+	 * by one): an update is only valid for the same gateway. */
+	{
+		struct {
+			char ifname[IFNAMSIZ];
+			uint32_t addr;
+			uint32_t snat;
+		} gw = {.addr = v4(&cfg->gw_addr), .snat = cfg->snat};
+		const unsigned char *p = (const unsigned char *)&gw;
+		uint64_t h = range_hash(b, off);
+
+		strncpy(gw.ifname, cfg->gw_ifname, sizeof(gw.ifname) - 1);
+		for (size_t i = 0; i < sizeof(gw); i++)
+			h = (h ^ p[i]) * 0x100000001b3ULL;
+		return h;
+	}
 }
 
 static int gen_attr_cb(const struct nlattr *attr, void *data)
@@ -1225,6 +1240,7 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 			    nat_find(nat, &cfg->internal[i]) >= 0)
 				continue;
 			cidr_key(&cfg->internal[i], &r->net, &r->prefix);
+			r->handle = 0;
 			nat->n = ++n;
 			put_snat(&b, cfg, &cfg->internal[i], &r->hash, &echo[n - 1].seq);
 			nat->sum += r->hash;
