@@ -4,19 +4,35 @@
  * include/vnetfs/nft.h.
  *
  * Every change is one nfnetlink batch, so the kernel applies it as one
- * transaction (all or nothing), the way `nft -f` does:
+ * transaction (all or nothing), the way `nft -f` does. A replace
+ * (vn_nft_router_sync: start-up, reconcile, gateway and enable_snat
+ * changes):
  *
  *	add table ip vnetfs        (NLM_F_CREATE: fine if it exists)
  *	delete table ip vnetfs     (so the old contents are gone)
  *	add table ip vnetfs        (only with a gateway)
- *	add chain ... / add rule ...
+ *	add chain ... / add rule ... / add rule vnetfs_mark (the marker)
+ *
+ * An update (vn_nft_router_update: interfaces added or removed):
+ *
+ *	delete rule ip vnetfs postrouting handle H   (each subnet gone)
+ *	add rule ip vnetfs postrouting ...           (each subnet come)
+ *	flush chain ip vnetfs vnetfs_mark; add rule vnetfs_mark (the marker)
+ *
+ * SNAT rules are sent with NLM_F_ECHO: the kernel echoes each, with the
+ * handle it gave it, when the batch commits, and the handle (struct
+ * vn_ns.nat) keeps them, so a later delete names its rule. The table's
+ * other rules are never touched by an update, so its cost does not grow
+ * with the router's interfaces (no rule-set re-validation of them, no
+ * rebuild of their expressions).
  *
  * Only the last message of the batch asks for an ACK. The kernel reports
  * an error for every failing message whether or not it asked for an ACK,
  * and delivers all of them (after committing or aborting the whole batch)
  * before the ACK of the last message, so reading until that ACK gives the
  * whole outcome with one or a handful of replies whatever the size of the
- * batch (an ACK per rule could overrun the socket's receive buffer).
+ * batch (an ACK per rule could overrun the socket's receive buffer; the
+ * echoes of a big replace get a receive buffer sized for them).
  *
  * One socket per namespace handle (struct vn_ns), opened inside the
  * namespace (vn_ns_run) the first time and kept: it stays bound to that
@@ -26,15 +42,20 @@
  * keep increasing on it; replies of other sequence numbers are ignored and
  * a socket that saw a transport error is given up.
  *
- * A replace is skipped when the kernel already holds it: the new table
- * carries the comment "vnetfs HASH gen GEN" (HASH: of the batch's
- * messages, sequence numbers aside; GEN: the nftables generation our
- * commit produces, the one read before it plus one). Each commit in a
- * namespace, by anyone, moves its generation on, so a table whose comment
- * names the batch we would send and the generation the namespace is still
- * at is exactly what that batch made. This costs one NFT_MSG_GETGEN (and
- * one NFT_MSG_GETTABLE when the handle has not itself made the table,
- * e.g. after a restart) instead of a commit.
+ * A replace is skipped when the kernel already holds it: every commit of
+ * ours writes the marker rule, whose comment is "vnetfs HASH gen GEN"
+ * (HASH: of the table's contents, its fixed part's messages plus the sum
+ * of its SNAT rules' messages' hashes, sequence numbers aside, so an
+ * update can compute it from the old one and rule order does not count;
+ * GEN: the nftables generation our commit produces, the one read before
+ * it plus one). Each commit in a namespace, by anyone, moves its
+ * generation on, so a marker that names the table we would make and the
+ * generation the namespace is still at says the kernel holds exactly that.
+ * This costs one NFT_MSG_GETGEN (and one GETRULE dump of the marker chain
+ * when the handle has not itself made the last commit, e.g. after a
+ * restart) instead of a commit. An update is only done when the handle
+ * made the last commit in the namespace (the generation says so) with the
+ * same gateway; anything else is -ESTALE, and the caller replaces.
  *
  * Rules are built with the same expressions `nft` itself generates, so
  * `nft list table ip vnetfs` shows them in the ordinary syntax:
@@ -530,7 +551,15 @@ struct rule_spec {
 	const char *oifname;	     /* NULL: any */
 	enum nft_nat_types nat;
 	const struct vn_addr *to;
+	bool tag; /* an internal subnet's SNAT rule: saddr as its key */
 };
+
+/* The user-data TLV type that names an internal subnet's SNAT rule: the
+ * subnet's address (4 bytes, network order) and prefix (1 byte). nft
+ * shows only the comment type (0) and ignores others, so `nft list` is
+ * unchanged; a restarted daemon finds each rule's handle by it. */
+#define UDATA_SNAT_KEY 0xf0
+#define SNAT_KEY_LEN 5
 
 static void put_rule(struct batch *b, const struct rule_spec *s)
 {
@@ -551,6 +580,18 @@ static void put_rule(struct batch *b, const struct rule_spec *s)
 	if (s->oifname)
 		match_oifname(&ru, s->oifname);
 	stmt_nat(&ru, s->nat, v4(s->to));
+	if (s->tag && !ru.err) {
+		_cleanup_udata_ struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+		uint32_t net = htonl(v4(&s->saddr->net));
+		unsigned char key[SNAT_KEY_LEN];
+
+		memcpy(key, &net, 4);
+		key[4] = (unsigned char)s->saddr->prefix;
+		if (!u || !nftnl_udata_put(u, UDATA_SNAT_KEY, sizeof(key), key) ||
+		    nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+					nftnl_udata_buf_len(u)) < 0)
+			ru.err = -ENOMEM;
+	}
 	p = batch_cur(b);
 	if (ru.err || !p) {
 		b->err = b->err ? b->err : ru.err;
@@ -613,6 +654,8 @@ static int rule_attr_cb(const struct nlattr *attr, void *data)
 	int type = mnl_attr_get_type(attr);
 
 	if (type == NFTA_RULE_HANDLE && mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+		tb[type] = attr;
+	else if (type == NFTA_RULE_CHAIN && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 		tb[type] = attr;
 	else if (type == NFTA_RULE_USERDATA && mnl_attr_validate(attr, MNL_TYPE_BINARY) == 0)
 		tb[type] = attr;
@@ -975,11 +1018,18 @@ static void put_snat(struct batch *b, const struct vn_nft_router *cfg, const str
 {
 	struct nlmsghdr *nlh;
 
+	struct vn_cidr key = *c;
+	uint32_t net;
+	int prefix;
+
+	cidr_key(c, &net, &prefix);
+	key.net.v = net;
 	put_rule(b, &(struct rule_spec){.chain = SNAT_CHAIN,
-					.saddr = c,
+					.saddr = &key,
 					.oifname = cfg->gw_ifname,
 					.nat = NFT_NAT_SNAT,
-					.to = &cfg->gw_addr});
+					.to = &cfg->gw_addr,
+					.tag = true});
 	if (b->err)
 		return;
 	nlh = (struct nlmsghdr *)(b->buf + b->last);
@@ -1082,9 +1132,19 @@ static uint32_t gen_next(uint32_t gen)
 	return gen + 1 ? gen + 1 : 1; /* the kernel skips 0 too */
 }
 
+/* A tagged SNAT rule found in the kernel: its key and handle. */
+struct found_rule {
+	uint32_t net;
+	int prefix;
+	uint64_t handle;
+};
+
 struct table_info {
 	bool found;
 	char comment[128]; /* "" if none */
+	size_t nmark;	   /* rules in the marker chain */
+	struct found_rule *rules;
+	size_t nrules, caprules;
 };
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
@@ -1131,31 +1191,74 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* Each rule of the marker chain: the comment of the first one; a second
- * rule makes it unreadable (not ours). */
-static int mark_cb(const struct nlmsghdr *nlh, void *data)
+static int key_cb(const struct nftnl_udata *attr, void *data)
 {
-	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
-	struct table_info *ti = data;
+	unsigned char *key = data;
 
-	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWRULE)
-		return MNL_CB_OK;
-	if (ti->found) {
-		ti->comment[0] = '\0';
-		return MNL_CB_OK;
+	if (nftnl_udata_type(attr) == UDATA_SNAT_KEY && nftnl_udata_len(attr) == SNAT_KEY_LEN) {
+		memcpy(key, nftnl_udata_get(attr), SNAT_KEY_LEN);
+		key[SNAT_KEY_LEN] = 1;
 	}
-	ti->found = true;
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
-	    !tb[NFTA_RULE_USERDATA])
-		return MNL_CB_OK;
-	(void)nftnl_udata_parse(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
-				mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]), comment_cb, ti);
 	return MNL_CB_OK;
 }
 
-/* The marker rule of our table: found (the table and its marker chain
- * exist) and its comment. */
-static int get_mark(struct vn_ns *ns, struct table_info *ti)
+/* Each rule of our table: the marker's comment (a second marker rule
+ * makes it unreadable: not ours), and the tagged SNAT rules' handles. */
+static int rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
+	struct table_info *ti = data;
+	const char *chain;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWRULE)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
+	    !tb[NFTA_RULE_CHAIN])
+		return MNL_CB_OK;
+	chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
+	if (!strcmp(chain, MARK_CHAIN)) {
+		if (ti->nmark++) {
+			ti->comment[0] = '\0';
+			return MNL_CB_OK;
+		}
+		ti->found = true;
+		if (tb[NFTA_RULE_USERDATA])
+			(void)nftnl_udata_parse(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
+						mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]),
+						comment_cb, ti);
+		if (ti->nmark > 1)
+			ti->comment[0] = '\0';
+	} else if (!strcmp(chain, SNAT_CHAIN) && tb[NFTA_RULE_USERDATA] && tb[NFTA_RULE_HANDLE]) {
+		unsigned char key[SNAT_KEY_LEN + 1] = {0};
+		struct found_rule *fr;
+		uint32_t net;
+
+		(void)nftnl_udata_parse(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
+					mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]), key_cb,
+					key);
+		if (!key[SNAT_KEY_LEN])
+			return MNL_CB_OK;
+		if (ti->nrules == ti->caprules) {
+			size_t cap = ti->caprules ? 2 * ti->caprules : 16;
+
+			fr = realloc(ti->rules, cap * sizeof(*fr));
+			if (!fr)
+				return MNL_CB_OK; /* unknown handles: a replace later */
+			ti->rules = fr;
+			ti->caprules = cap;
+		}
+		fr = &ti->rules[ti->nrules++];
+		memcpy(&net, key, 4);
+		fr->net = ntohl(net);
+		fr->prefix = key[4];
+		fr->handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+	}
+	return MNL_CB_OK;
+}
+
+/* Every rule of our table (one dump): the marker (found: the marker
+ * chain has a rule) and the tagged SNAT rules. */
+static int get_rules(struct vn_ns *ns, struct table_info *ti)
 {
 	_cleanup_rule_ struct nftnl_rule *r = nftnl_rule_alloc();
 	char buf[512] = {0};
@@ -1163,18 +1266,43 @@ static int get_mark(struct vn_ns *ns, struct table_info *ti)
 	int err;
 
 	memset(ti, 0, sizeof(*ti));
-	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VN_NFT_TABLE) < 0 ||
-	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, MARK_CHAIN) < 0)
+	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VN_NFT_TABLE) < 0)
 		return -ENOMEM;
 	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP,
 					 nft_seqs(ns, 1));
 	nftnl_rule_nlmsg_build_payload(nlh, r);
-	err = request(ns, nlh, mark_cb, ti);
+	err = request(ns, nlh, rules_cb, ti);
 	if (err == -ENOENT) {
+		free(ti->rules);
 		memset(ti, 0, sizeof(*ti));
 		err = 0;
 	}
+	if (err) {
+		free(ti->rules);
+		ti->rules = NULL;
+	}
 	return err;
+}
+
+/* The handles of nat's rules that it does not know, from the tagged rules
+ * found (a key found twice: not ours to guess, left unknown). */
+static void nat_learn(struct vn_nft_nat *nat, const struct table_info *ti)
+{
+	for (size_t i = 0; nat && i < nat->n; i++) {
+		uint64_t h = 0;
+		size_t seen = 0;
+
+		if (nat->r[i].handle)
+			continue;
+		for (size_t k = 0; k < ti->nrules; k++)
+			if (ti->rules[k].net == nat->r[i].net &&
+			    ti->rules[k].prefix == nat->r[i].prefix) {
+				h = ti->rules[k].handle;
+				seen++;
+			}
+		if (seen == 1)
+			nat->r[i].handle = h;
+	}
 }
 
 static void mark_comment(char *buf, size_t len, uint64_t hash, uint32_t gen)
@@ -1204,7 +1332,7 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 	struct batch b = {0};
 	struct vn_nft_nat *nat = NULL;
 	struct echo *echo = NULL;
-	struct table_info ti;
+	struct table_info ti = {0};
 	char want[128];
 	uint64_t hash = 0;
 	uint32_t gen = 0;
@@ -1265,7 +1393,7 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 		}
 	} else if (gen) {
 		if (hash)
-			err = get_mark(ns, &ti);
+			err = get_rules(ns, &ti);
 		else
 			err = get_table(ns, &ti);
 		if (err)
@@ -1277,7 +1405,11 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 			ns->nft_stats.skipped++;
 			if (nat) {
 				nat_adopt(ns, nat, hash, gen);
+				nat_learn(ns->nat, &ti);
 				nat = NULL;
+			} else {
+				free(ns->nat); /* no table: no rules to keep */
+				ns->nat = NULL;
 			}
 			goto out;
 		}
@@ -1311,6 +1443,7 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 	}
 	nat = NULL;
 out:
+	free(ti.rules);
 	free(nat);
 	free(echo);
 	free(b.buf);

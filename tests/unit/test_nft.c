@@ -587,21 +587,35 @@ static void test_update(void **state)
 	st = stats(ns2);
 	assert_int_equal(st.batches, 0);
 	assert_int_equal(st.skipped, 1);
-	/* It can add at once; a delete needs a handle it has not seen. */
+	/* It knows every rule's handle (the tagged rules of the dump that
+	 * found the marker): adds and deletes are updates at once. */
 	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[0], 1, NULL, 0), 0);
 	assert_int_equal(stats(ns2).updates, 1);
 	SNAT_IS(l, "10.0.1.0/24", "10.0.3.0/24", "10.0.4.0/24");
-	assert_int_equal(vn_nft_router_update(ns2, &cfg, NULL, 0, &all[2], 1), -ESTALE);
-	assert_int_equal(stats(ns2).batches, 1);
-	SNAT_IS(l, "10.0.1.0/24", "10.0.3.0/24", "10.0.4.0/24");
-	/* The whole sync replaces, and learns every handle. */
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, NULL, 0, &all[2], 1), 0);
+	st = stats(ns2);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(st.updates, 2);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.4.0/24");
+	/* The whole sync of that: nothing to send; a replace (another
+	 * gateway address) learns every handle from the echo. */
 	cfg.internal = first_last;
 	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
 	assert_int_equal(stats(ns2).batches, 2);
+	cfg.gw_addr = A("172.24.4.12");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	cfg.gw_addr = A("172.24.4.10");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 4);
 	SNAT_IS(l, "10.0.1.0/24", "10.0.4.0/24");
 	assert_int_equal(vn_nft_router_update(ns2, &cfg, NULL, 0, &all[0], 1), 0);
 	SNAT_IS(l, "10.0.4.0/24");
-	assert_int_equal(stats(ns2).batches, 3);
+	assert_int_equal(stats(ns2).batches, 5);
+	/* nft shows the rules as ever: the subnet key is not a comment. */
+	l = nft_list();
+	assert_lacks(l, "comment \"10.");
+	assert_has(l, "ip saddr 10.0.4.0/24 oifname \"qg-upd\" snat to 172.24.4.10\n");
+	free(l);
 
 	/* The first handle did not make the last commit: stale. */
 	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[1], 1, NULL, 0), -ESTALE);
@@ -614,7 +628,7 @@ static void test_update(void **state)
 	cfg.internal = &all[3];
 	cfg.ninternal = 1;
 	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
-	assert_int_equal(stats(ns2).batches, 4);
+	assert_int_equal(stats(ns2).batches, 6);
 	/* A rule of someone else's in our chain: stale (the generation). */
 	RUN("nft", "add", "rule", "ip", VN_NFT_TABLE, "postrouting", "ip", "saddr", "10.7.7.7",
 	    "accept");
