@@ -19,6 +19,9 @@
  * ours (replace or update) rewrites it. A sync whose table hashes the same
  * while the namespace's generation is still that one sends nothing: no
  * commit at all happened there since, so the kernel holds exactly that.
+ * Each SNAT rule carries its subnet as a user-data key (not a comment:
+ * `nft list` does not show it), so a handle that found the table (after a
+ * restart) learns every rule's handle from the same dump.
  */
 #ifndef VNETFS_NFT_H
 #define VNETFS_NFT_H
