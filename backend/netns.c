@@ -395,6 +395,7 @@ void vn_ns_close(struct vn_ns *ns)
 		mnl_socket_close(ns->nft);
 	}
 	vn_be_close_later(ns, ns->fd);
+	free(ns->nat);
 	free(ns->name);
 	free(ns);
 }

@@ -4,19 +4,35 @@
  * include/vnetfs/nft.h.
  *
  * Every change is one nfnetlink batch, so the kernel applies it as one
- * transaction (all or nothing), the way `nft -f` does:
+ * transaction (all or nothing), the way `nft -f` does. A replace
+ * (vn_nft_router_sync: start-up, reconcile, gateway and enable_snat
+ * changes):
  *
  *	add table ip vnetfs        (NLM_F_CREATE: fine if it exists)
  *	delete table ip vnetfs     (so the old contents are gone)
  *	add table ip vnetfs        (only with a gateway)
- *	add chain ... / add rule ...
+ *	add chain ... / add rule ... / add rule vnetfs_mark (the marker)
+ *
+ * An update (vn_nft_router_update: interfaces added or removed):
+ *
+ *	delete rule ip vnetfs postrouting handle H   (each subnet gone)
+ *	add rule ip vnetfs postrouting ...           (each subnet come)
+ *	flush chain ip vnetfs vnetfs_mark; add rule vnetfs_mark (the marker)
+ *
+ * SNAT rules are sent with NLM_F_ECHO: the kernel echoes each, with the
+ * handle it gave it, when the batch commits, and the handle (struct
+ * vn_ns.nat) keeps them, so a later delete names its rule. The table's
+ * other rules are never touched by an update, so its cost does not grow
+ * with the router's interfaces (no rule-set re-validation of them, no
+ * rebuild of their expressions).
  *
  * Only the last message of the batch asks for an ACK. The kernel reports
  * an error for every failing message whether or not it asked for an ACK,
  * and delivers all of them (after committing or aborting the whole batch)
  * before the ACK of the last message, so reading until that ACK gives the
  * whole outcome with one or a handful of replies whatever the size of the
- * batch (an ACK per rule could overrun the socket's receive buffer).
+ * batch (an ACK per rule could overrun the socket's receive buffer; the
+ * echoes of a big replace get a receive buffer sized for them).
  *
  * One socket per namespace handle (struct vn_ns), opened inside the
  * namespace (vn_ns_run) the first time and kept: it stays bound to that
@@ -26,15 +42,20 @@
  * keep increasing on it; replies of other sequence numbers are ignored and
  * a socket that saw a transport error is given up.
  *
- * A replace is skipped when the kernel already holds it: the new table
- * carries the comment "vnetfs HASH gen GEN" (HASH: of the batch's
- * messages, sequence numbers aside; GEN: the nftables generation our
- * commit produces, the one read before it plus one). Each commit in a
- * namespace, by anyone, moves its generation on, so a table whose comment
- * names the batch we would send and the generation the namespace is still
- * at is exactly what that batch made. This costs one NFT_MSG_GETGEN (and
- * one NFT_MSG_GETTABLE when the handle has not itself made the table,
- * e.g. after a restart) instead of a commit.
+ * A replace is skipped when the kernel already holds it: every commit of
+ * ours writes the marker rule, whose comment is "vnetfs HASH gen GEN"
+ * (HASH: of the table's contents, its fixed part's messages plus the sum
+ * of its SNAT rules' messages' hashes, sequence numbers aside, so an
+ * update can compute it from the old one and rule order does not count;
+ * GEN: the nftables generation our commit produces, the one read before
+ * it plus one). Each commit in a namespace, by anyone, moves its
+ * generation on, so a marker that names the table we would make and the
+ * generation the namespace is still at says the kernel holds exactly that.
+ * This costs one NFT_MSG_GETGEN (and one GETRULE dump of the marker chain
+ * when the handle has not itself made the last commit, e.g. after a
+ * restart) instead of a commit. An update is only done when the handle
+ * made the last commit in the namespace (the generation says so) with the
+ * same gateway; anything else is -ESTALE, and the caller replaces.
  *
  * Rules are built with the same expressions `nft` itself generates, so
  * `nft list table ip vnetfs` shows them in the ordinary syntax:
@@ -53,6 +74,7 @@
 #include "ns_priv.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
@@ -83,6 +105,8 @@
 #define MSG_ROOM 8192
 /* Receive buffer for replies (errors are short: NETLINK_CAP_ACK). */
 #define RECV_SIZE 16384
+/* Receive buffer room kept per echoed rule (its message and skb). */
+#define ECHO_ROOM 1024
 /* No reply within this long is an error (-ETIMEDOUT). */
 #define RECV_TIMEOUT_S 30
 
@@ -233,6 +257,27 @@ static int ensure_sndbuf(struct mnl_socket *nl, size_t len)
 	want = (int)len + 4096; /* the kernel doubles it */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A receive buffer for at least len bytes of replies (echoed rules). */
+static int ensure_rcvbuf(struct mnl_socket *nl, size_t len)
+{
+	int fd = mnl_socket_get_fd(nl);
+	int cur = 0;
+	socklen_t sl = sizeof(cur);
+	int want;
+
+	if (len > INT32_MAX / 4)
+		return -EMSGSIZE;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &sl) < 0)
+		return -errno;
+	if ((size_t)cur >= 2 * len)
+		return 0;
+	want = (int)len; /* the kernel doubles it */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)) < 0)
 		return -errno;
 	return 0;
 }
@@ -506,7 +551,15 @@ struct rule_spec {
 	const char *oifname;	     /* NULL: any */
 	enum nft_nat_types nat;
 	const struct vn_addr *to;
+	bool tag; /* an internal subnet's SNAT rule: saddr as its key */
 };
+
+/* The user-data TLV type that names an internal subnet's SNAT rule: the
+ * subnet's address (4 bytes, network order) and prefix (1 byte). nft
+ * shows only the comment type (0) and ignores others, so `nft list` is
+ * unchanged; a restarted daemon finds each rule's handle by it. */
+#define UDATA_SNAT_KEY 0xf0
+#define SNAT_KEY_LEN 5
 
 static void put_rule(struct batch *b, const struct rule_spec *s)
 {
@@ -527,6 +580,18 @@ static void put_rule(struct batch *b, const struct rule_spec *s)
 	if (s->oifname)
 		match_oifname(&ru, s->oifname);
 	stmt_nat(&ru, s->nat, v4(s->to));
+	if (s->tag && !ru.err) {
+		_cleanup_udata_ struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+		uint32_t net = htonl(v4(&s->saddr->net));
+		unsigned char key[SNAT_KEY_LEN];
+
+		memcpy(key, &net, 4);
+		key[4] = (unsigned char)s->saddr->prefix;
+		if (!u || !nftnl_udata_put(u, UDATA_SNAT_KEY, sizeof(key), key) ||
+		    nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+					nftnl_udata_buf_len(u)) < 0)
+			ru.err = -ENOMEM;
+	}
 	p = batch_cur(b);
 	if (ru.err || !p) {
 		b->err = b->err ? b->err : ru.err;
@@ -540,11 +605,20 @@ static void put_rule(struct batch *b, const struct rule_spec *s)
 
 /* ---- talking to the kernel --------------------------------------------- */
 
+/* A rule sent with NLM_F_ECHO: the kernel echoes it, with its handle,
+ * when the batch commits. */
+struct echo {
+	uint32_t seq;
+	uint64_t handle; /* 0: not echoed (yet) */
+};
+
 struct acks {
 	uint32_t begin, last; /* seq of the batch begin and of the ACKed message */
 	uint32_t err_seq;
 	int err;   /* the error of the earliest failing message */
 	bool done; /* the final ACK (or a batch-level error) arrived */
+	struct echo *echo;
+	size_t necho;
 };
 
 static int ack_cb(const struct nlmsghdr *nlh, void *data)
@@ -571,6 +645,40 @@ static int ack_cb(const struct nlmsghdr *nlh, void *data)
 		a->done = true;
 		return MNL_CB_STOP;
 	}
+	return MNL_CB_OK;
+}
+
+static int rule_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type == NFTA_RULE_HANDLE && mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+		tb[type] = attr;
+	else if (type == NFTA_RULE_CHAIN && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		tb[type] = attr;
+	else if (type == NFTA_RULE_USERDATA && mnl_attr_validate(attr, MNL_TYPE_BINARY) == 0)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* A rule of ours echoed back on commit: note its handle. */
+static int echo_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
+	struct acks *a = data;
+
+	if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE) ||
+	    nlh->nlmsg_seq < a->begin || nlh->nlmsg_seq > a->last)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
+	    !tb[NFTA_RULE_HANDLE])
+		return MNL_CB_OK;
+	for (size_t i = 0; i < a->necho; i++)
+		if (a->echo[i].seq == nlh->nlmsg_seq) {
+			a->echo[i].handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+			break;
+		}
 	return MNL_CB_OK;
 }
 
@@ -602,11 +710,13 @@ static int transport_err(struct vn_ns *ns, int err)
 	return err;
 }
 
-static int batch_send(struct vn_ns *ns, const struct batch *b)
+/* Send b and read its outcome; the handles of the rules in echo[] (sent
+ * with NLM_F_ECHO) are filled in as the kernel echoes them. */
+static int batch_send_echo(struct vn_ns *ns, const struct batch *b, struct echo *echo, size_t necho)
 {
 	_cleanup_free_ char *buf = NULL;
 	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = ack_cb};
-	struct acks a = {.begin = b->begin, .last = b->ack};
+	struct acks a = {.begin = b->begin, .last = b->ack, .echo = echo, .necho = necho};
 	struct mnl_socket *nl;
 	unsigned portid;
 	ssize_t sent;
@@ -616,6 +726,10 @@ static int batch_send(struct vn_ns *ns, const struct batch *b)
 	if (err)
 		return err;
 	err = ensure_sndbuf(nl, b->len);
+	/* An echoed rule is a few hundred bytes; an overrun would lose the
+	 * outcome of a batch the kernel has committed. */
+	if (!err && necho)
+		err = ensure_rcvbuf(nl, necho * ECHO_ROOM + 65536);
 	if (err)
 		return err;
 	buf = malloc(RECV_SIZE);
@@ -634,11 +748,16 @@ static int batch_send(struct vn_ns *ns, const struct batch *b)
 
 		if (n < 0)
 			return transport_err(ns, n);
-		if (mnl_cb_run2(buf, (size_t)n, 0, portid, NULL, &a, ctl, NLMSG_MIN_TYPE) < 0 &&
+		if (mnl_cb_run2(buf, (size_t)n, 0, portid, echo_cb, &a, ctl, NLMSG_MIN_TYPE) < 0 &&
 		    !a.done)
 			return transport_err(ns, -errno);
 	}
 	return a.err;
+}
+
+static int batch_send(struct vn_ns *ns, const struct batch *b)
+{
+	return batch_send_echo(ns, b, NULL, 0);
 }
 
 /* One request (nlh, with NLM_F_ACK) and its replies, each given to cb,
@@ -712,72 +831,263 @@ static int check_cfg(const struct vn_nft_router *cfg)
 	return 0;
 }
 
-/* The batch that makes the table what cfg says (with the comment, if
- * any, on the new table), sequence numbers from b->seq on. */
-static void build(struct batch *b, const struct vn_nft_router *cfg, const char *comment)
+/* ---- more messages ----------------------------------------------------- */
+
+/* The chain that holds the marker rule: no hook, never evaluated. */
+#define MARK_CHAIN "vnetfs_mark"
+#define SNAT_CHAIN "postrouting"
+
+/* A chain with no hook (a non-base chain, never evaluated by itself). */
+static void put_plain_chain(struct batch *b, const char *name)
 {
-	batch_begin(b);
-	put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, NULL);
-	put_table(b, NFT_MSG_DELTABLE, 0, NULL);
-	if (has_gateway(cfg)) {
-		const char *gw = cfg->gw_ifname;
+	_cleanup_chain_ struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+	char *p = batch_cur(b);
 
-		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, comment);
-		put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT);
-		put_chain(b, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
-		put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT);
-		for (size_t i = 0; i < cfg->nfips; i++) {
-			const struct vn_nft_fip *f = &cfg->fips[i];
-			const struct vn_cidr fixed = {.net = f->fixed, .prefix = 32};
-
-			put_rule(b, &(struct rule_spec){.chain = "prerouting",
-							.daddr = &f->floating,
-							.nat = NFT_NAT_DNAT,
-							.to = &f->fixed});
-			put_rule(b, &(struct rule_spec){.chain = "output",
-							.daddr = &f->floating,
-							.nat = NFT_NAT_DNAT,
-							.to = &f->fixed});
-			put_rule(b, &(struct rule_spec){.chain = "postrouting",
-							.saddr = &fixed,
-							.oifname = gw,
-							.nat = NFT_NAT_SNAT,
-							.to = &f->floating});
-		}
-		for (size_t i = 0; cfg->snat && i < cfg->ninternal; i++) {
-			if (cfg->internal[i].net.af != AF_INET)
-				continue;
-			put_rule(b, &(struct rule_spec){.chain = "postrouting",
-							.saddr = &cfg->internal[i],
-							.oifname = gw,
-							.nat = NFT_NAT_SNAT,
-							.to = &cfg->gw_addr});
-		}
+	if (!p)
+		return;
+	if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, VN_NFT_TABLE) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name) < 0) {
+		b->err = -ENOMEM;
+		return;
 	}
-	batch_end(b);
+	nlh = nftnl_chain_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, NFPROTO_IPV4, NLM_F_CREATE,
+					  b->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	batch_next(b, nlh);
 }
 
-/* FNV-1a, 64 bits, of every message of b: length, type, flags and
- * payload, not the sequence number or port id. Never 0 (0: no table). */
-static uint64_t batch_hash(const struct batch *b)
+/* DELRULE in chain: the rule of that handle, or (handle 0) every rule of
+ * the chain. */
+static void put_delrule(struct batch *b, const char *chain, uint64_t handle)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	_cleanup_rule_ struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+	char *p = batch_cur(b);
 
-	for (size_t off = 0; off + NLMSG_HDRLEN <= b->len;) {
+	if (!p)
+		return;
+	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VN_NFT_TABLE) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0) {
+		b->err = -ENOMEM;
+		return;
+	}
+	if (handle)
+		nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nlh = nftnl_rule_nlmsg_build_hdr(p, NFT_MSG_DELRULE, NFPROTO_IPV4, 0, b->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	batch_next(b, nlh);
+}
+
+/* The marker: a rule with no expressions and the comment text. */
+static void put_mark(struct batch *b, const char *text)
+{
+	_cleanup_rule_ struct nftnl_rule *r = nftnl_rule_alloc();
+	_cleanup_udata_ struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	struct nlmsghdr *nlh;
+	char *p = batch_cur(b);
+
+	if (!p)
+		return;
+	if (!r || !u || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VN_NFT_TABLE) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, MARK_CHAIN) < 0 ||
+	    !nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, text) ||
+	    nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+				nftnl_udata_buf_len(u)) < 0) {
+		b->err = -ENOMEM;
+		return;
+	}
+	nlh = nftnl_rule_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, NFPROTO_IPV4,
+					 NLM_F_CREATE | NLM_F_APPEND, b->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	batch_next(b, nlh);
+}
+
+/* ---- what the kernel holds: hashes and the kept rules ------------------ */
+
+/* FNV-1a, 64 bits, of one message: length, type, flags (but ACK and
+ * ECHO) and payload, not the sequence number or port id. */
+static uint64_t msg_hash(uint64_t h, const struct nlmsghdr *nlh)
+{
+	const uint32_t head[3] = {nlh->nlmsg_len, nlh->nlmsg_type,
+				  nlh->nlmsg_flags & ~(uint32_t)(NLM_F_ACK | NLM_F_ECHO)};
+	const unsigned char *p = (const unsigned char *)head;
+
+	for (size_t i = 0; i < sizeof(head); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	p = (const unsigned char *)NLMSG_DATA(nlh);
+	for (size_t i = 0; i < nlh->nlmsg_len - NLMSG_HDRLEN; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* The messages of b from offset off on. */
+static uint64_t range_hash(const struct batch *b, size_t off)
+{
+	uint64_t h = FNV_BASIS;
+
+	while (off + NLMSG_HDRLEN <= b->len) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(b->buf + off);
-		const uint32_t head[3] = {nlh->nlmsg_len, nlh->nlmsg_type, nlh->nlmsg_flags};
-		const unsigned char *p = (const unsigned char *)head;
 
 		if (nlh->nlmsg_len < NLMSG_HDRLEN || off + nlh->nlmsg_len > b->len)
 			break;
-		for (size_t i = 0; i < sizeof(head); i++)
-			h = (h ^ p[i]) * 0x100000001b3ULL;
-		p = (const unsigned char *)NLMSG_DATA(nlh);
-		for (size_t i = 0; i < nlh->nlmsg_len - NLMSG_HDRLEN; i++)
-			h = (h ^ p[i]) * 0x100000001b3ULL;
+		h = msg_hash(h, nlh);
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
 	}
+	return h;
+}
+
+/* The table's hash: of its fixed part (table, chains, floating IPs) plus
+ * the sum of its SNAT rules' (so their order does not count: an
+ * incremental change appends, a replace writes them in list order).
+ * Never 0 (0: no table). */
+static uint64_t table_hash(uint64_t fixed, uint64_t sum)
+{
+	uint64_t h = fixed + sum;
+
 	return h ? h : 1;
+}
+
+struct nat_rule {
+	uint32_t net; /* host order, masked to prefix */
+	int prefix;
+	uint64_t handle; /* 0: not known (a table found, not made, by this handle) */
+	uint64_t hash;	 /* of its NEWRULE message */
+};
+
+struct vn_nft_nat {
+	uint64_t fixed; /* hash of the fixed part */
+	uint64_t sum;	/* sum of the rules' hashes */
+	uint32_t gen;	/* generation at which the kernel holds this (0: unknown) */
+	size_t n, cap;
+	struct nat_rule r[];
+};
+
+static struct vn_nft_nat *nat_grow(struct vn_nft_nat *nat, size_t want)
+{
+	struct vn_nft_nat *n;
+	size_t cap;
+
+	if (nat && nat->cap >= want)
+		return nat;
+	cap = nat && nat->cap ? nat->cap : 8;
+	while (cap < want)
+		cap *= 2;
+	n = realloc(nat, sizeof(*n) + cap * sizeof(n->r[0]));
+	if (!n)
+		return NULL;
+	if (!nat)
+		memset(n, 0, sizeof(*n));
+	n->cap = cap;
+	return n;
+}
+
+static bool nat_valid(const struct vn_ns *ns)
+{
+	return ns->nat && ns->nat->gen && ns->nat->gen == ns->nft_mark.gen;
+}
+
+static void cidr_key(const struct vn_cidr *c, uint32_t *net, int *prefix)
+{
+	uint32_t mask = c->prefix >= 32	 ? UINT32_MAX
+			: c->prefix <= 0 ? 0
+					 : ~(UINT32_MAX >> c->prefix);
+
+	*net = v4(&c->net) & mask;
+	*prefix = c->prefix;
+}
+
+static ssize_t nat_find(const struct vn_nft_nat *nat, const struct vn_cidr *c)
+{
+	uint32_t net;
+	int prefix;
+
+	cidr_key(c, &net, &prefix);
+	for (size_t i = 0; nat && i < nat->n; i++)
+		if (nat->r[i].net == net && nat->r[i].prefix == prefix)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* `ip saddr C oifname GW snat to ADDR`, echoed (for its handle): appended
+ * to b, its hash in *hash, its seq in *seq. */
+static void put_snat(struct batch *b, const struct vn_nft_router *cfg, const struct vn_cidr *c,
+		     uint64_t *hash, uint32_t *seq)
+{
+	struct nlmsghdr *nlh;
+
+	struct vn_cidr key = *c;
+	uint32_t net;
+	int prefix;
+
+	cidr_key(c, &net, &prefix);
+	key.net.v = net;
+	put_rule(b, &(struct rule_spec){.chain = SNAT_CHAIN,
+					.saddr = &key,
+					.oifname = cfg->gw_ifname,
+					.nat = NFT_NAT_SNAT,
+					.to = &cfg->gw_addr,
+					.tag = true});
+	if (b->err)
+		return;
+	nlh = (struct nlmsghdr *)(b->buf + b->last);
+	*hash = msg_hash(FNV_BASIS, nlh);
+	*seq = nlh->nlmsg_seq;
+	nlh->nlmsg_flags |= NLM_F_ECHO;
+}
+
+/* The fixed part of the table (after the batch's begin): an empty table
+ * made sure of and deleted, then, with a gateway, the table, its chains,
+ * the floating IPs' rules. Its hash (0 without a gateway). */
+static uint64_t build_fixed(struct batch *b, const struct vn_nft_router *cfg)
+{
+	size_t off = b->len;
+
+	put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, NULL);
+	put_table(b, NFT_MSG_DELTABLE, 0, NULL);
+	if (!has_gateway(cfg))
+		return 0;
+	put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, NULL);
+	put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT);
+	put_chain(b, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
+	put_chain(b, SNAT_CHAIN, NF_INET_POST_ROUTING, PRIO_SRCNAT);
+	put_plain_chain(b, MARK_CHAIN);
+	for (size_t i = 0; i < cfg->nfips; i++) {
+		const struct vn_nft_fip *f = &cfg->fips[i];
+		const struct vn_cidr fixed = {.net = f->fixed, .prefix = 32};
+
+		put_rule(b, &(struct rule_spec){.chain = "prerouting",
+						.daddr = &f->floating,
+						.nat = NFT_NAT_DNAT,
+						.to = &f->fixed});
+		put_rule(b, &(struct rule_spec){.chain = "output",
+						.daddr = &f->floating,
+						.nat = NFT_NAT_DNAT,
+						.to = &f->fixed});
+		put_rule(b, &(struct rule_spec){.chain = SNAT_CHAIN,
+						.saddr = &fixed,
+						.oifname = cfg->gw_ifname,
+						.nat = NFT_NAT_SNAT,
+						.to = &f->floating});
+	}
+	/* The SNAT rules' common part (the rules themselves are hashed one
+	 * by one): an update is only valid for the same gateway. */
+	{
+		struct {
+			char ifname[IFNAMSIZ];
+			uint32_t addr;
+			uint32_t snat;
+		} gw = {.addr = v4(&cfg->gw_addr), .snat = cfg->snat};
+		const unsigned char *p = (const unsigned char *)&gw;
+		uint64_t h = range_hash(b, off);
+
+		strncpy(gw.ifname, cfg->gw_ifname, sizeof(gw.ifname) - 1);
+		for (size_t i = 0; i < sizeof(gw); i++)
+			h = (h ^ p[i]) * 0x100000001b3ULL;
+		return h;
+	}
 }
 
 static int gen_attr_cb(const struct nlattr *attr, void *data)
@@ -822,44 +1132,31 @@ static uint32_t gen_next(uint32_t gen)
 	return gen + 1 ? gen + 1 : 1; /* the kernel skips 0 too */
 }
 
+/* A tagged SNAT rule found in the kernel: its key and handle. */
+struct found_rule {
+	uint32_t net;
+	int prefix;
+	uint64_t handle;
+};
+
 struct table_info {
 	bool found;
 	char comment[128]; /* "" if none */
+	size_t nmark;	   /* rules in the marker chain */
+	struct found_rule *rules;
+	size_t nrules, caprules;
 };
-
-static int comment_cb(const struct nftnl_udata *attr, void *data)
-{
-	struct table_info *ti = data;
-	uint8_t len = nftnl_udata_len(attr);
-	const char *v = nftnl_udata_get(attr);
-
-	if (nftnl_udata_type(attr) != NFTNL_UDATA_TABLE_COMMENT || !len ||
-	    len > sizeof(ti->comment) || v[len - 1] != '\0')
-		return MNL_CB_OK;
-	memcpy(ti->comment, v, len);
-	return MNL_CB_OK;
-}
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
-	_cleanup_table_ struct nftnl_table *t = NULL;
 	struct table_info *ti = data;
-	const void *ud;
-	uint32_t len = 0;
 
-	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWTABLE)
-		return MNL_CB_OK;
-	ti->found = true;
-	t = nftnl_table_alloc();
-	if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0)
-		return MNL_CB_OK; /* found, with no comment we can read */
-	ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-	if (ud && len)
-		(void)nftnl_udata_parse(ud, len, comment_cb, ti);
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
+		ti->found = true;
 	return MNL_CB_OK;
 }
 
-/* Our table in ns: found or not, and its comment. */
+/* Our table in ns: found or not. */
 static int get_table(struct vn_ns *ns, struct table_info *ti)
 {
 	_cleanup_table_ struct nftnl_table *t = nftnl_table_alloc();
@@ -881,18 +1178,165 @@ static int get_table(struct vn_ns *ns, struct table_info *ti)
 	return err;
 }
 
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct table_info *ti = data;
+	uint8_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) != NFTNL_UDATA_RULE_COMMENT || !len ||
+	    len > sizeof(ti->comment) || v[len - 1] != '\0')
+		return MNL_CB_OK;
+	memcpy(ti->comment, v, len);
+	return MNL_CB_OK;
+}
+
+static int key_cb(const struct nftnl_udata *attr, void *data)
+{
+	unsigned char *key = data;
+
+	if (nftnl_udata_type(attr) == UDATA_SNAT_KEY && nftnl_udata_len(attr) == SNAT_KEY_LEN) {
+		memcpy(key, nftnl_udata_get(attr), SNAT_KEY_LEN);
+		key[SNAT_KEY_LEN] = 1;
+	}
+	return MNL_CB_OK;
+}
+
+/* Each rule of our table: the marker's comment (a second marker rule
+ * makes it unreadable: not ours), and the tagged SNAT rules' handles. */
+static int rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
+	struct table_info *ti = data;
+	const char *chain;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWRULE)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
+	    !tb[NFTA_RULE_CHAIN])
+		return MNL_CB_OK;
+	chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
+	if (!strcmp(chain, MARK_CHAIN)) {
+		if (ti->nmark++) {
+			ti->comment[0] = '\0';
+			return MNL_CB_OK;
+		}
+		ti->found = true;
+		if (tb[NFTA_RULE_USERDATA])
+			(void)nftnl_udata_parse(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
+						mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]),
+						comment_cb, ti);
+		if (ti->nmark > 1)
+			ti->comment[0] = '\0';
+	} else if (!strcmp(chain, SNAT_CHAIN) && tb[NFTA_RULE_USERDATA] && tb[NFTA_RULE_HANDLE]) {
+		unsigned char key[SNAT_KEY_LEN + 1] = {0};
+		struct found_rule *fr;
+		uint32_t net;
+
+		(void)nftnl_udata_parse(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
+					mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]), key_cb,
+					key);
+		if (!key[SNAT_KEY_LEN])
+			return MNL_CB_OK;
+		if (ti->nrules == ti->caprules) {
+			size_t cap = ti->caprules ? 2 * ti->caprules : 16;
+
+			fr = realloc(ti->rules, cap * sizeof(*fr));
+			if (!fr)
+				return MNL_CB_OK; /* unknown handles: a replace later */
+			ti->rules = fr;
+			ti->caprules = cap;
+		}
+		fr = &ti->rules[ti->nrules++];
+		memcpy(&net, key, 4);
+		fr->net = ntohl(net);
+		fr->prefix = key[4];
+		fr->handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+	}
+	return MNL_CB_OK;
+}
+
+/* Every rule of our table (one dump): the marker (found: the marker
+ * chain has a rule) and the tagged SNAT rules. */
+static int get_rules(struct vn_ns *ns, struct table_info *ti)
+{
+	_cleanup_rule_ struct nftnl_rule *r = nftnl_rule_alloc();
+	char buf[512] = {0};
+	struct nlmsghdr *nlh;
+	int err;
+
+	memset(ti, 0, sizeof(*ti));
+	if (!r || nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VN_NFT_TABLE) < 0)
+		return -ENOMEM;
+	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP,
+					 nft_seqs(ns, 1));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	err = request(ns, nlh, rules_cb, ti);
+	if (err == -ENOENT) {
+		free(ti->rules);
+		memset(ti, 0, sizeof(*ti));
+		err = 0;
+	}
+	if (err) {
+		free(ti->rules);
+		ti->rules = NULL;
+	}
+	return err;
+}
+
+/* The handles of nat's rules that it does not know, from the tagged rules
+ * found (a key found twice: not ours to guess, left unknown). */
+static void nat_learn(struct vn_nft_nat *nat, const struct table_info *ti)
+{
+	for (size_t i = 0; nat && i < nat->n; i++) {
+		uint64_t h = 0;
+		size_t seen = 0;
+
+		if (nat->r[i].handle)
+			continue;
+		for (size_t k = 0; k < ti->nrules; k++)
+			if (ti->rules[k].net == nat->r[i].net &&
+			    ti->rules[k].prefix == nat->r[i].prefix) {
+				h = ti->rules[k].handle;
+				seen++;
+			}
+		if (seen == 1)
+			nat->r[i].handle = h;
+	}
+}
+
 static void mark_comment(char *buf, size_t len, uint64_t hash, uint32_t gen)
 {
 	snprintf(buf, len, "vnetfs %016llx gen %u", (unsigned long long)hash, gen);
 }
 
+/* The kernel holds what nat describes at generation gen (a skip): keep
+ * it as this handle's idea of the table. Kept rules' handles survive if
+ * the kept description is that table (the same hash). */
+static void nat_adopt(struct vn_ns *ns, struct vn_nft_nat *nat, uint64_t hash, uint32_t gen)
+{
+	struct vn_nft_nat *cur = ns->nat;
+
+	if (cur && table_hash(cur->fixed, cur->sum) == hash && cur->fixed == nat->fixed) {
+		cur->gen = gen;
+		free(nat);
+		return;
+	}
+	free(cur);
+	ns->nat = nat;
+	nat->gen = gen;
+}
+
 int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 {
 	struct batch b = {0};
-	struct table_info ti;
+	struct vn_nft_nat *nat = NULL;
+	struct echo *echo = NULL;
+	struct table_info ti = {0};
 	char want[128];
 	uint64_t hash = 0;
 	uint32_t gen = 0;
+	size_t n = 0;
 	int err;
 
 	if (!ns)
@@ -900,52 +1344,263 @@ int vn_nft_router_sync(struct vn_ns *ns, const struct vn_nft_router *cfg)
 	err = check_cfg(cfg);
 	if (err)
 		return err;
-	if (has_gateway(cfg)) {
-		/* What we would send, without the comment (which names it). */
-		b.seq = 1;
-		build(&b, cfg, NULL);
-		err = b.err;
-		if (!err)
-			hash = batch_hash(&b);
-		free(b.buf);
-		b = (struct batch){0};
-		if (err)
-			return err;
-	}
 	/* No generation (an old kernel, say): never skip, always replace. */
 	if (get_gen(ns, &gen) < 0)
 		gen = 0;
+
+	/* What we would send: the fixed part, then a rule per subnet. */
+	b.seq = nft_seqs(ns, 0);
+	batch_begin(&b);
+	if (has_gateway(cfg)) {
+		size_t cnt = cfg->snat ? cfg->ninternal : 0;
+
+		nat = nat_grow(NULL, cnt ? cnt : 1);
+		echo = calloc(cnt ? cnt : 1, sizeof(*echo));
+		if (!nat || !echo) {
+			err = -ENOMEM;
+			goto out;
+		}
+		nat->fixed = build_fixed(&b, cfg);
+		for (size_t i = 0; i < cnt; i++) {
+			struct nat_rule *r = &nat->r[n];
+
+			if (cfg->internal[i].net.af != AF_INET ||
+			    nat_find(nat, &cfg->internal[i]) >= 0)
+				continue;
+			cidr_key(&cfg->internal[i], &r->net, &r->prefix);
+			r->handle = 0;
+			nat->n = ++n;
+			put_snat(&b, cfg, &cfg->internal[i], &r->hash, &echo[n - 1].seq);
+			nat->sum += r->hash;
+		}
+		hash = table_hash(nat->fixed, nat->sum);
+	} else {
+		(void)build_fixed(&b, cfg);
+	}
+	err = b.err;
+	if (err)
+		goto out;
+
 	if (gen && ns->nft_mark.gen == gen) {
 		/* This handle made the last commit here: nothing since. */
 		if (ns->nft_mark.hash == hash) {
 			ns->nft_stats.skipped++;
-			return 0;
+			if (nat) {
+				nat_adopt(ns, nat, hash, gen);
+				nat = NULL;
+			}
+			goto out;
 		}
 	} else if (gen) {
-		err = get_table(ns, &ti);
+		if (hash)
+			err = get_rules(ns, &ti);
+		else
+			err = get_table(ns, &ti);
 		if (err)
-			return err;
+			goto out;
 		mark_comment(want, sizeof(want), hash, gen);
 		if ((!hash && !ti.found) || (hash && ti.found && !strcmp(ti.comment, want))) {
 			ns->nft_mark.hash = hash;
 			ns->nft_mark.gen = gen;
 			ns->nft_stats.skipped++;
-			return 0;
+			if (nat) {
+				nat_adopt(ns, nat, hash, gen);
+				nat_learn(ns->nat, &ti);
+				nat = NULL;
+			} else {
+				free(ns->nat); /* no table: no rules to keep */
+				ns->nat = NULL;
+			}
+			goto out;
 		}
 	}
 	ns->nft_mark.gen = 0;
-	mark_comment(want, sizeof(want), hash, gen ? gen_next(gen) : 0);
-	b.seq = nft_seqs(ns, 0);
-	build(&b, cfg, want);
-	err = b.err;
-	if (!err) {
-		ns->nft_seq = b.seq; /* the numbers build() used are spent */
-		err = batch_send(ns, &b);
+	if (hash) {
+		mark_comment(want, sizeof(want), hash, gen ? gen_next(gen) : 0);
+		put_mark(&b, want);
 	}
-	if (!err && gen) {
+	batch_end(&b);
+	err = b.err;
+	if (err)
+		goto out;
+	ns->nft_seq = b.seq; /* the numbers build used are spent */
+	err = batch_send_echo(ns, &b, echo, n);
+	if (err)
+		goto out;
+	if (gen) {
 		ns->nft_mark.hash = hash;
 		ns->nft_mark.gen = gen_next(gen);
 	}
+	free(ns->nat);
+	ns->nat = nat;
+	if (nat) {
+		nat->gen = gen ? gen_next(gen) : 0;
+		for (size_t i = 0; i < n; i++) {
+			nat->r[i].handle = echo[i].handle;
+			if (!echo[i].handle)
+				nat->gen = 0; /* not all known: the next change replaces */
+		}
+	}
+	nat = NULL;
+out:
+	free(ti.rules);
+	free(nat);
+	free(echo);
+	free(b.buf);
+	return err;
+}
+
+static int check_cidrs(const struct vn_cidr *c, size_t n)
+{
+	if (n && !c)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].net.af == AF_INET6)
+			continue;
+		if (c[i].net.af != AF_INET || c[i].prefix < 0 || c[i].prefix > 32)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int vn_nft_router_update(struct vn_ns *ns, const struct vn_nft_router *cfg,
+			 const struct vn_cidr *add, size_t nadd, const struct vn_cidr *del,
+			 size_t ndel)
+{
+	struct batch b = {0};
+	struct vn_nft_nat *nat;
+	struct echo *echo = NULL;
+	struct nat_rule *added = NULL;
+	bool *gone = NULL;
+	char want[128];
+	uint64_t fixed, sum, hash;
+	uint32_t gen = 0;
+	size_t na = 0, nd = 0;
+	int err;
+
+	if (!ns)
+		return -EINVAL;
+	err = check_cfg(cfg);
+	if (!err)
+		err = check_cidrs(add, nadd);
+	if (!err)
+		err = check_cidrs(del, ndel);
+	if (err)
+		return err;
+	if (!has_gateway(cfg) || !nat_valid(ns))
+		return -ESTALE;
+	nat = ns->nat;
+	/* The fixed part must be the one the kernel holds. */
+	b.seq = 1;
+	fixed = build_fixed(&b, cfg);
+	err = b.err;
+	free(b.buf);
+	b = (struct batch){0};
+	if (err)
+		return err;
+	if (fixed != nat->fixed)
+		return -ESTALE;
+	if (get_gen(ns, &gen) < 0 || gen != nat->gen)
+		return -ESTALE;
+	if (!cfg->snat) {
+		/* No SNAT rules at all: nothing of them to change. */
+		ns->nft_stats.skipped++;
+		return 0;
+	}
+
+	echo = calloc(nadd + 1, sizeof(*echo));
+	added = calloc(nadd + 1, sizeof(*added));
+	gone = calloc(nat->n + 1, sizeof(*gone));
+	if (!echo || !added || !gone) {
+		err = -ENOMEM;
+		goto out;
+	}
+	sum = nat->sum;
+	b.seq = nft_seqs(ns, 0);
+	batch_begin(&b);
+	for (size_t i = 0; i < ndel; i++) {
+		ssize_t k;
+
+		if (del[i].net.af != AF_INET)
+			continue;
+		k = nat_find(nat, &del[i]);
+		if (k < 0 || gone[k])
+			continue; /* not there: nothing to delete */
+		if (!nat->r[k].handle) {
+			err = -ESTALE; /* found, not made, by this handle */
+			goto out;
+		}
+		put_delrule(&b, SNAT_CHAIN, nat->r[k].handle);
+		gone[k] = true;
+		sum -= nat->r[k].hash;
+		nd++;
+	}
+	for (size_t i = 0; i < nadd; i++) {
+		ssize_t k;
+		bool dup = false;
+
+		if (add[i].net.af != AF_INET)
+			continue;
+		k = nat_find(nat, &add[i]);
+		if (k >= 0 && !gone[k])
+			continue; /* there already */
+		cidr_key(&add[i], &added[na].net, &added[na].prefix);
+		for (size_t j = 0; j < na && !dup; j++)
+			dup = added[j].net == added[na].net && added[j].prefix == added[na].prefix;
+		if (dup)
+			continue;
+		put_snat(&b, cfg, &add[i], &added[na].hash, &echo[na].seq);
+		sum += added[na].hash;
+		na++;
+	}
+	if (!na && !nd) {
+		ns->nft_stats.skipped++;
+		goto out;
+	}
+	hash = table_hash(fixed, sum);
+	mark_comment(want, sizeof(want), hash, gen_next(gen));
+	put_delrule(&b, MARK_CHAIN, 0);
+	put_mark(&b, want);
+	batch_end(&b);
+	err = b.err;
+	if (err)
+		goto out;
+	ns->nft_seq = b.seq;
+	ns->nft_mark.gen = 0;
+	nat->gen = 0;
+	err = batch_send_echo(ns, &b, echo, na);
+	if (err) {
+		/* Nothing of it applied (one batch); the caller replaces the
+		 * whole table, which also says what was wrong. */
+		err = -ESTALE;
+		goto out;
+	}
+	ns->nft_stats.updates++;
+	ns->nft_mark.hash = hash;
+	ns->nft_mark.gen = gen_next(gen);
+	/* The kept rules: the deleted ones out, the added ones in. */
+	for (size_t i = nat->n; i-- > 0;)
+		if (gone[i])
+			nat->r[i] = nat->r[--nat->n];
+	nat = nat_grow(nat, nat->n + na);
+	if (!nat) {
+		free(ns->nat); /* forget it: the next change replaces */
+		ns->nat = NULL;
+		goto out;
+	}
+	ns->nat = nat;
+	nat->gen = gen_next(gen);
+	for (size_t i = 0; i < na; i++) {
+		added[i].handle = echo[i].handle;
+		if (!echo[i].handle)
+			nat->gen = 0;
+		nat->r[nat->n++] = added[i];
+	}
+	nat->sum = sum;
+out:
+	free(gone);
+	free(added);
+	free(echo);
 	free(b.buf);
 	return err;
 }

@@ -15,6 +15,7 @@
 #include "vnetfs/nft.h"
 
 struct mnl_socket;
+struct vn_nft_nat;
 
 struct vn_ns {
 	int fd;		    /* O_RDONLY handle on the nsfs inode */
@@ -33,6 +34,10 @@ struct vn_ns {
 		uint32_t gen;
 	} nft_mark;
 	struct vn_nft_stats nft_stats;
+	/* The router NAT table as this handle's commits left it (its SNAT
+	 * rules and their handles), valid while nft_mark.gen is its gen.
+	 * Owned by backend/nft.c; freed by vn_ns_close(). */
+	struct vn_nft_nat *nat;
 	/* Opened by name through vn_ns_open(): a namespace of the daemon's
 	 * own, whose defaults (net.ipv6.conf.default) it may set. */
 	bool own;

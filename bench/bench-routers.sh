@@ -28,8 +28,9 @@
 # The raw baseline does, with one `ip`/`nft` process per step, what the
 # daemon does for the same operation: netns add, lo up, ip_forward=1, a veth
 # per leg with the host end on the network's bridge, MAC, address, up,
-# default route, and `nft -f` of the whole `ip vnetfs` NAT table with one
-# SNAT rule per interface (the daemon replaces it in one batch per change).
+# default route, and `nft -f` of the whole `ip vnetfs` NAT table when a
+# router is made; an interface adds its one SNAT rule (`nft add rule`), as
+# the daemon does (one batch with that rule and the table's marker).
 # Its bridges live in a namespace of their own, with the same 100 existing
 # routers when measuring at 100.
 set -euo pipefail
@@ -111,6 +112,8 @@ fs_measure() { # K [LABEL]
 	local nqr
 	nqr=$(ip -n "$(cat "$M/routers/tb/namespace")" -j link show | jq '[.[].ifname | select(startswith("qr-"))] | length')
 	[ "$nqr" = "$NIF" ] || die "router tb has $nqr qr- legs, expected $NIF"
+	nqr=$(ip netns exec "$(cat "$M/routers/tb/namespace")" nft -j list chain ip vnetfs postrouting | jq '[.nftables[] | select(.rule)] | length')
+	[ "$nqr" = "$NIF" ] || die "router tb has $nqr SNAT rules, expected $NIF"
 	R[${p}_add_$k]=$(printf '%s\n' "${lat[@]}" | median)
 	R[${p}_add_first_$k]=$(printf '%s\n' "${lat[@]:0:10}" | median)
 	R[${p}_add_last_$k]=$(printf '%s\n' "${lat[@]: -10}" | median)
@@ -189,7 +192,7 @@ raw_add_fillers() {
 }
 
 raw_measure() { # K
-	local k=$1 i a b lat=() ns gw cidrs=()
+	local k=$1 i a b lat=() ns gw
 	for ((i = 0; i < REPEAT; i++)); do
 		a=$(now)
 		# names unique per run: a deleted namespace's veths go away asynchronously
@@ -212,8 +215,7 @@ raw_measure() { # K
 	for ((i = 1; i <= NIF; i++)); do
 		a=$(now)
 		raw_leg "$ns" "qr-$k-$i" "hr-$k-$i" "rbn$i" "10.100.$i.1/24"
-		cidrs+=("10.100.$i.0/24")
-		raw_nft "$ns" "qg-tb$k" "$gw" "${cidrs[@]}"
+		ip netns exec "$ns" nft add rule ip vnetfs postrouting ip saddr "10.100.$i.0/24" oifname "qg-tb$k" snat to "$gw"
 		b=$(now)
 		lat+=($((b - a)))
 	done
@@ -271,7 +273,7 @@ for ((i = 0; i < 20; i++)); do /bin/true; done
 b=$(now)
 fork_us=$(((b - a) / 20))
 RAW_STEPS_CREATE=13   # netns add, lo up, sysctl, 2 legs x (veth, master+up, mac+up, addr), default route, nft -f
-RAW_STEPS_ADD=5       # veth, master+up, mac+up, addr, nft -f
+RAW_STEPS_ADD=5       # veth, master+up, mac+up, addr, nft add rule
 
 echo
 echo "vnetfs: $VNETFS; baseline: ${BENCH_BASE_LABEL:-none}; $(nproc) CPUs; kernel $(uname -r); repeat $REPEAT; interfaces 1..$NIF"

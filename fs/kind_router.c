@@ -25,8 +25,14 @@
 #define VN_ROUTER_NS_PREFIX "qrouter-"
 #define VN_MAX_ROUTER_IFS 64
 
+struct vn_ifc;
+
 struct vn_router_priv {
 	struct vn_ns *ns;
+	/* the interfaces the legs were last made for (see vn_ifc_build) */
+	struct vn_ifc *ifc;
+	size_t nifc;
+	bool ifc_valid;
 };
 
 void vn_router_namespace(const struct vn_obj *router, char buf[64])
@@ -74,20 +80,70 @@ static struct vn_obj *vn_router_gw_port(struct vn_ctx *c, struct vn_obj *r)
 	return port;
 }
 
-/* The router's leg on subnet sub, or NULL. */
+/* Leg names: qr-<router8>-<subnet8> and qg-<router8> (built by hand: this
+ * runs for every interface line of every check). */
+static void vn_if_leg_name(char buf[64], const struct vn_obj *r, const struct vn_obj *sub)
+{
+	size_t a = strnlen(r->id, 8), b = strnlen(sub->id, 8);
+
+	memcpy(buf, "qr-", 3);
+	memcpy(buf + 3, r->id, a);
+	buf[3 + a] = '-';
+	memcpy(buf + 4 + a, sub->id, b);
+	buf[4 + a + b] = '\0';
+}
+
+static void vn_gw_leg_name(char buf[64], const struct vn_obj *r)
+{
+	snprintf(buf, 64, "qg-%.8s", r->id);
+}
+
+/* The port called name on net if it is r's leg in that role: one lookup,
+ * not a walk of the router's legs. */
+static struct vn_obj *vn_router_leg_named(struct vn_obj *r, struct vn_obj *net, const char *name,
+					  const char *role)
+{
+	struct vn_obj *port = vn_coll_find(vn_child_coll(net, &vn_kind_port), name);
+	const char *ro = NULL;
+
+	if (!port || vn_owner_of(port, &ro) != r || !ro || strcmp(ro, role))
+		return NULL;
+	return port;
+}
+
+/* The router's leg on subnet sub, or NULL: found by its name on the
+ * subnet's network (the router names every leg it makes), then checked. */
 static struct vn_obj *vn_router_if_port(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *sub)
 {
-	vn_refs_in_foreach(r, ed)
-	{
-		struct vn_obj *s;
-		struct vn_addr a;
+	struct vn_obj *port;
+	const char *line;
+	size_t n = strlen(sub->name);
+	char name[64];
 
-		if (ed->attr || strcmp(ed->role, "interface"))
-			continue;
-		if (vn_port_fixed_ip(ed->from, 0, &s, &a) == 0 && s == sub)
-			return ed->from;
-	}
+	vn_if_leg_name(name, r, sub);
+	port = vn_router_leg_named(r, sub->parent, name, "interface");
+	/* its first fixed_ips line is "SUBNET ADDRESS", on this network */
+	line = port ? vn_list_at(vn_get_list(port, "fixed_ips"), 0) : NULL;
+	if (line && !strncmp(line, sub->name, n) && line[n] == ' ')
+		return port;
 	return NULL;
+}
+
+/* The gateway leg, by name on the external_gateway network; the walk of
+ * the router's legs only where that finds none (a leg left on another
+ * network: vn_router_sync_gateway removes it). */
+static struct vn_obj *vn_router_gw_port_fast(struct vn_ctx *c, struct vn_obj *r)
+{
+	const char *ext = vn_get_str(r, "external_gateway");
+	struct vn_obj *net = ext ? vn_coll_find(vn_root_coll(c, &vn_kind_network), ext) : NULL;
+	struct vn_obj *port;
+	char name[64];
+
+	if (!net)
+		return NULL;
+	vn_gw_leg_name(name, r);
+	port = vn_router_leg_named(r, net, name, "gateway");
+	return port ? port : vn_router_gw_port(c, r);
 }
 
 struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net)
@@ -133,11 +189,17 @@ static int vn_router_ns(struct vn_ctx *c, struct vn_obj *r, struct vn_ns **ns, s
 			return vn_fail(err, -EIO, "could not create namespace %s: %s", name,
 				       strerror(-e));
 		e = vn_ns_sysctl(p->ns, "net/ipv4/ip_forward", "1");
+		/* Routers serve IPv4: legs are born without IPv6, so a leg
+		 * coming or going does not walk the namespace's IPv6 routes
+		 * (one walk per leg: O(interfaces) in the kernel). */
+		if (e == 0)
+			e = vn_ns_sysctl(p->ns, "net/ipv6/conf/default/disable_ipv6", "1");
 		if (e < 0) {
 			vn_ns_close(p->ns);
 			p->ns = NULL;
-			return vn_fail(err, -EIO, "could not enable forwarding in %s: %s", name,
-				       strerror(-e));
+			return vn_fail(err, -EIO,
+				       "could not set forwarding (IPv4 on, IPv6 off) in %s: %s",
+				       name, strerror(-e));
 		}
 	}
 	*ns = p->ns;
@@ -202,7 +264,7 @@ static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct 
 			continue;
 		vn_addr_format(&ip.gateway, gw, sizeof(gw));
 		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
-		snprintf(name, sizeof(name), "qr-%.8s-%.8s", r->id, sub->id);
+		vn_if_leg_name(name, r, sub);
 		ips = json_object_new_array();
 		json_object_array_add(ips, json_object_new_string(line));
 		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
@@ -228,7 +290,7 @@ static int vn_router_sync_gateway(struct vn_ctx *c, struct vn_obj *r, struct vn_
 	}
 	if (!net || port)
 		return 0;
-	snprintf(name, sizeof(name), "qg-%.8s", r->id);
+	vn_gw_leg_name(name, r);
 	return vn_router_make_leg(c, r, net, VN_OWNER_ROUTER_GW, name, NULL, err);
 }
 
@@ -239,7 +301,7 @@ static int vn_router_sync_l3(struct vn_ctx *c, struct vn_obj *r, struct vn_ns *n
 {
 	struct json_object *ifs = vn_get_list(r, "interfaces");
 	struct json_object *user = vn_get_list(r, "routes");
-	struct vn_obj *gwp = vn_router_gw_port(c, r);
+	struct vn_obj *gwp = vn_router_gw_port_fast(c, r);
 	struct vn_cidr internal[VN_MAX_ROUTER_IFS];
 	struct vn_route *routes;
 	struct vn_nft_router nat = {0};
@@ -295,11 +357,17 @@ static int vn_router_sync_l3(struct vn_ctx *c, struct vn_obj *r, struct vn_ns *n
 	return 0;
 }
 
+static void vn_ifc_clear(struct vn_router_priv *p);
+static void vn_ifc_build(struct vn_ctx *c, struct vn_obj *r);
+static void vn_ifc_update(struct vn_router_priv *p, struct vn_obj *const *gone, size_t ng,
+			  struct vn_obj *const *came, const struct vn_cidr *cidr, size_t nc);
+
 static int vn_router_realise(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
 {
 	struct vn_ns *ns = NULL;
 	int e;
 
+	vn_ifc_clear(r->priv);
 	e = vn_router_ns(c, r, &ns, err);
 	if (e < 0)
 		return e;
@@ -309,7 +377,10 @@ static int vn_router_realise(struct vn_ctx *c, struct vn_obj *r, struct vn_err *
 	e = vn_router_sync_gateway(c, r, err);
 	if (e < 0)
 		return e;
-	return vn_router_sync_l3(c, r, ns, err);
+	e = vn_router_sync_l3(c, r, ns, err);
+	if (e == 0)
+		vn_ifc_build(c, r);
+	return e;
 }
 
 /* ---- parsers and derived values ---- */
@@ -339,7 +410,7 @@ static int vn_show_namespace(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *
 
 static int vn_show_gateway_ip(struct vn_ctx *c, struct vn_obj *o, struct vn_buf *out)
 {
-	struct vn_obj *port = vn_router_gw_port(c, o), *sub;
+	struct vn_obj *port = vn_router_gw_port_fast(c, o), *sub;
 	char buf[VN_ADDR_STRLEN];
 	struct vn_addr a;
 
@@ -351,28 +422,171 @@ static int vn_show_gateway_ip(struct vn_ctx *c, struct vn_obj *o, struct vn_buf 
 
 /* ---- hooks ---- */
 
-/* The cidrs the router is connected to, with their subnet names. */
+/* The cidrs the router is connected to, with their subnet names; fresh:
+ * checked in full by this check (not an interface it already had). */
 struct vn_connected {
 	struct vn_cidr cidr[VN_MAX_ROUTER_IFS + 1];
-	struct vn_obj *sub[VN_MAX_ROUTER_IFS + 1];
-	size_t n;
+	const char *name[VN_MAX_ROUTER_IFS + 1];
+	size_t fresh[VN_MAX_ROUTER_IFS + 1]; /* indexes into cidr/name */
+	size_t n, nfresh;
 };
+
+/* Does cidr (line `name`, index n about to be added to cn) overlap one
+ * before it? Pairs of two interfaces the router already had were checked
+ * when the later one came: only pairs with a fresh one are compared. */
+static int vn_connected_add(struct vn_ctx *c, struct vn_connected *cn, const char *name,
+			    const struct vn_cidr *cidr, bool fresh, struct vn_err *err)
+{
+	size_t lim = fresh ? cn->n : cn->nfresh;
+
+	for (size_t k = 0; k < lim; k++) {
+		size_t j = fresh ? k : cn->fresh[k];
+		struct vn_obj *sub;
+
+		if (!vn_cidr_overlaps(&cn->cidr[j], cidr))
+			continue;
+		sub = vn_find_global(c, &vn_kind_subnet, name);
+		return vn_fail(err, -EBUSY,
+			       "subnet '%s' (%s) overlaps subnet '%s' already on the router", name,
+			       sub ? vn_get_str(sub, "cidr") : "?", cn->name[j]);
+	}
+	if (fresh)
+		cn->fresh[cn->nfresh++] = cn->n;
+	cn->cidr[cn->n] = *cidr;
+	cn->name[cn->n++] = name;
+	return 0;
+}
+
+/* ---- the interfaces as last made (for the check) ---- */
+
+/* The interfaces the router's legs were last made for, sorted by name,
+ * with their cidrs: set when an apply, create or sync of the router
+ * succeeds, dropped when one starts. A check trusts a line found here
+ * (its subnet, its leg, its overlaps with the others here were checked
+ * when it came) and checks the others in full, so an interface add costs
+ * O(log n) per line the router already had, not a walk of each subnet's
+ * addresses. */
+struct vn_ifc {
+	char *name;
+	struct vn_cidr cidr;
+};
+
+static void vn_ifc_clear(struct vn_router_priv *p)
+{
+	for (size_t i = 0; i < p->nifc; i++)
+		free(p->ifc[i].name);
+	free(p->ifc);
+	p->ifc = NULL;
+	p->nifc = 0;
+	p->ifc_valid = false;
+}
+
+static int vn_ifc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vn_ifc *)a)->name, ((const struct vn_ifc *)b)->name);
+}
+
+static const struct vn_ifc *vn_ifc_find(const struct vn_router_priv *p, const char *name)
+{
+	struct vn_ifc key = {.name = (char *)name};
+
+	if (!p->ifc_valid || !p->nifc)
+		return NULL;
+	return bsearch(&key, p->ifc, p->nifc, sizeof(key), vn_ifc_cmp);
+}
+
+/* From the router's interfaces value (after its legs were made for it). */
+static void vn_ifc_build(struct vn_ctx *c, struct vn_obj *r)
+{
+	struct vn_router_priv *p = r->priv;
+	struct json_object *ifs = vn_get_list(r, "interfaces");
+	size_t n = vn_list_len(ifs);
+
+	vn_ifc_clear(p);
+	if (n > VN_MAX_ROUTER_IFS)
+		return;
+	p->ifc = calloc(n ? n : 1, sizeof(*p->ifc));
+	if (!p->ifc)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, vn_list_at(ifs, i));
+		const char *sc = sub ? vn_get_str(sub, "cidr") : NULL;
+		struct vn_ifc *e = &p->ifc[p->nifc];
+
+		if (!sc || vn_cidr_parse(sc, true, &e->cidr) < 0 || e->cidr.net.af != AF_INET ||
+		    !vn_router_if_port(c, r, sub) || !(e->name = strdup(sub->name))) {
+			vn_ifc_clear(p);
+			return;
+		}
+		p->nifc++;
+	}
+	qsort(p->ifc, p->nifc, sizeof(*p->ifc), vn_ifc_cmp);
+	p->ifc_valid = true;
+}
+
+/* The cache, kept (ifc_valid cleared by the caller meanwhile) and
+ * changed by difference: the subnets gone out, those come in. */
+static void vn_ifc_update(struct vn_router_priv *p, struct vn_obj *const *gone, size_t ng,
+			  struct vn_obj *const *came, const struct vn_cidr *cidr, size_t nc)
+{
+	size_t n = 0;
+	struct vn_ifc *v = calloc(p->nifc + nc + 1, sizeof(*v));
+
+	if (!v) {
+		vn_ifc_clear(p);
+		return;
+	}
+	for (size_t i = 0; i < p->nifc; i++) {
+		bool out = false;
+
+		for (size_t k = 0; k < ng && !out; k++)
+			out = !strcmp(p->ifc[i].name, gone[k]->name);
+		if (out)
+			free(p->ifc[i].name);
+		else
+			v[n++] = p->ifc[i];
+	}
+	free(p->ifc);
+	p->ifc = v;
+	p->nifc = n;
+	for (size_t k = 0; k < nc; k++) {
+		v[n].cidr = cidr[k];
+		v[n].name = strdup(came[k]->name);
+		if (!v[n].name) {
+			vn_ifc_clear(p);
+			return;
+		}
+		p->nifc = ++n;
+	}
+	qsort(p->ifc, p->nifc, sizeof(*p->ifc), vn_ifc_cmp);
+	p->ifc_valid = true;
+}
 
 static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_connected *cn,
 			       struct vn_err *err)
 {
+	struct vn_router_priv *p = r->priv;
 	struct json_object *ifs = vn_get_list(r, "interfaces");
+	int e;
 
 	if (vn_list_len(ifs) > VN_MAX_ROUTER_IFS)
 		return vn_fail(err, -EINVAL, "a router has at most %d interfaces",
 			       VN_MAX_ROUTER_IFS);
 	for (size_t i = 0; i < vn_list_len(ifs); i++) {
 		const char *name = vn_list_at(ifs, i);
-		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, name), *port;
+		const struct vn_ifc *known = vn_ifc_find(p, name);
+		struct vn_obj *sub, *port;
 		struct vn_pool pools[VN_MAX_POOLS];
 		struct vn_subnet_ipam ip;
 		char gw[VN_ADDR_STRLEN];
 
+		if (known) {
+			e = vn_connected_add(c, cn, name, &known->cidr, false, err);
+			if (e < 0)
+				return e;
+			continue;
+		}
+		sub = vn_find_global(c, &vn_kind_subnet, name);
 		if (!sub)
 			return vn_fail(err, -ENOENT, "subnet '%s' does not exist", name);
 		/* like a Neutron tenant: only your own subnets (root: any) */
@@ -387,12 +601,9 @@ static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_con
 		if (ip.cidr.net.af != AF_INET)
 			return vn_fail(err, -EINVAL, "subnet '%s' is IPv6: routers serve IPv4",
 				       name);
-		for (size_t j = 0; j < cn->n; j++)
-			if (vn_cidr_overlaps(&cn->cidr[j], &ip.cidr))
-				return vn_fail(err, -EBUSY,
-					       "subnet '%s' (%s) overlaps subnet '%s' already on "
-					       "the router",
-					       name, vn_get_str(sub, "cidr"), cn->sub[j]->name);
+		e = vn_connected_add(c, cn, name, &ip.cidr, true, err);
+		if (e < 0)
+			return e;
 		/* who holds the gateway address: one lookup */
 		vn_addr_format(&ip.gateway, gw, sizeof(gw));
 		port = vn_ref_holder(sub, "fixed_ips", gw, vn_router_if_port(c, r, sub));
@@ -402,8 +613,6 @@ static int vn_router_check_ifs(struct vn_ctx *c, struct vn_obj *r, struct vn_con
 				       name, port->name,
 				       vn_get_str(port, "device_owner") ? " of " : "",
 				       vn_get_str(port, "device_owner") ?: "");
-		cn->cidr[cn->n] = ip.cidr;
-		cn->sub[cn->n++] = sub;
 	}
 	return 0;
 }
@@ -432,7 +641,8 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 			/* the gateway port's address comes from the first one */
 			if (vn_subnet_ipam(sub, &ip, pools) == 0 && ip.cidr.net.af == AF_INET) {
 				cn.cidr[cn.n] = ip.cidr;
-				cn.sub[cn.n++] = sub;
+				cn.name[cn.n] = sub->name;
+				cn.fresh[cn.nfresh++] = cn.n++;
 				break;
 			}
 		}
@@ -462,9 +672,148 @@ static int vn_router_check(struct vn_ctx *c, struct vn_obj *r, const struct vn_a
 	return 0;
 }
 
+/* ---- one interface at a time ---- */
+
+static int vn_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of list, sorted, in v (at most VN_MAX_ROUTER_IFS + 1). */
+static size_t vn_sorted_names(struct json_object *list, const char **v)
+{
+	size_t n = vn_list_len(list);
+
+	if (n > VN_MAX_ROUTER_IFS + 1)
+		n = VN_MAX_ROUTER_IFS + 1;
+	for (size_t i = 0; i < n; i++)
+		v[i] = vn_list_at(list, i);
+	qsort(v, n, sizeof(*v), vn_strp_cmp);
+	return n;
+}
+
+/* The SNAT source of the router's gateway (gw_ifname in qg): false if
+ * the router has no IPv4 gateway, so no NAT table. */
+static bool vn_router_nat_cfg(struct vn_ctx *c, struct vn_obj *r, struct vn_nft_router *nat,
+			      char qg[16])
+{
+	struct vn_obj *gwp = vn_router_gw_port_fast(c, r), *sub;
+
+	memset(nat, 0, sizeof(*nat));
+	if (!gwp || vn_port_fixed_ip(gwp, 0, &sub, &nat->gw_addr) < 0 || nat->gw_addr.af != AF_INET)
+		return false;
+	vn_ifname(qg, "qg-", gwp->id);
+	nat->gw_ifname = qg;
+	nat->snat = vn_get_bool(r, "enable_snat");
+	return true;
+}
+
+/* `interfaces` changed from old to its value: remove the legs of the
+ * subnets that left and make those of the subnets that came, change only
+ * their SNAT rules, and leave the other legs, the routes (no route can
+ * use a subnet that leaves: the check refuses it) and the rest of the NAT
+ * table alone. 1: this cannot be done by difference (the router is in
+ * ERROR, has no namespace yet, names a subnet that is gone, or the NAT
+ * table is not what this handle last wrote): do the whole router. */
+static int vn_router_change_interfaces(struct vn_ctx *c, struct vn_obj *r, struct json_object *old,
+				       struct vn_err *err)
+{
+	struct vn_router_priv *p = r->priv;
+	const char *was[VN_MAX_ROUTER_IFS + 1], *now[VN_MAX_ROUTER_IFS + 1];
+	struct vn_obj *gone[VN_MAX_ROUTER_IFS + 1], *came[VN_MAX_ROUTER_IFS + 1];
+	struct vn_cidr del[VN_MAX_ROUTER_IFS + 1], add[VN_MAX_ROUTER_IFS + 1];
+	struct vn_nft_router nat;
+	size_t nw, nn, ng = 0, nc = 0, i = 0, j = 0;
+	char qg[16];
+	int e;
+
+	if (!p->ns || r->error || !p->ifc_valid)
+		return 1;
+	/* Whatever fails below leaves the legs unknown: trusted again only
+	 * once made (vn_ifc_update), or by the whole router's realise. */
+	p->ifc_valid = false;
+	nw = vn_sorted_names(old, was);
+	nn = vn_sorted_names(vn_get_list(r, "interfaces"), now);
+	if (nw > VN_MAX_ROUTER_IFS || nn > VN_MAX_ROUTER_IFS)
+		return 1;
+	while (i < nw || j < nn) {
+		int d = i == nw ? 1 : j == nn ? -1 : strcmp(was[i], now[j]);
+		const char *name = d < 0 ? was[i] : now[j];
+		struct vn_obj *sub;
+
+		if (!d) {
+			i++, j++;
+			continue;
+		}
+		sub = vn_find_global(c, &vn_kind_subnet, name);
+		if (!sub)
+			return 1;
+		if (d < 0) {
+			gone[ng++] = sub;
+			i++;
+		} else {
+			came[nc++] = sub;
+			j++;
+		}
+	}
+	for (i = 0; i < ng; i++) {
+		struct vn_obj *port = vn_router_if_port(c, r, gone[i]);
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (vn_subnet_ipam(gone[i], &ip, pools) == 0)
+			del[i] = ip.cidr;
+		else
+			memset(&del[i], 0, sizeof(del[i]));
+		if (port) {
+			e = vn_obj_delete(c, port, true, err);
+			if (e < 0)
+				return e;
+		}
+	}
+	for (i = 0; i < nc; i++) {
+		struct vn_obj *sub = came[i];
+		struct json_object *ips;
+		char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
+		struct vn_pool pools[VN_MAX_POOLS];
+		struct vn_subnet_ipam ip;
+
+		if (vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
+			return vn_fail(err, -EINVAL, "subnet '%s' cannot be a router interface",
+				       sub->name);
+		add[i] = ip.cidr;
+		if (vn_router_if_port(c, r, sub))
+			continue;
+		vn_addr_format(&ip.gateway, gw, sizeof(gw));
+		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
+		vn_if_leg_name(name, r, sub);
+		ips = json_object_new_array();
+		json_object_array_add(ips, json_object_new_string(line));
+		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+		if (e < 0)
+			return e;
+	}
+	if (vn_router_nat_cfg(c, r, &nat, qg)) {
+		e = vn_nft_router_update(p->ns, &nat, add, nc, del, ng);
+		if (e == -ESTALE)
+			return 1;
+		if (e < 0)
+			return vn_fail(err, -EIO, "could not set the NAT rules of the router: %s",
+				       strerror(-e));
+	} /* else no gateway: no NAT table to change */
+	vn_ifc_update(p, gone, ng, came, add, nc);
+	return 0;
+}
+
 static int vn_router_apply(struct vn_ctx *c, struct vn_obj *r, const struct vn_attr *a,
 			   struct json_object *old, struct vn_err *err)
 {
+	if (a && !strcmp(a->name, "interfaces")) {
+		int e = vn_router_change_interfaces(c, r, old, err);
+
+		if (e <= 0)
+			return e;
+	}
 	return vn_router_realise(c, r, err);
 }
 
@@ -505,6 +854,7 @@ static int vn_router_destroy(struct vn_ctx *c, struct vn_obj *r, struct vn_err *
 	char name[64];
 	int e;
 
+	vn_ifc_clear(p);
 	if (vn_router_ports(c, r, "gateway", vn_delete_leg, err))
 		return err->code ? err->code : -EIO;
 	if (vn_router_ports(c, r, "interface", vn_delete_leg, err))
@@ -553,6 +903,7 @@ static void vn_router_free_priv(struct vn_obj *r)
 {
 	struct vn_router_priv *p = r->priv;
 
+	vn_ifc_clear(p);
 	if (p->ns)
 		vn_ns_close(p->ns);
 }

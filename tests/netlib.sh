@@ -36,6 +36,22 @@ snat_rules() {
 		 (.[] | select(.match.left.meta.key? == "oifname") | .match.right),
 		 (.[] | select(.snat) | "snat \(.snat.addr)")] | join(" ")' | LC_ALL=C sort
 }
+# nat_handle NS: the handle of table ip vnetfs (a replace makes a new
+# table: a new handle; a change in place keeps it)
+nat_handle() {
+	ip netns exec "$1" nft -a -j list table ip vnetfs 2>/dev/null | jq -r '.nftables[] | select(.table) | .table.handle'
+}
+# nat_rule_count NS CHAIN: how many rules chain CHAIN of table ip vnetfs has
+nat_rule_count() {
+	ip netns exec "$1" nft -j list table ip vnetfs 2>/dev/null |
+		jq -r --arg c "$2" '[.nftables[] | select(.rule and .rule.chain == $c)] | length'
+}
+# snat_handle NS CIDR: the handle of the SNAT rule for CIDR
+snat_handle() {
+	ip netns exec "$1" nft -a -j list table ip vnetfs 2>/dev/null | jq -r --arg a "${2%/*}" '
+		.nftables[] | select(.rule and .rule.chain == "postrouting") | .rule |
+		select(any(.expr[]; .match.left.payload.field? == "saddr" and .match.right.prefix.addr? == $a)) | .handle'
+}
 # port_ip NET PORT: the address in the port's first fixed_ips line
 port_ip() {
 	vn_cat "$M/networks/$1/ports/$2/fixed_ips" | awk 'NR == 1 {print $2}'

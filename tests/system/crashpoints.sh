@@ -95,6 +95,23 @@ routers_kernel() {
 	done
 }
 
+# nat_whole LABEL OLD NEW: right after the kill, before any restart, each
+# router namespace's NAT table holds the SNAT rules of the interfaces
+# before the command (OLD: their cidrs) or after it (NEW), never a mix,
+# and one marker rule (an interface's rule is one batch, all or nothing)
+nat_whole() {
+	local l=$1 ns got
+	for ns in $TPL_NS; do
+		got=$(snat_rules "$ns" | awk '{print $1}' | xargs)
+		if [ "$got" = "$2" ] || [ "$got" = "$3" ]; then
+			vn__pass "$l: $ns's SNAT rules are those before or after the command ($got)"
+		else
+			vn__fail "$l: $ns's SNAT rules are neither '$2' nor '$3': '$got'"
+		fi
+		vn_eq 1 "$(nat_rule_count "$ns" vnetfs_mark)" "$l: one marker rule in $ns's NAT table"
+	done
+}
+
 # short_diff OLD NEW: the objects that differ, "-port p1 ~subnet s1 +net x"
 short_diff() {
 	{ diff <(echo "$1") <(echo "$2") || true; } | awk '
@@ -343,6 +360,10 @@ run_op() {
 			continue
 		fi
 		vn__pass "$where: the daemon died by SIGKILL"
+		case $name in
+		interface_add) nat_whole "$where (before restart)" 10.40.1.0/24 "10.40.1.0/24 10.40.2.0/24" ;;
+		interface_remove) nat_whole "$where (before restart)" "10.40.1.0/24 10.40.2.0/24" 10.40.1.0/24 ;;
+		esac
 		# the request in flight when the connection went is aborted
 		# (ECONNABORTED); a command sent after it would see ENOTCONN
 		vn_match 'Software caused connection abort' "$FAILED_ERR" \

@@ -238,6 +238,77 @@ vn_eq "$(vn_lines "10.0.1.0/24 $qg snat $gw" "10.0.2.0/24 $qg snat $gw")" "$(sna
 vn_ok rm -r "$M/networks/e"
 vn_true "network e can be removed once off the router" test ! -e "$M/networks/e"
 
+# ---- interfaces one at a time: only that interface's SNAT rule changes ----------------------
+# (the table is changed in place: its handle stays, and so do the other
+# rules' handles; a replace would make a new table)
+snat_want() { for c in "$@"; do echo "$c $qg snat $gw"; done | LC_ALL=C sort; }
+nat_exact() { # LABEL CIDR...
+	local l=$1
+	shift
+	vn_eq "$(snat_want "$@")" "$(snat_rules "$NS")" "$l: SNAT rules exactly for $*"
+	vn_eq "0 0 1" "$(nat_rule_count "$NS" prerouting) $(nat_rule_count "$NS" output) $(nat_rule_count "$NS" vnetfs_mark)" \
+		"$l: no DNAT rules, one marker rule"
+}
+vn_eq 1 "$(ip netns exec "$NS" sysctl -n net.ipv6.conf.default.disable_ipv6)" "legs in $NS are made without IPv6"
+for x in f:6 g:7 h:8 i:9; do mknet "${x%:*}" "s${x%:*}" "10.0.${x#*:}.0/24"; done
+bind_host hf f hf
+ipf=$(port_ip f hf)
+th=$(nat_handle "$NS")
+ha_rule=$(snat_handle "$NS" 10.0.1.0/24)
+vn_match '^[0-9]+$' "$th" "the NAT table has a handle"
+vn_match '^[0-9]+$' "$ha_rule" "sa's SNAT rule has a handle"
+vn_true "before sf is on the router: f -> outside fails" cannot_ping hf "$ipo"
+vn_ok vn_a "$R/interfaces" sf
+nat_exact "sf added" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24
+vn_eq "$th $ha_rule" "$(nat_handle "$NS") $(snat_handle "$NS" 10.0.1.0/24)" "sf added: the same table, sa's rule untouched"
+vn_eq "$gw" "$(peer_seen ho hf "$ipo")" "sf added: the outside host sees gateway_ip for f"
+vn_true "sf added: f pings a" can_ping hf "$ipa"
+vn_ok vn_a "$R/interfaces" sg
+vn_ok vn_a "$R/interfaces" sh
+nat_exact "sg, sh added" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.7.0/24 10.0.8.0/24
+sf_rule=$(snat_handle "$NS" 10.0.6.0/24)
+sh_rule=$(snat_handle "$NS" 10.0.8.0/24)
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb sf sh)"
+nat_exact "sg (the middle one) removed" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.8.0/24
+vn_eq "$th $ha_rule $sf_rule $sh_rule" \
+	"$(nat_handle "$NS") $(snat_handle "$NS" 10.0.1.0/24) $(snat_handle "$NS" 10.0.6.0/24) $(snat_handle "$NS" 10.0.8.0/24)" \
+	"sg removed: the same table, the other rules untouched"
+vn_eq 4 "$(links "$NS" qr- | wc -l)" "sg removed: four qr- legs"
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb sh si sg)"
+nat_exact "sf removed and si, sg added in one write" 10.0.1.0/24 10.0.2.0/24 10.0.7.0/24 10.0.8.0/24 10.0.9.0/24
+vn_true "sf removed: f -> outside fails again" cannot_ping hf "$ipo"
+vn_eq "" "$(vn_ls "$M/networks/f/ports" | grep '^qr-' || true)" "sf removed: its leg port is gone"
+handles_before=$(for c in 1 2 7 8 9; do snat_handle "$NS" "10.0.$c.0/24"; done | xargs)
+vn_ok vn_w "$R/interfaces" "$(vn_lines sg si sh sb sa)"
+vn_eq "$handles_before" "$(for c in 1 2 7 8 9; do snat_handle "$NS" "10.0.$c.0/24"; done | xargs)" \
+	"the same interfaces in another order: no rule touched"
+vn_eq "$th" "$(nat_handle "$NS")" "after all of that: still the same table"
+vn_ok vn_a "$R/interfaces" sf
+# (sf's new leg has a new MAC: f must not keep sending to the old one)
+ip -n hf neigh flush all
+nat_exact "sf back" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.7.0/24 10.0.8.0/24 10.0.9.0/24
+vn_eq "$gw" "$(peer_seen ho hf "$ipo")" "sf back: the outside host sees gateway_ip for f"
+# a SIGKILL and a restart: the reconcile finds the table as its marker
+# says and keeps it (same handle); then it is still changed exactly
+vn_kill9
+vn_start
+vn_eq "$th" "$(nat_handle "$NS")" "after SIGKILL + restart: the table was kept, not replaced"
+nat_exact "after SIGKILL + restart" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.7.0/24 10.0.8.0/24 10.0.9.0/24
+vn_eq "$gw" "$(peer_seen ho ha "$ipo")" "after restart: SNAT for a"
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb sh si sf)"
+nat_exact "after restart, sg removed" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.8.0/24 10.0.9.0/24
+vn_ok vn_a "$R/interfaces" sg
+nat_exact "after restart, sg added" 10.0.1.0/24 10.0.2.0/24 10.0.6.0/24 10.0.7.0/24 10.0.8.0/24 10.0.9.0/24
+th=$(nat_handle "$NS")
+vn_ok vn_w "$R/interfaces" "$(vn_lines sa sb)"
+nat_exact "back to sa, sb" 10.0.1.0/24 10.0.2.0/24
+vn_eq "$th" "$(nat_handle "$NS")" "back to sa, sb: the same table"
+vn_eq 2 "$(links "$NS" qr- | wc -l)" "two qr- legs again"
+vn_eq "$gw" "$(peer_seen ho hb "$ipo")" "SNAT for b after all the changes"
+vn_ok rmdir "$M/networks/f/ports/hf"
+ip netns del hf
+for n in f g h i; do vn_ok rm -r "$M/networks/$n"; done
+
 # ---- clearing and setting the gateway --------------------------------------------------------
 vn_ok vn_w "$R/external_gateway" ""
 vn_eq "" "$(vn_cat "$R/external_gateway")" "external_gateway cleared"

@@ -339,6 +339,27 @@ static bool sock_open(ino_t ino)
 	return found;
 }
 
+/* A listing's chains without the marker chain (whose comment names the
+ * generation, which every commit moves on). */
+static char *chains(const char *l)
+{
+	const char *a = strstr(l, "chain");
+	const char *e = strstr(l, "chain vnetfs_mark");
+
+	assert_non_null(a);
+	assert_non_null(e);
+	return strndup(a, (size_t)(e - a));
+}
+
+static void assert_same_chains(const char *l1, const char *l2)
+{
+	char *a = chains(l1), *b = chains(l2);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static struct vn_nft_stats stats(struct vn_ns *ns)
 {
 	struct vn_nft_stats st;
@@ -414,7 +435,7 @@ static void test_kept_socket(void **state)
 	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
 	assert_int_equal(stats(ns).batches, 4);
 	l2 = nft_list();
-	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	assert_same_chains(l2, l);
 	free(l2);
 
 	/* The table deleted behind our back: made again. */
@@ -423,7 +444,7 @@ static void test_kept_socket(void **state)
 	assert_int_equal(stats(ns).batches, 5);
 	l2 = nft_list();
 	assert_non_null(l2);
-	assert_string_equal(strstr(l2, "chain"), strstr(l, "chain"));
+	assert_same_chains(l2, l);
 	free(l2);
 
 	/* A new handle (a restarted daemon): it finds the table as the
@@ -472,6 +493,172 @@ static void test_kept_socket(void **state)
 	assert_false(sock_open(sb.st_ino));
 	vn_ns_close(ns2);
 	free(l);
+}
+
+/* The SNAT rules of listing l are exactly those of cidrs (any order). */
+static void assert_snat(const char *l, const char *const *cidrs, size_t n)
+{
+	char want[160];
+
+	assert_non_null(l);
+	assert_int_equal(count(l, "snat to"), n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "ip saddr %s oifname \"qg-upd\" snat to 172.24.4.10\n",
+			 cidrs[i]);
+		assert_has(l, want);
+	}
+}
+
+#define SNAT_IS(ns_list, ...)                                                                      \
+	do {                                                                                       \
+		const char *const want_[] = {__VA_ARGS__};                                         \
+		char *l_ = nft_list();                                                             \
+		assert_snat(l_, want_, sizeof(want_) / sizeof(want_[0]));                          \
+		free(l_);                                                                          \
+	} while (0)
+
+/* An interface's SNAT rule alone: added, or deleted by its handle, in one
+ * batch; the marker follows, so a whole sync (a restart) still finds the
+ * kernel matching; whatever this handle cannot vouch for is -ESTALE. */
+static void test_update(void **state)
+{
+	struct vn_ns *ns = self_ns(), *ns2;
+	const struct vn_cidr all[] = {C("10.0.1.0/24"), C("10.0.2.0/24"), C("10.0.3.0/24"),
+				      C("10.0.4.0/24")};
+	const struct vn_cidr perm[] = {all[2], all[0], all[1]};
+	const struct vn_cidr last2[] = {all[2], all[3]};
+	const struct vn_cidr first_last[] = {all[0], all[3]};
+	struct vn_nft_router cfg = {
+		.gw_ifname = "qg-upd",
+		.gw_addr = A("172.24.4.10"),
+		.snat = true,
+		.internal = all,
+		.ninternal = 2,
+	};
+	struct vn_nft_stats st;
+	char *l;
+
+	(void)state;
+	/* Nothing made by this handle yet: it cannot change by difference. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[2], 1, NULL, 0), -ESTALE);
+	assert_null(nft_list());
+	assert_int_equal(vn_nft_router_update(NULL, &cfg, NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.2.0/24");
+	assert_int_equal(stats(ns).batches, 1);
+
+	/* One added: one batch, an update. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[2], 1, NULL, 0), 0);
+	st = stats(ns);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(st.updates, 1);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24");
+	/* Already there: nothing sent. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[2], 1, NULL, 0), 0);
+	assert_int_equal(stats(ns).batches, 2);
+	/* The whole description now, in any order: the kernel holds it. */
+	cfg.ninternal = 3;
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	cfg.internal = perm;
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(stats(ns).batches, 2);
+
+	/* The middle one removed, by its handle. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, NULL, 0, &all[1], 1), 0);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.3.0/24");
+	/* One added and one removed in the same batch. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[3], 1, &all[0], 1), 0);
+	st = stats(ns);
+	assert_int_equal(st.batches, 4);
+	assert_int_equal(st.updates, 3);
+	SNAT_IS(l, "10.0.3.0/24", "10.0.4.0/24");
+	/* Removing what is not there sends nothing. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, NULL, 0, &all[1], 1), 0);
+	assert_int_equal(stats(ns).batches, 4);
+	cfg.internal = last2;
+	cfg.ninternal = 2;
+	assert_int_equal(vn_nft_router_sync(ns, &cfg), 0);
+	assert_int_equal(stats(ns).batches, 4);
+
+	/* A restarted daemon (a new handle) finds the table as the marker
+	 * says after those updates, and sends nothing. */
+	assert_int_equal(vn_ns_open(NULL, false, &ns2), 0);
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	st = stats(ns2);
+	assert_int_equal(st.batches, 0);
+	assert_int_equal(st.skipped, 1);
+	/* It knows every rule's handle (the tagged rules of the dump that
+	 * found the marker): adds and deletes are updates at once. */
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[0], 1, NULL, 0), 0);
+	assert_int_equal(stats(ns2).updates, 1);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.3.0/24", "10.0.4.0/24");
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, NULL, 0, &all[2], 1), 0);
+	st = stats(ns2);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(st.updates, 2);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.4.0/24");
+	/* The whole sync of that: nothing to send; a replace (another
+	 * gateway address) learns every handle from the echo. */
+	cfg.internal = first_last;
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 2);
+	cfg.gw_addr = A("172.24.4.12");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	cfg.gw_addr = A("172.24.4.10");
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 4);
+	SNAT_IS(l, "10.0.1.0/24", "10.0.4.0/24");
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, NULL, 0, &all[0], 1), 0);
+	SNAT_IS(l, "10.0.4.0/24");
+	assert_int_equal(stats(ns2).batches, 5);
+	/* nft shows the rules as ever: the subnet key is not a comment. */
+	l = nft_list();
+	assert_lacks(l, "comment \"10.");
+	assert_has(l, "ip saddr 10.0.4.0/24 oifname \"qg-upd\" snat to 172.24.4.10\n");
+	free(l);
+
+	/* The first handle did not make the last commit: stale. */
+	assert_int_equal(vn_nft_router_update(ns, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	assert_int_equal(stats(ns).batches, 4);
+	/* Any other commit in the namespace: stale. */
+	RUN("nft", "add", "table", "ip", "other");
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	RUN("nft", "delete", "table", "ip", "other");
+	SNAT_IS(l, "10.0.4.0/24");
+	cfg.internal = &all[3];
+	cfg.ninternal = 1;
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(stats(ns2).batches, 6);
+	/* A rule of someone else's in our chain: stale (the generation). */
+	RUN("nft", "add", "rule", "ip", VN_NFT_TABLE, "postrouting", "ip", "saddr", "10.7.7.7",
+	    "accept");
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	l = nft_list();
+	assert_lacks(l, "10.7.7.7");
+	free(l);
+	/* Another gateway address or interface: stale, nothing sent. */
+	cfg.gw_addr = A("172.24.4.11");
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	cfg.gw_addr = A("172.24.4.10");
+	cfg.gw_ifname = "qg-other";
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	cfg.gw_ifname = "qg-upd";
+	SNAT_IS(l, "10.0.4.0/24");
+	/* enable_snat off: no SNAT rules, nothing to change. */
+	cfg.snat = false;
+	assert_int_equal(vn_nft_router_sync(ns2, &cfg), 0);
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), 0);
+	l = nft_list();
+	assert_int_equal(count(l, "snat to"), 0);
+	free(l);
+	/* No table: stale. */
+	assert_int_equal(vn_nft_router_sync(ns2, NULL), 0);
+	cfg.snat = true;
+	assert_int_equal(vn_nft_router_update(ns2, &cfg, &all[1], 1, NULL, 0), -ESTALE);
+	assert_null(nft_list());
+	vn_ns_close(ns2);
+	vn_ns_close(ns);
 }
 
 /* Bad descriptions are refused before anything is sent. */
@@ -819,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_resync),	       cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_kernel_rejects), cmocka_unit_test(test_big),
 		cmocka_unit_test(test_traffic),	       cmocka_unit_test(test_kept_socket),
+		cmocka_unit_test(test_update),
 	};
 
 	if (geteuid() != 0) {
