@@ -242,6 +242,24 @@ static int vn_router_make_leg(struct vn_ctx *c, struct vn_obj *r, struct vn_obj 
 			     NULL, err);
 }
 
+/* The leg of r on sub (ip: sub's), holding sub's gateway: made unless
+ * there. */
+static int vn_router_if_leg(struct vn_ctx *c, struct vn_obj *r, struct vn_obj *sub,
+			    const struct vn_subnet_ipam *ip, struct vn_err *err)
+{
+	char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
+	struct json_object *ips;
+
+	if (vn_router_if_port(c, r, sub))
+		return 0;
+	vn_addr_format(&ip->gateway, gw, sizeof(gw));
+	snprintf(line, sizeof(line), "%s %s", sub->name, gw);
+	vn_if_leg_name(name, r, sub);
+	ips = json_object_new_array();
+	json_object_array_add(ips, json_object_new_string(line));
+	return vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+}
+
 static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct vn_err *err)
 {
 	struct json_object *want = vn_get_list(r, "interfaces");
@@ -252,22 +270,13 @@ static int vn_router_sync_interfaces(struct vn_ctx *c, struct vn_obj *r, struct 
 		return err->code ? err->code : -EIO;
 	for (size_t i = 0; i < vn_list_len(want); i++) {
 		struct vn_obj *sub = vn_find_global(c, &vn_kind_subnet, vn_list_at(want, i));
-		struct json_object *ips;
-		char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
 		struct vn_pool pools[VN_MAX_POOLS];
 		struct vn_subnet_ipam ip;
 
 		if (!sub || vn_subnet_ipam(sub, &ip, pools) < 0 || !ip.has_gateway)
 			return vn_fail(err, -EINVAL, "subnet '%s' cannot be a router interface",
 				       vn_list_at(want, i));
-		if (vn_router_if_port(c, r, sub))
-			continue;
-		vn_addr_format(&ip.gateway, gw, sizeof(gw));
-		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
-		vn_if_leg_name(name, r, sub);
-		ips = json_object_new_array();
-		json_object_array_add(ips, json_object_new_string(line));
-		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+		e = vn_router_if_leg(c, r, sub, &ip, err);
 		if (e < 0)
 			return e;
 	}
@@ -773,8 +782,6 @@ static int vn_router_change_interfaces(struct vn_ctx *c, struct vn_obj *r, struc
 	}
 	for (i = 0; i < nc; i++) {
 		struct vn_obj *sub = came[i];
-		struct json_object *ips;
-		char gw[VN_ADDR_STRLEN], line[64 + VN_ADDR_STRLEN + 1], name[64];
 		struct vn_pool pools[VN_MAX_POOLS];
 		struct vn_subnet_ipam ip;
 
@@ -782,14 +789,7 @@ static int vn_router_change_interfaces(struct vn_ctx *c, struct vn_obj *r, struc
 			return vn_fail(err, -EINVAL, "subnet '%s' cannot be a router interface",
 				       sub->name);
 		add[i] = ip.cidr;
-		if (vn_router_if_port(c, r, sub))
-			continue;
-		vn_addr_format(&ip.gateway, gw, sizeof(gw));
-		snprintf(line, sizeof(line), "%s %s", sub->name, gw);
-		vn_if_leg_name(name, r, sub);
-		ips = json_object_new_array();
-		json_object_array_add(ips, json_object_new_string(line));
-		e = vn_router_make_leg(c, r, sub->parent, VN_OWNER_ROUTER_IF, name, ips, err);
+		e = vn_router_if_leg(c, r, sub, &ip, err);
 		if (e < 0)
 			return e;
 	}

@@ -291,6 +291,31 @@ vn_restart() {
 	vn_start "${args[@]}"
 }
 
+# vn_wait_for TENTHS CMD...: run CMD every 0.1 s until it succeeds (status
+# 0) or TENTHS tries failed (status 1).
+vn_wait_for() {
+	local i=0 n=$1
+	shift
+	while [ "$i" -lt "$n" ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# vn_zombies: the daemon's children that are zombies (pids).
+vn_zombies() { ps -o stat=,pid= --ppid "$VN_PID" | awk '$1 ~ /^Z/ {print $2}'; }
+
+# vn_dnsmasqs: this daemon's dnsmasq processes (their command line names
+# its state directory; other daemons on the machine may run their own).
+vn_dnsmasqs() {
+	local p
+	for p in $(pgrep -x dnsmasq || true); do
+		grep -qF -- "$VN_STATE/" "/proc/$p/cmdline" 2>/dev/null && echo "$p"
+	done | sort -n || true
+}
+
 vn_alive() {
 	[ -n "$VN_PID" ] && kill -0 "$VN_PID" 2>/dev/null
 }

@@ -32,24 +32,7 @@ as_nobody() {
 }
 qdhcp() { ip netns list | awk '$1 ~ /^qdhcp-/ {print $1}' | LC_ALL=C sort; }
 # our dnsmasqs (other tests on the host run their own): pids, sorted
-ours() {
-	local p
-	for p in $(pgrep -x dnsmasq || true); do
-		grep -qF -- "$VN_STATE/" "/proc/$p/cmdline" 2>/dev/null && echo "$p"
-	done | sort -n || true
-}
-zombies() { ps -o stat=,pid= --ppid "$VN_PID" | awk '$1 ~ /^Z/ {print $2}'; }
-wait_for() { # wait_for TENTHS CMD...: until CMD succeeds
-	local i=0 n=$1
-	shift
-	while [ "$i" -lt "$n" ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-n_ours() { [ "$(ours | wc -w)" = "$1" ]; }
+n_ours() { [ "$(vn_dnsmasqs | wc -w)" = "$1" ]; }
 gone() { [ ! -e "/proc/$1/cmdline" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
@@ -83,7 +66,7 @@ mkdir "$N1" "$S1"
 vn_ok vn_w "$S1/cidr" 10.0.0.0/24
 ID1=$(vn_cat "$N1/id")
 D1=$VN_STATE/dhcp/$ID1
-vn_true "dnsmasq of n1 runs" wait_for 50 n_ours 1
+vn_true "dnsmasq of n1 runs" vn_wait_for 50 n_ours 1
 vn_host h1
 mkdir "$N1/ports/p1"
 vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
@@ -126,7 +109,7 @@ vn_ok vn_w "$S1/host_routes" ""
 vn_ok vn_w "$S1/dns_nameservers" ""
 
 # ---- a SIGSTOP'd dnsmasq -----------------------------------------------------------
-PID1=$(ours)
+PID1=$(vn_dnsmasqs)
 kill -STOP "$PID1"
 t0=$(date +%s%N)
 vn_ok mkdir "$N1/ports/p2"
@@ -138,12 +121,12 @@ vn_ok vn_w "$S1/enable_dhcp" 0
 took=$(ms_since "$t0")
 vn_true "enable_dhcp 0 with dnsmasq stopped returns within 3 s ($took ms: SIGTERM, then SIGKILL after 1 s)" \
 	test "$took" -lt 3000
-vn_true "the stopped dnsmasq is gone" wait_for 20 gone "$PID1"
+vn_true "the stopped dnsmasq is gone" vn_wait_for 20 gone "$PID1"
 vn_eq "" "$(qdhcp)" "and its namespace"
-no_zombies() { [ -z "$(zombies)" ]; }
-vn_true "no zombie children" wait_for 10 no_zombies
+no_zombies() { [ -z "$(vn_zombies)" ]; }
+vn_true "no zombie children" vn_wait_for 10 no_zombies
 vn_ok vn_w "$S1/enable_dhcp" 1
-vn_true "enable_dhcp 1: a dnsmasq again" wait_for 50 n_ours 1
+vn_true "enable_dhcp 1: a dnsmasq again" vn_wait_for 50 n_ours 1
 vn_ok vn_w "$N1/ports/p1/netns" ""
 rmdir "$N1/ports/p1" "$N1/ports/p2"
 
@@ -166,9 +149,9 @@ wait "$c2" || st2=$?
 vn_eq "0 0" "$st1 $st2" "two non-root users' loops of mkdir, cidr, rm -r all succeed"
 vn_eq "n1" "$(vn_ls "$M/networks")" "only n1 is left"
 vn_eq "qdhcp-$ID1" "$(qdhcp)" "only n1's qdhcp namespace is left"
-vn_true "only n1's dnsmasq is left" wait_for 30 n_ours 1
+vn_true "only n1's dnsmasq is left" vn_wait_for 30 n_ours 1
 vn_eq "$ID1" "$(ls "$VN_STATE/dhcp")" "only n1's DHCP state directory is left"
-vn_true "no zombie children after the churn" wait_for 10 no_zombies
+vn_true "no zombie children after the churn" vn_wait_for 10 no_zombies
 
 # ---- descriptors per DHCP network -----------------------------------------------------
 # Every network with DHCP kept a descriptor of its state directory open,
@@ -185,14 +168,14 @@ for i in $(seq 1 25); do
 	vn_w "$M/networks/f$i/subnets/fs$i/cidr" "10.200.$i.0/24" 2>/dev/null || fails+=" cidr-f$i"
 done
 vn_eq "" "$fails" "25 more DHCP networks with room for 40 descriptors: every write succeeds"
-vn_true "26 dnsmasqs run (n1's and the 25)" wait_for 100 n_ours 26
+vn_true "26 dnsmasqs run (n1's and the 25)" vn_wait_for 100 n_ours 26
 errs=$(for i in $(seq 1 25); do [ -z "$(vn_cat "$M/networks/f$i/error")" ] || echo "f$i: $(vn_cat "$M/networks/f$i/error")"; done)
 vn_eq "" "$errs" "no network says it failed"
 vn_true "the daemon holds at most one descriptor per DHCP network more than before ($(($(ls "/proc/$VN_PID/fd" | wc -l) - base)) for 25)" \
 	test $(($(ls "/proc/$VN_PID/fd" | wc -l) - base)) -le 27
 vn_ok prlimit --pid "$VN_PID" --nofile="$soft":
 for i in $(seq 1 25); do rm -r "$M/networks/f$i"; done
-vn_true "their dnsmasqs are gone" wait_for 50 n_ours 1
+vn_true "their dnsmasqs are gone" vn_wait_for 50 n_ours 1
 
 # ---- marks are per process: a pid another user's process had --------------------------
 # The marks of tools that replace and remove files (fs/fuse_ops.c) were
@@ -241,7 +224,7 @@ vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
 for i in 1 2 3 4 5; do lease h1 "$L" || true; done
 vn_eq 0 "$(grep -cE 'DHCP(DISCOVER|OFFER|REQUEST|ACK)' "$D1/log" || true)" \
 	"five leases later, dnsmasq's log has no line per DHCP packet"
-vn_true "dnsmasq runs with --quiet-dhcp" grep -qxF -- --quiet-dhcp <(tr '\0' '\n' <"/proc/$(ours | head -n1)/cmdline")
+vn_true "dnsmasq runs with --quiet-dhcp" grep -qxF -- --quiet-dhcp <(tr '\0' '\n' <"/proc/$(vn_dnsmasqs | head -n1)/cmdline")
 vn_eq "10.0.0.3" "$(got "$L" ip)" "and h1 still gets its lease"
 vn_ok vn_w "$N1/ports/p1/netns" ""
 rmdir "$N1/ports/p1"

@@ -280,16 +280,10 @@ dhcp_networks() {
 		done
 	done | wc -l
 }
-our_dnsmasqs() {
-	local p
-	for p in $(pgrep -x dnsmasq || true); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "--pid-file=$VN_STATE/" && echo "$p"
-	done | wc -l
-}
 settle() {
 	local want i=0
 	want=$(dhcp_networks)
-	while [ "$(our_dnsmasqs)" -lt "$want" ] && [ "$i" -lt 20 ]; do
+	while [ "$(vn_dnsmasqs | wc -l)" -lt "$want" ] && [ "$i" -lt 20 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

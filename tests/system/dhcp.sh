@@ -60,22 +60,11 @@ dnsmasqs() {
 	done | sort -n || true
 }
 qdhcp() { ip netns list | awk '$1 ~ /^qdhcp-/ {print $1}' | LC_ALL=C sort; }
-# n_dnsmasqs FILTER, is_one_new FILTER OLDPID: for wait_for
+# n_dnsmasqs FILTER, is_one_new FILTER OLDPID: for vn_wait_for
 n_dnsmasqs() { dnsmasqs "$1" | wc -w; }
 one_new() { [ "$(n_dnsmasqs "$1")" = 1 ] && [ "$(dnsmasqs "$1")" != "$2" ]; }
 none_of() { [ -z "$(dnsmasqs "$1")" ]; }
 ranges() { tr '\0' '\n' <"/proc/$(dnsmasqs "$1")/cmdline" 2>/dev/null | grep -c -- --dhcp-range; }
-zombies() { ps -o stat=,pid= --ppid "$VN_PID" | awk '$1 ~ /^Z/ {print $2}'; }
-wait_for() { # wait_for TENTHS CMD...: until CMD succeeds
-	local i=0 n=$1
-	shift
-	while [ "$i" -lt "$n" ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # ---- a network with DHCP ----------------------------------------------------
 mkdir "$N1" "$N1/subnets/s1"
@@ -98,7 +87,7 @@ vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "DHCP port holds the 
 vn_eq "10.0.0.2/24" "$(ip -n "qdhcp-$ID1" -j addr show dev "$DPIF" | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')" \
 	"that address is on ns- inside qdhcp-<id>"
 some_of() { [ -n "$(dnsmasqs "$1")" ]; }
-vn_true "dnsmasq of n1 is running" wait_for 50 some_of "$D1/pid"
+vn_true "dnsmasq of n1 is running" vn_wait_for 50 some_of "$D1/pid"
 PID1=$(dnsmasqs "$D1/pid")
 vn_eq 1 "$(wc -w <<<"$PID1")" "exactly one dnsmasq for n1"
 CMD=$(tr '\0' '\n' <"/proc/$PID1/cmdline")
@@ -137,7 +126,7 @@ vn_eq "10.0.0.3" "$IP1" "p1's fixed IP"
 # (the hosts file is rewritten by a job right after the write returns)
 hosts_is() { [ "$(cat "$D1/hosts")" = "$1" ]; }
 vn_true "hosts file: one MAC,IP line per port (not the DHCP port's own)" \
-	wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.3"
+	vn_wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.3"
 L=$VN_TMP/h1.lease
 vn_true "udhcpc in h1 gets a lease" lease h1 "$L"
 vn_eq "10.0.0.3/24" "$(got "$L" ip)" "h1 got p1's fixed IP"
@@ -159,15 +148,15 @@ vn_ok vn_w "$S1/gateway_ip" 10.0.0.1
 
 # ---- port changes reach dnsmasq (hosts rewritten, SIGHUP) ---------------------
 vn_ok vn_w "$N1/ports/p1/fixed_ips" "s1 10.0.0.50"
-vn_true "hosts file follows p1's new address" wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.50"
+vn_true "hosts file follows p1's new address" vn_wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.50"
 vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "a port change does not restart dnsmasq"
 vn_true "lease after the change" lease h1 "$L"
 vn_eq "10.0.0.50/24" "$(got "$L" ip)" "h1 gets p1's new address (SIGHUP re-read the hosts file)"
 hosts_lines() { [ "$(wc -l <"$D1/hosts")" = "$1" ]; }
 mkdir "$N1/ports/p9"
-vn_true "a new port adds its line" wait_for 20 hosts_lines 2
+vn_true "a new port adds its line" vn_wait_for 20 hosts_lines 2
 rmdir "$N1/ports/p9"
-vn_true "a removed port takes its line away" wait_for 20 hosts_lines 1
+vn_true "a removed port takes its line away" vn_wait_for 20 hosts_lines 1
 vn_ok vn_w "$S1/dns_nameservers" 9.9.9.9
 vn_true "lease after a DNS change" lease h1 "$L"
 vn_eq "9.9.9.9" "$(got "$L" dns)" "a dns_nameservers change reaches the host (SIGHUP re-read opts)"
@@ -193,27 +182,27 @@ mkdir "$N1/subnets/s1b"
 vn_ok vn_w "$N1/subnets/s1b/cidr" 10.1.0.0/24
 vn_eq "$(vn_lines "s1 10.0.0.2" "s1b 10.1.0.2")" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" \
 	"DHCP port gets an address on the new DHCP subnet"
-vn_true "dnsmasq restarted with two ranges" wait_for 30 one_new "$D1/pid" "$PID1"
+vn_true "dnsmasq restarted with two ranges" vn_wait_for 30 one_new "$D1/pid" "$PID1"
 PID1=$(dnsmasqs "$D1/pid")
 vn_eq 2 "$(tr '\0' '\n' <"/proc/$PID1/cmdline" | grep -c -- --dhcp-range)" "two static ranges"
 vn_ok vn_w "$N1/subnets/s1b/enable_dhcp" 0
 vn_eq "s1 10.0.0.2" "$(vn_cat "$N1/ports/$DP1/fixed_ips")" "enable_dhcp 0 on s1b: the DHCP port leaves it"
 ranges_is() { [ "$(ranges "$1")" = "$2" ]; }
-vn_true "back to one range" wait_for 30 ranges_is "$D1/pid" 1
+vn_true "back to one range" vn_wait_for 30 ranges_is "$D1/pid" 1
 PID1=$(dnsmasqs "$D1/pid")
 
 # ---- supervision: a killed dnsmasq comes back within a second ------------------
 kill -KILL "$PID1"
 t0=$(date +%s%N)
-vn_true "a new dnsmasq within 1 s" wait_for 10 one_new "$D1/pid" "$PID1"
+vn_true "a new dnsmasq within 1 s" vn_wait_for 10 one_new "$D1/pid" "$PID1"
 vn_true "lease from the new dnsmasq" lease h1 "$L"
 t1=$(date +%s%N)
 echo "# kill to lease: $(((t1 - t0) / 1000000)) ms"
 vn_eq "10.0.0.50/24" "$(got "$L" ip)" "same lease after the restart"
 vn_match "dnsmasq \(pid $PID1\) was killed by signal 9.*restarting it" "$(vn_cat "$N1/error")" \
 	"the death is recorded in the network's error"
-no_zombies() { [ -z "$(zombies)" ]; }
-vn_true "no zombie children" wait_for 10 no_zombies
+no_zombies() { [ -z "$(vn_zombies)" ]; }
+vn_true "no zombie children" vn_wait_for 10 no_zombies
 vn_eq 1 "$(dnsmasqs "$D1/pid" | wc -w)" "still exactly one dnsmasq for n1"
 PID1=$(dnsmasqs "$D1/pid")
 
@@ -244,13 +233,13 @@ PID2=$(dnsmasqs "$D2/pid")
 CMD1=()
 mapfile -d '' CMD1 <"/proc/$PID1/cmdline"
 vn_kill9
-vn_true "dnsmasq ends with the daemon (parent-death signal)" wait_for 20 none_of "$VN_STATE/dhcp/"
+vn_true "dnsmasq ends with the daemon (parent-death signal)" vn_wait_for 20 none_of "$VN_STATE/dhcp/"
 # a leftover dnsmasq of ours (as if it outlived its daemon), and a stranger
 # whose pid sits in n2's pid file: the first must go, the second must stay
 ip netns exec "qdhcp-$ID1" "${CMD1[@]}" &
 STRAY=$!
 some_of() { [ -n "$(dnsmasqs "$1")" ]; }
-wait_for 30 some_of "$D1/pid" || true
+vn_wait_for 30 some_of "$D1/pid" || true
 vn_eq "$STRAY" "$(dnsmasqs "$D1/pid")" "a leftover dnsmasq of ours runs before the restart"
 sleep 1000 &
 STRANGER=$!
@@ -258,9 +247,9 @@ echo "$STRANGER" >"$D2/pid"
 vn_start --no-defaults
 one_of() { [ "$(n_dnsmasqs "$1")" = 1 ]; }
 gone() { [ ! -e "/proc/$1/cmdline" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-vn_true "after the restart: exactly one dnsmasq for n1, a new one" wait_for 50 one_new "$D1/pid" "$STRAY"
-vn_true "after the restart: exactly one dnsmasq for n2" wait_for 50 one_of "$D2/pid"
-vn_true "the leftover dnsmasq was ended" wait_for 20 gone "$STRAY"
+vn_true "after the restart: exactly one dnsmasq for n1, a new one" vn_wait_for 50 one_new "$D1/pid" "$STRAY"
+vn_true "after the restart: exactly one dnsmasq for n2" vn_wait_for 50 one_of "$D2/pid"
+vn_true "the leftover dnsmasq was ended" vn_wait_for 20 gone "$STRAY"
 wait "$STRAY" 2>/dev/null || true
 vn_true "the stranger in n2's pid file is alive" kill -0 "$STRANGER"
 kill "$STRANGER"
@@ -276,10 +265,10 @@ PID2=$(dnsmasqs "$D2/pid")
 vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 0
 vn_eq "qdhcp-$ID1" "$(qdhcp)" "enable_dhcp 0: n2's namespace is gone"
 vn_eq "p2" "$(vn_ls "$N2/ports")" "enable_dhcp 0: n2's DHCP port is gone"
-vn_true "enable_dhcp 0: n2's dnsmasq is gone" wait_for 20 gone "$PID2"
+vn_true "enable_dhcp 0: n2's dnsmasq is gone" vn_wait_for 20 gone "$PID2"
 vn_true "enable_dhcp 0: n2's files are gone" test ! -e "$D2"
 vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 1
-vn_true "enable_dhcp 1 again: dnsmasq is back" wait_for 50 one_of "$D2/pid"
+vn_true "enable_dhcp 1 again: dnsmasq is back" vn_wait_for 50 one_of "$D2/pid"
 vn_true "and serves h2" lease h2 "$L2"
 
 # ---- rm -r leaves nothing ---------------------------------------------------------------
@@ -287,12 +276,12 @@ vn_ok vn_w "$N2/ports/p2/netns" ""
 vn_ok rm -r "$N2"
 vn_true "rm -r n2: gone from the tree" test ! -e "$N2"
 vn_eq "qdhcp-$ID1" "$(qdhcp)" "rm -r n2: no qdhcp namespace left"
-vn_true "rm -r n2: no dnsmasq left" wait_for 20 none_of "$D2/pid"
+vn_true "rm -r n2: no dnsmasq left" vn_wait_for 20 none_of "$D2/pid"
 vn_true "rm -r n2: no files left" test ! -e "$D2"
 vn_ok vn_w "$N1/ports/p1/netns" ""
 vn_ok rm -r "$N1"
 vn_eq "" "$(qdhcp)" "rm -r n1: no qdhcp namespace left"
-vn_true "rm -r n1: no dnsmasq left" wait_for 20 none_of "$VN_STATE/dhcp/"
+vn_true "rm -r n1: no dnsmasq left" vn_wait_for 20 none_of "$VN_STATE/dhcp/"
 vn_eq "" "$(ls -A "$VN_STATE/dhcp")" "rm -r n1: no files left"
-vn_true "no zombie children at the end" wait_for 10 no_zombies
+vn_true "no zombie children at the end" vn_wait_for 10 no_zombies
 vn_done
