@@ -436,11 +436,12 @@ struct vn_target {
 	char ifname[16];
 	bool static_ip;
 	bool router_leg;
+	bool borrowed; /* ns is the router's: not closed here */
 };
 
 static void vn_target_close(struct vn_target *t)
 {
-	if (t->ns)
+	if (t->ns && !t->borrowed)
 		vn_ns_close(t->ns);
 }
 
@@ -458,6 +459,13 @@ static int vn_port_open_target(struct vn_ctx *c, struct vn_obj *port, struct vn_
 
 		vn_router_namespace(router, name);
 		t->static_ip = t->router_leg = true;
+		/* the router's own handle, when it has one: no namespace to
+		 * enter and no socket to make per leg */
+		t->ns = vn_router_ns_held(router);
+		if (t->ns) {
+			t->borrowed = true;
+			return 0;
+		}
 		r = vn_ns_open(name, true, &t->ns);
 		vn_ns_set_closer(t->ns, vn_ctx_closer(c));
 		if (r < 0)

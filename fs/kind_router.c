@@ -170,6 +170,13 @@ static bool vn_list_has(struct json_object *list, const char *s)
 	return false;
 }
 
+struct vn_ns *vn_router_ns_held(struct vn_obj *r)
+{
+	struct vn_router_priv *p = r->priv;
+
+	return p ? p->ns : NULL;
+}
+
 static int vn_router_ns(struct vn_ctx *c, struct vn_obj *r, struct vn_ns **ns, struct vn_err *err)
 {
 	struct vn_router_priv *p = r->priv;

@@ -94,6 +94,9 @@ void vn_router_namespace(const struct vn_obj *router, char buf[64]);
 /* Routers using network net (as gateway or interface); NULL if none.
  * Costs the edges of net and of its subnets. */
 struct vn_obj *vn_router_using_network(struct vn_ctx *c, struct vn_obj *net);
+/* The namespace handle router r holds open, or NULL (not made yet):
+ * borrowed, the router closes it. Used under the model's write lock. */
+struct vn_ns *vn_router_ns_held(struct vn_obj *r);
 /* cb(net, arg) for every external network (cb non-zero stops: its
  * value is returned), O(external networks), not O(networks). */
 int vn_external_networks_foreach(struct vn_ctx *c, int (*cb)(struct vn_obj *net, void *arg),
