@@ -76,7 +76,6 @@ struct vn_fh {
 	bool failed;		   /* a write failed: the rest of the value is void */
 	int list_err;		   /* a list value failed: what close() returns */
 	uint64_t owner;		   /* lock owner (file table) of the last list write */
-	unsigned long long gen;	   /* vn_cache.gen when rd was rendered */
 	/* The value before this handle's first write, put back if a value
 	 * that came in pieces turns out bad (a partial value never stays). */
 	struct json_object *saved;
@@ -154,7 +153,6 @@ struct vn_fuse_cache {
 	} * q;
 	size_t n, cap;
 	unsigned long long queued, done;
-	unsigned long long gen; /* bumped for every change (atomic) */
 	bool running, stop;
 	pthread_t th;
 	struct fuse *f;
@@ -199,13 +197,6 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 
 /* The last ticket this thread queued, not waited for yet. */
 static __thread unsigned long long vn_tl_ticket;
-
-static unsigned long long vn_cache_gen(struct vn_ctx *c)
-{
-	struct vn_fuse_cache *fc = c->fuse_cache;
-
-	return __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
-}
 
 /* The directory of o, "/networks/N/subnets/S" (o NULL: "/"). */
 static int vn_obj_path(const struct vn_obj *o, struct vn_buf *b)
@@ -267,7 +258,6 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 	struct vn_fuse_cache *fc = c->fuse_cache;
 	struct vn_buf b = {0};
 
-	__atomic_add_fetch(&vn_cache.gen, 1, __ATOMIC_ACQ_REL);
 	if (!vn_cache.running)
 		return;
 	if (vn_obj_path(o, &b) < 0 || (!o && vn_buf_puts(&b, "/") < 0)) {
@@ -1489,7 +1479,6 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	if (n.type == VN_N_FILE && acc != O_WRONLY) {
-		fh->gen = vn_cache_gen(c); /* stable: changes take the lock exclusive */
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
 		if (r == 0)
 			r = vn_fh_charge(c, fh, path, fc->uid);
