@@ -86,16 +86,45 @@ struct vn_fh {
 	/* made by create over an attribute (marks): a failed value puts back
 	 * the one from before the unlink */
 	bool replace;
+	/* the node it is open on (it counts in nopen); page: a reader of a
+	 * rendered file, served from the node's bound value through the
+	 * kernel's page cache */
+	struct vn_inode *node;
+	bool page;
+	/* opened for writing by open_pid, nothing written or truncated yet:
+	 * the SETATTR of an O_TRUNC open is its own (see vn_ll_setattr) */
+	pid_t open_pid;
+	bool fresh;
 };
+
+/* Who asked, and about what: set from the request by each low-level
+ * operation at the end of this file, read by the functions in between (as
+ * they read fuse_get_context() under the high-level API). */
+struct vn_inode;
+struct vn_caller {
+	struct vn_ctx *c;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool dirop;	       /* the kernel holds a directory's lock meanwhile */
+	struct vn_inode *node; /* the node an OPEN or CREATE is on */
+};
+
+static __thread struct vn_caller vn_tl_caller;
+
+static const struct vn_caller *vn_caller(void)
+{
+	return &vn_tl_caller;
+}
 
 static struct vn_ctx *vn_fctx(void)
 {
-	return fuse_get_context()->private_data;
+	return vn_caller()->c;
 }
 
 static bool vn_may_modify(const struct vn_obj *o)
 {
-	uid_t uid = fuse_get_context()->uid;
+	uid_t uid = vn_caller()->uid;
 
 	return uid == 0 || !o || uid == o->uid;
 }
@@ -113,7 +142,7 @@ vn_refused(struct vn_ctx *c, const char *path, int code, const char *fmt, ...)
 	va_end(ap);
 	vn_fail(&err, code, "%s", err.msg); /* escaped */
 	vn_log(VN_LOG_INFO, code, "%s: %s", path ? path : "?", err.msg);
-	vn_errlog_add(c, fuse_get_context()->uid, path, code, err.msg);
+	vn_errlog_add(c, vn_caller()->uid, path, code, err.msg);
 	return code;
 }
 
@@ -124,38 +153,324 @@ static int vn_refused_owner(struct vn_ctx *c, const char *path, const struct vn_
 			  (unsigned)o->uid, o->kind->type, o->name);
 }
 
+/* ---- the kernel's inodes ----
+ *
+ * The FUSE low-level API: the kernel names what it looked up by the inode
+ * numbers the daemon gave in its replies, and the daemon tells it exactly
+ * which inodes and names a change made stale. A node (struct vn_inode) is
+ * one name the kernel holds: its parent, its name, the lookups the kernel
+ * holds (FORGET drops them) and, for a rendered file (an attribute, id,
+ * status, error, json), the content it was bound to when first used.
+ *
+ * That binding never changes. Its length is the size LOOKUP, GETATTR and
+ * SETATTR report, and its bytes are what READ serves, so the kernel keeps
+ * the file's pages (keep_cache) and a reader always gets one whole value
+ * with its own size, whatever changes meanwhile. A change of the value
+ * does not touch the node: the notifier drops the kernel's name for it
+ * (an entry invalidation), and the next LOOKUP, finding a value that is
+ * not the node's, makes a new node under the name. A handle open on the
+ * old node reads the old value to its end, as the per-handle snapshot did
+ * before (docs/design-notes.md "Pages").
+ *
+ * Numbers are never reused (64 bits), so no generation is needed. A node
+ * lives while the kernel holds a lookup of it, a child of it, or a handle
+ * on it. libfuse's high-level API keeps the same table (by paths); this
+ * one is written here because the high-level API gives no way to name an
+ * inode in a notification or to keep a size and its pages together.
+ */
+struct vn_inode {
+	fuse_ino_t ino;
+	struct vn_inode *parent; /* NULL: the root */
+	char *name;		 /* "" for the root */
+	uint64_t nlookup;	 /* the kernel's lookups */
+	unsigned nchild;	 /* nodes whose parent this is */
+	unsigned nopen;		 /* handles on it */
+	unsigned char type;	 /* enum vn_node_type when last looked up */
+	bool hashed;		 /* (parent, name) finds it */
+	bool removed;		 /* unlinked, removed or renamed over: no path */
+	bool bound;		 /* content is its value for good */
+	struct vn_buf content;
+	struct stat st;				      /* a bound node's attributes, as last told */
+	struct vn_inode *ino_next, *name_next;	      /* hash chains */
+	struct vn_inode *child, *sib_prev, *sib_next; /* its children */
+};
+
+struct vn_itable {
+	pthread_mutex_t mu;
+	struct vn_inode **by_ino, **by_name;
+	size_t nbuckets, n;
+	fuse_ino_t next_ino;
+	struct vn_inode root;
+};
+
+static size_t vn_ino_bucket(const struct vn_itable *it, fuse_ino_t ino)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 17) & (it->nbuckets - 1);
+}
+
+static size_t vn_name_bucket(const struct vn_itable *it, fuse_ino_t parent, const char *name)
+{
+	uint64_t h = 14695981039346656037ULL ^ (parent * 0x9E3779B97F4A7C15ULL);
+
+	for (; *name; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 31)) & (it->nbuckets - 1);
+}
+
+static int vn_it_init(struct vn_itable *it)
+{
+	memset(it, 0, sizeof(*it));
+	pthread_mutex_init(&it->mu, NULL);
+	it->nbuckets = 1024;
+	it->by_ino = calloc(it->nbuckets, sizeof(*it->by_ino));
+	it->by_name = calloc(it->nbuckets, sizeof(*it->by_name));
+	if (!it->by_ino || !it->by_name)
+		return -ENOMEM;
+	it->next_ino = FUSE_ROOT_ID + 1;
+	it->root.ino = FUSE_ROOT_ID;
+	it->root.name = (char *)"";
+	it->root.hashed = true;
+	it->root.type = VN_N_ROOT;
+	it->by_ino[vn_ino_bucket(it, FUSE_ROOT_ID)] = &it->root;
+	it->n = 1;
+	return 0;
+}
+
+static void vn_it_fini(struct vn_itable *it)
+{
+	for (size_t i = 0; it->by_ino && i < it->nbuckets; i++)
+		for (struct vn_inode *x = it->by_ino[i], *nx; x; x = nx) {
+			nx = x->ino_next;
+			if (x == &it->root)
+				continue;
+			vn_buf_free(&x->content);
+			free(x->name);
+			free(x);
+		}
+	free(it->by_ino);
+	free(it->by_name);
+	pthread_mutex_destroy(&it->mu);
+}
+
+/* The node of a number the kernel gave back (it->mu held). */
+static struct vn_inode *vn_it_get(struct vn_itable *it, fuse_ino_t ino)
+{
+	for (struct vn_inode *x = it->by_ino[vn_ino_bucket(it, ino)]; x; x = x->ino_next)
+		if (x->ino == ino)
+			return x;
+	return NULL;
+}
+
+/* The node the name stands for now (it->mu held). */
+static struct vn_inode *vn_it_find(struct vn_itable *it, const struct vn_inode *parent,
+				   const char *name)
+{
+	for (struct vn_inode *x = it->by_name[vn_name_bucket(it, parent->ino, name)]; x;
+	     x = x->name_next)
+		if (x->parent == parent && !strcmp(x->name, name))
+			return x;
+	return NULL;
+}
+
+static void vn_it_unhash(struct vn_itable *it, struct vn_inode *x)
+{
+	struct vn_inode **p;
+
+	if (!x->hashed || x == &it->root)
+		return;
+	for (p = &it->by_name[vn_name_bucket(it, x->parent->ino, x->name)]; *p;
+	     p = &(*p)->name_next)
+		if (*p == x) {
+			*p = x->name_next;
+			break;
+		}
+	x->name_next = NULL;
+	x->hashed = false;
+}
+
+static void vn_it_hash(struct vn_itable *it, struct vn_inode *x)
+{
+	size_t b = vn_name_bucket(it, x->parent->ino, x->name);
+
+	x->name_next = it->by_name[b];
+	it->by_name[b] = x;
+	x->hashed = true;
+}
+
+/* Twice the buckets, every node hashed again (it->mu held); without
+ * memory the chains only grow longer. */
+static void vn_it_grow(struct vn_itable *it)
+{
+	size_t nb = it->nbuckets * 2, old = it->nbuckets;
+	struct vn_inode **bi = calloc(nb, sizeof(*bi)), **bn = calloc(nb, sizeof(*bn));
+	struct vn_inode **oi = it->by_ino;
+
+	if (!bi || !bn) {
+		free(bi);
+		free(bn);
+		return;
+	}
+	free(it->by_name);
+	it->by_ino = bi;
+	it->by_name = bn;
+	it->nbuckets = nb;
+	for (size_t i = 0; i < old; i++)
+		for (struct vn_inode *x = oi[i], *nx; x; x = nx) {
+			size_t b = vn_ino_bucket(it, x->ino);
+
+			nx = x->ino_next;
+			x->ino_next = bi[b];
+			bi[b] = x;
+			if (x->hashed && x != &it->root)
+				vn_it_hash(it, x);
+		}
+	free(oi);
+}
+
+/* A new node for parent/name, which it stands for from now on (an older
+ * node of the name keeps its number for the kernel's handles). */
+static struct vn_inode *vn_it_add(struct vn_itable *it, struct vn_inode *parent, const char *name)
+{
+	struct vn_inode *x = calloc(1, sizeof(*x)), *old;
+	size_t b;
+
+	if (!x || !(x->name = strdup(name))) {
+		free(x);
+		return NULL;
+	}
+	if (it->n >= it->nbuckets)
+		vn_it_grow(it);
+	old = vn_it_find(it, parent, name);
+	if (old)
+		vn_it_unhash(it, old);
+	x->ino = it->next_ino++;
+	x->parent = parent;
+	parent->nchild++;
+	x->sib_next = parent->child;
+	if (parent->child)
+		parent->child->sib_prev = x;
+	parent->child = x;
+	b = vn_ino_bucket(it, x->ino);
+	x->ino_next = it->by_ino[b];
+	it->by_ino[b] = x;
+	vn_it_hash(it, x);
+	it->n++;
+	return x;
+}
+
+/* Free x if nothing holds it any more, then its parent the same way. */
+static void vn_it_maybe_free(struct vn_itable *it, struct vn_inode *x)
+{
+	while (x && x != &it->root && !x->nlookup && !x->nchild && !x->nopen) {
+		struct vn_inode *p = x->parent, **pp;
+
+		vn_it_unhash(it, x);
+		for (pp = &it->by_ino[vn_ino_bucket(it, x->ino)]; *pp; pp = &(*pp)->ino_next)
+			if (*pp == x) {
+				*pp = x->ino_next;
+				break;
+			}
+		if (x->sib_prev)
+			x->sib_prev->sib_next = x->sib_next;
+		else
+			p->child = x->sib_next;
+		if (x->sib_next)
+			x->sib_next->sib_prev = x->sib_prev;
+		p->nchild--;
+		it->n--;
+		vn_buf_free(&x->content);
+		free(x->name);
+		free(x);
+		x = p;
+	}
+}
+
+static void vn_it_forget(struct vn_itable *it, fuse_ino_t ino, uint64_t n)
+{
+	struct vn_inode *x = vn_it_get(it, ino);
+
+	if (!x || x == &it->root)
+		return;
+	x->nlookup -= n < x->nlookup ? n : x->nlookup;
+	vn_it_maybe_free(it, x);
+}
+
+/* The node's path, "/networks/N/mtu" (it->mu held): -ESTALE when it or a
+ * directory above it was removed (see "Handles whose target went away"). */
+static int vn_it_path(const struct vn_inode *x, char *out, size_t size)
+{
+	const struct vn_inode *v[64];
+	size_t n = 0, len = 0;
+
+	for (; x && x->parent; x = x->parent) {
+		if (x->removed || n == 64)
+			return -ESTALE;
+		v[n++] = x;
+	}
+	if (size < 2)
+		return -ENAMETOOLONG;
+	out[0] = '/';
+	out[1] = '\0';
+	while (n-- > 0) {
+		size_t l = strlen(v[n]->name);
+
+		if (len + 1 + l + 1 > size)
+			return -ENAMETOOLONG;
+		out[len++] = '/';
+		memcpy(out + len, v[n]->name, l + 1);
+		len += l;
+	}
+	return 0;
+}
+
 /* ---- the kernel's caches and their invalidation ----
  *
- * Entries and attributes are cached by the kernel with
- * long timeouts (see vn_op_init). The model reports every file a change
- * alters through c->on_change (vn_changed), called with the model lock
- * held exclusive: vn_cache_note only queues the object's path there. A
- * notifier thread takes the queue and calls fuse_invalidate_path (an
- * inode invalidation: attributes and pages; never an entry invalidation,
- * which would take the directory's i_rwsem that a mkdir/rmdir in flight
- * holds) for every file of the object, its directory, its child
- * collections and the collection holding it. The request that made the
- * change waits, after dropping the model lock, until the notifier has
- * done its part (vn_cache_wait), so a reader that starts after the
- * write returned sees the new value. That wait cannot deadlock: an
- * inode invalidation waits only for page locks, held by READ requests
- * in flight, which take no lock the waiter holds; writes to attribute
- * files are direct_io (no page locks). A WRITE to a scratch file goes
- * through the page cache and holds its page: it never waits.
+ * Entries and attributes are cached by the kernel with long timeouts
+ * (VN_TIMEOUT), and rendered files' pages for good (see above). The model
+ * reports every file a change alters through c->on_change (vn_changed),
+ * called with the model lock held exclusive: vn_cache_note only queues the
+ * object's path there. A notifier thread takes the queue and, for the
+ * nodes the kernel holds (none, for what the kernel never looked up):
+ *  - inode invalidations (attributes) of the object's directory, its child
+ *    collections, its scratch files and the collection holding it: these
+ *    wait for nothing a request holds (no rendered file is in them);
+ *  - then, by a second thread, entry invalidations of the object's
+ *    rendered files (and of the object's own name once it is gone): an
+ *    entry invalidation takes the directory's i_rwsem, which a CREATE,
+ *    UNLINK, RENAME, MKDIR or RMDIR in flight holds until it returns.
+ * A request that made a change waits, after dropping the model lock, until
+ * the notifier has done its part (vn_cache_wait), so a reader that starts
+ * after the request returned sees the new value: requests that hold no
+ * directory lock in the kernel (WRITE, FLUSH, SETATTR of a file, OPEN) wait
+ * for both passes; the others for the inode pass only, since the entry
+ * pass may wait for the very lock they hold.
  */
+#define VN_TIMEOUT 3600.0
+
 struct vn_fuse_cache {
 	pthread_mutex_t mu;
-	pthread_cond_t more, done_cv;
+	pthread_cond_t more, done_cv, emore;
 	struct vn_inval {
 		char *path;		    /* the object's directory (or "/") */
 		const struct vn_kind *kind; /* NULL: one path alone */
 		unsigned long long ticket;
 	} * q;
 	size_t n, cap;
-	unsigned long long queued, done;
+	/* tickets queued; through the inode pass; through both passes */
+	unsigned long long queued, idone, done;
 	bool running, stop;
-	pthread_t th;
-	struct fuse *f;
+	pthread_t th, eth;
+	struct fuse_session *se;
+	/* entry invalidations for the second thread */
+	struct vn_einval {
+		struct vn_einval *next;
+		fuse_ino_t parent;
+		unsigned long long upto; /* 0: a later pass, nobody waits */
+		char name[];
+	} * eq, **etail;
+	struct vn_itable it;
 	/* what tools that replace or remove files did (see "marks") */
 	struct vn_marks *marks;
 };
@@ -176,8 +491,12 @@ int vn_fuse_state_init(struct vn_ctx *c)
 		return -ENOMEM;
 	pthread_mutex_init(&fc->mu, NULL);
 	pthread_cond_init(&fc->more, NULL);
+	pthread_cond_init(&fc->emore, NULL);
 	pthread_cond_init(&fc->done_cv, NULL);
+	fc->etail = &fc->eq;
 	c->fuse_cache = fc;
+	if (vn_it_init(&fc->it) < 0)
+		return -ENOMEM;
 	return vn_marks_init(fc);
 }
 
@@ -189,8 +508,16 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 		return;
 	pthread_mutex_destroy(&fc->mu);
 	pthread_cond_destroy(&fc->more);
+	pthread_cond_destroy(&fc->emore);
 	pthread_cond_destroy(&fc->done_cv);
 	vn_marks_fini(fc);
+	vn_it_fini(&fc->it);
+	while (fc->eq) {
+		struct vn_einval *e = fc->eq;
+
+		fc->eq = e->next;
+		free(e);
+	}
 	free(fc);
 	c->fuse_cache = NULL;
 }
@@ -275,74 +602,216 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 	}
 }
 
-/* One pass over a batch: each path once (many objects of a batch share
- * their collection, a change reports an object several times). */
+/* What one pass notifies: inode numbers, then (parent, name) entries. */
 struct vn_pass {
-	struct lh_table *seen; /* NULL: no memory, invalidate every time */
+	fuse_ino_t *inos;
+	size_t ni, capi;
+	struct vn_einval *ents, **etail;
 };
 
-static void vn_inval(struct vn_fuse_cache *fc, const char *path, struct vn_pass *ps)
+static void vn_pass_ino(struct vn_pass *ps, fuse_ino_t ino)
 {
-	char *k;
-	int r;
-
-	if (ps->seen) {
-		if (lh_table_lookup_entry(ps->seen, path))
+	/* a batch names a directory many times (its collection): once */
+	for (size_t i = ps->ni, k = 0; i-- > 0 && k < 8; k++)
+		if (ps->inos[i] == ino)
 			return;
-		k = strdup(path);
-		if (k && lh_table_insert(ps->seen, k, NULL) < 0)
-			free(k);
-	}
-	r = fuse_invalidate_path(vn_cache.f, path);
+	if (ps->ni == ps->capi) {
+		size_t cap = ps->capi ? ps->capi * 2 : 32;
+		fuse_ino_t *n = realloc(ps->inos, cap * sizeof(*n));
 
-	if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
-		vn_debug("invalidating %s: %s", path, strerror(-r));
+		if (!n)
+			return; /* the timeouts bound what stays stale */
+		ps->inos = n;
+		ps->capi = cap;
+	}
+	ps->inos[ps->ni++] = ino;
 }
 
-static void vn_inval_entry(struct vn_fuse_cache *fc, const struct vn_inval *e, struct vn_pass *ps)
+static void vn_pass_entry(struct vn_pass *ps, const struct vn_inode *dir, const char *name)
 {
-	const struct vn_kind *k = e->kind;
-	char p[4096];
-	const char *slash;
+	size_t l = strlen(name);
+	struct vn_einval *e = malloc(sizeof(*e) + l + 1);
 
-	vn_inval(fc, e->path, ps);
-	if (!k)
+	if (!e)
 		return;
-	for (size_t i = 0; vn_common_files[i]; i++)
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, vn_common_files[i]) <
-		    sizeof(p))
-			vn_inval(fc, p, ps);
-	for (const struct vn_attr *a = k->attrs; a && a->name; a++)
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, a->name) < sizeof(p))
-			vn_inval(fc, p, ps);
-	for (size_t i = 0; k->children && k->children[i]; i++)
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", e->path, k->children[i]->dir) <
-		    sizeof(p))
-			vn_inval(fc, p, ps);
-	/* the collection holding it: its listing and times */
-	slash = strrchr(e->path, '/');
-	if (slash && slash != e->path && (size_t)(slash - e->path) < sizeof(p)) {
-		memcpy(p, e->path, (size_t)(slash - e->path));
-		p[slash - e->path] = '\0';
-		vn_inval(fc, p, ps);
+	e->next = NULL;
+	e->parent = dir->ino;
+	e->upto = 0;
+	memcpy(e->name, name, l + 1);
+	*ps->etail = e;
+	ps->etail = &e->next;
+}
+
+/* The node of a path the kernel holds, or NULL (it->mu held). */
+static struct vn_inode *vn_it_walk(struct vn_itable *it, const char *path)
+{
+	struct vn_inode *x = &it->root;
+	char comp[256];
+
+	while (x && *path) {
+		const char *end;
+		size_t l;
+
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		end = strchrnul(path, '/');
+		l = (size_t)(end - path);
+		if (l >= sizeof(comp))
+			return NULL;
+		memcpy(comp, path, l);
+		comp[l] = '\0';
+		x = vn_it_find(it, x, comp);
+		path = end;
+	}
+	return x;
+}
+
+static bool vn_type_rendered(unsigned char t)
+{
+	return t == VN_N_FILE;
+}
+
+/* What the kernel holds of one queued change (it->mu held); gone: the
+ * object no longer exists. */
+static void vn_pass_collect(struct vn_fuse_cache *fc, const struct vn_inval *e, bool gone,
+			    struct vn_pass *ps)
+{
+	struct vn_inode *d = vn_it_walk(&vn_cache.it, e->path), *p;
+
+	if (!e->kind) {
+		/* one file (a scratch file), or the root */
+		if (!d)
+			return;
+		vn_pass_ino(ps, d->ino);
+		if (d->parent && vn_type_rendered(d->type))
+			vn_pass_entry(ps, d->parent, d->name);
+		return;
+	}
+	if (!d)
+		return; /* the kernel never looked it up: nothing of it is cached */
+	vn_pass_ino(ps, d->ino);
+	for (struct vn_inode *x = d->child; x; x = x->sib_next) {
+		if (!x->hashed)
+			continue;
+		if (vn_type_rendered(x->type))
+			vn_pass_entry(ps, d, x->name);
+		else
+			vn_pass_ino(ps, x->ino); /* child collections, scratch files */
+	}
+	/* the collection holding it: its listing, times and link count */
+	p = d->parent;
+	if (p) {
+		vn_pass_ino(ps, p->ino);
+		if (gone)
+			vn_pass_entry(ps, p, d->name);
 	}
 }
 
-static void vn_seen_free(struct lh_entry *e)
+static void vn_pass_free(struct vn_pass *ps)
 {
-	free(lh_entry_k(e));
+	while (ps->ents) {
+		struct vn_einval *e = ps->ents;
+
+		ps->ents = e->next;
+		free(e);
+	}
+	free(ps->inos);
 }
 
-static void vn_inval_batch(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n)
-{
-	struct vn_pass ps = {0};
+static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n);
 
-	if (n > 1)
-		ps.seen = lh_kchar_table_new(64, vn_seen_free);
+/* One pass over a batch: inode invalidations here, entries queued for
+ * the entry thread with the ticket they complete (upto; 0: none). */
+static void vn_inval_batch(struct vn_ctx *c, const struct vn_inval *q, size_t n,
+			   unsigned long long upto)
+{
+	struct vn_fuse_cache *fc = c->fuse_cache;
+	struct vn_pass ps = {.etail = &ps.ents};
+	bool *gone = calloc(n ? n : 1, sizeof(*gone));
+	struct vn_einval *mark;
+
+	/* which objects are gone: their names go too */
+	pthread_rwlock_rdlock(&c->lock);
+	for (size_t i = 0; gone && i < n; i++) {
+		struct vn_node nd;
+
+		gone[i] = q[i].kind && vn_resolve(c, q[i].path, &nd) < 0;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_lock(&vn_cache.it.mu);
 	for (size_t i = 0; i < n; i++)
-		vn_inval_entry(fc, &q[i], &ps);
-	if (ps.seen)
-		lh_table_free(ps.seen);
+		vn_pass_collect(fc, &q[i], gone && gone[i], &ps);
+	pthread_mutex_unlock(&vn_cache.it.mu);
+	free(gone);
+	for (size_t i = 0; i < ps.ni; i++) {
+		int r = fuse_lowlevel_notify_inval_inode(vn_cache.se, ps.inos[i], 0, 0);
+
+		if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
+			vn_debug("invalidating inode %llu: %s", (unsigned long long)ps.inos[i],
+				 strerror(-r));
+	}
+	/* the ticket is complete once its last entry (or this mark) is done */
+	mark = upto ? calloc(1, sizeof(*mark) + 1) : NULL;
+	pthread_mutex_lock(&vn_cache.mu);
+	if (upto) {
+		vn_cache.idone = upto;
+		pthread_cond_broadcast(&vn_cache.done_cv);
+	}
+	if (ps.ents) {
+		*vn_cache.etail = ps.ents;
+		vn_cache.etail = ps.etail;
+		ps.ents = NULL;
+	}
+	if (mark) {
+		mark->upto = upto;
+		mark->parent = 0; /* no entry: only the ticket */
+		*vn_cache.etail = mark;
+		vn_cache.etail = &mark->next;
+	} else if (upto) {
+		vn_cache.done = upto; /* no memory to wait through the entry pass */
+	}
+	pthread_cond_signal(&vn_cache.emore);
+	pthread_mutex_unlock(&vn_cache.mu);
+	vn_pass_free(&ps);
+}
+
+/* The entry pass (see above). */
+static void *vn_entry_thread(void *arg)
+{
+	struct vn_fuse_cache *fc = ((struct vn_ctx *)arg)->fuse_cache;
+
+	pthread_mutex_lock(&vn_cache.mu);
+	for (;;) {
+		struct vn_einval *e = vn_cache.eq;
+
+		if (!e) {
+			if (vn_cache.stop)
+				break;
+			pthread_cond_wait(&vn_cache.emore, &vn_cache.mu);
+			continue;
+		}
+		vn_cache.eq = e->next;
+		if (!vn_cache.eq)
+			vn_cache.etail = &vn_cache.eq;
+		pthread_mutex_unlock(&vn_cache.mu);
+		if (e->parent) {
+			int r = fuse_lowlevel_notify_inval_entry(vn_cache.se, e->parent, e->name,
+								 strlen(e->name));
+
+			if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
+				vn_debug("invalidating %s: %s", e->name, strerror(-r));
+		}
+		pthread_mutex_lock(&vn_cache.mu);
+		if (e->upto && e->upto > vn_cache.done) {
+			vn_cache.done = e->upto;
+			pthread_cond_broadcast(&vn_cache.done_cv);
+		}
+		free(e);
+	}
+	pthread_mutex_unlock(&vn_cache.mu);
+	return NULL;
 }
 
 static void vn_inval_free(struct vn_inval *q, size_t n)
@@ -353,9 +822,9 @@ static void vn_inval_free(struct vn_inval *q, size_t n)
 }
 
 /* A LOOKUP that rendered before a change and whose reply lands after the
- * change's invalidation made a kernel inode that invalidation could not
- * find: the notifier invalidates every batch again, 50 ms and 1 s later
- * (off the writers' path: they wait for the first pass only). */
+ * change's invalidation made a kernel inode (or name) that invalidation
+ * could not find: the notifier invalidates every batch again, 50 ms and
+ * 1 s later (off the writers' path: they wait for the first pass only). */
 static const long vn_again_ms[] = {50, 1000};
 
 struct vn_batch {
@@ -389,7 +858,8 @@ static bool vn_ts_passed(const struct timespec *t)
 
 static void *vn_cache_thread(void *arg)
 {
-	struct vn_fuse_cache *fc = ((struct vn_ctx *)arg)->fuse_cache;
+	struct vn_ctx *c = arg;
+	struct vn_fuse_cache *fc = c->fuse_cache;
 	/* batches waiting for a later pass, in due order per pass */
 	struct vn_batch *fifo[2] = {NULL, NULL}, **tail[2] = {&fifo[0], &fifo[1]};
 
@@ -423,7 +893,7 @@ static void *vn_cache_thread(void *arg)
 			if (!fifo[k])
 				tail[k] = &fifo[k];
 			pthread_mutex_unlock(&vn_cache.mu);
-			vn_inval_batch(fc, b->q, b->n);
+			vn_inval_batch(c, b->q, b->n, 0);
 			pthread_mutex_lock(&vn_cache.mu);
 			b->pass++;
 			b->next = NULL;
@@ -445,10 +915,8 @@ static void *vn_cache_thread(void *arg)
 		vn_cache.q = NULL;
 		vn_cache.n = vn_cache.cap = 0;
 		pthread_mutex_unlock(&vn_cache.mu);
-		vn_inval_batch(fc, q, n);
+		vn_inval_batch(c, q, n, upto);
 		pthread_mutex_lock(&vn_cache.mu);
-		vn_cache.done = upto;
-		pthread_cond_broadcast(&vn_cache.done_cv);
 		b = calloc(1, sizeof(*b));
 		if (!b) {
 			vn_inval_free(q, n);
@@ -461,8 +929,9 @@ static void *vn_cache_thread(void *arg)
 		*tail[0] = b;
 		tail[0] = &b->next;
 	}
-	vn_cache.done = vn_cache.queued;
+	vn_cache.idone = vn_cache.done = vn_cache.queued;
 	pthread_cond_broadcast(&vn_cache.done_cv);
+	pthread_cond_signal(&vn_cache.emore);
 	pthread_mutex_unlock(&vn_cache.mu);
 	for (int k = 0; k < 2; k++) {
 		while (fifo[k]) {
@@ -476,9 +945,10 @@ static void *vn_cache_thread(void *arg)
 	return NULL;
 }
 
-/* Wait until what this thread queued is invalidated (not with the model
- * lock held; see above). Bounded: a stuck kernel can't hang a writer. */
-static void vn_cache_wait(struct vn_ctx *c, long ms, bool warn)
+/* Wait until what this thread queued is invalidated: through both passes
+ * (entries too), or the inode pass only (see above). Not with the model
+ * lock held. Bounded: a stuck kernel can't hang a request. */
+static void vn_cache_wait(struct vn_ctx *c, long ms, bool entries)
 {
 	struct vn_fuse_cache *fc = c->fuse_cache;
 	unsigned long long t = vn_tl_ticket;
@@ -495,25 +965,32 @@ static void vn_cache_wait(struct vn_ctx *c, long ms, bool warn)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&vn_cache.mu);
-	while (vn_cache.done < t && !vn_cache.stop)
+	while ((entries ? vn_cache.done : vn_cache.idone) < t && !vn_cache.stop)
 		if (pthread_cond_timedwait(&vn_cache.done_cv, &vn_cache.mu, &until) == ETIMEDOUT) {
-			if (warn)
-				vn_warn(-ETIMEDOUT, "the kernel's cache invalidation is late");
+			vn_warn(-ETIMEDOUT, "the kernel's cache invalidation is late");
 			break;
 		}
 	pthread_mutex_unlock(&vn_cache.mu);
 }
 
-static void vn_cache_start(struct vn_ctx *c, struct fuse *f)
+static void vn_cache_start(struct vn_ctx *c)
 {
 	struct vn_fuse_cache *fc = c->fuse_cache;
 
-	if (!fc)
+	if (!fc || !vn_cache.se)
 		return; /* no state: nothing is cached (attributes expire) */
-	vn_cache.f = f;
 	vn_cache.stop = false;
 	if (pthread_create(&vn_cache.th, NULL, vn_cache_thread, c) != 0) {
 		vn_err(-EAGAIN, "cannot start the cache notifier: caching nothing");
+		return;
+	}
+	if (pthread_create(&vn_cache.eth, NULL, vn_entry_thread, c) != 0) {
+		vn_err(-EAGAIN, "cannot start the cache notifier: caching nothing");
+		pthread_mutex_lock(&vn_cache.mu);
+		vn_cache.stop = true;
+		pthread_cond_signal(&vn_cache.more);
+		pthread_mutex_unlock(&vn_cache.mu);
+		pthread_join(vn_cache.th, NULL);
 		return;
 	}
 	vn_cache.running = true;
@@ -536,6 +1013,7 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_cond_signal(&vn_cache.more);
 	pthread_mutex_unlock(&vn_cache.mu);
 	pthread_join(vn_cache.th, NULL);
+	pthread_join(vn_cache.eth, NULL);
 }
 
 /* ---- path resolution (model lock held) ---- */
@@ -821,8 +1299,8 @@ static struct vn_marks *vn_marks(struct vn_ctx *c)
  * marks are only made and looked up in requests, where the uid is known). */
 static void vn_mark_key(char *key, enum vn_mark_type t, pid_t pid, const char *id, const char *name)
 {
-	snprintf(key, 128, "%c/%d/%u/%s/%s", (char)t, (int)pid, (unsigned)fuse_get_context()->uid,
-		 id, name ? name : "");
+	snprintf(key, 128, "%c/%d/%u/%s/%s", (char)t, (int)pid, (unsigned)vn_caller()->uid, id,
+		 name ? name : "");
 }
 
 static bool vn_mark_expired(const struct vn_mark *m, const struct timespec *now)
@@ -884,7 +1362,7 @@ static struct vn_mark *vn_mark_put(struct vn_marks *ms, enum vn_mark_type t, pid
 	vn_mark_key(m->key, t, pid, id, name);
 	m->type = t;
 	m->pid = pid;
-	m->uid = fuse_get_context()->uid;
+	m->uid = vn_caller()->uid;
 	memcpy(m->id, id, sizeof(m->id));
 	m->name = name;
 	m->saved = saved;
@@ -921,7 +1399,7 @@ static void vn_mark_drop(struct vn_marks *ms, struct vn_mark *m)
 
 static pid_t vn_caller_pid(void)
 {
-	return fuse_get_context()->pid;
+	return vn_caller()->pid;
 }
 
 static bool vn_attr_resettable(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a)
@@ -984,9 +1462,8 @@ static void vn_marks_restore(struct vn_ctx *c, struct vn_obj *at)
 		struct vn_obj *o;
 		void *cur = NULL;
 
-		if (m->type != VN_MARK_UNLINKED || m->pid != pid ||
-		    m->uid != fuse_get_context()->uid || !m->reset ||
-		    !lh_table_lookup_ex(ms->by_key, m->key, &cur) || cur != m)
+		if (m->type != VN_MARK_UNLINKED || m->pid != pid || m->uid != vn_caller()->uid ||
+		    !m->reset || !lh_table_lookup_ex(ms->by_key, m->key, &cur) || cur != m)
 			continue;
 		o = vn_find_id(c, m->id);
 		if (!o || !(vn_obj_within(o, at) || vn_obj_within(at, o)))
@@ -1024,27 +1501,17 @@ static void vn_rdlock(struct vn_ctx *c)
 static void vn_wrlock(struct vn_ctx *c)
 {
 	pthread_rwlock_wrlock(&c->lock);
-	c->caller_uid = fuse_get_context()->uid;
+	c->caller_uid = vn_caller()->uid;
 }
 
-/* Unlock, then wait for the invalidations the change queued. */
+/* Unlock, then wait for the invalidations the change queued: a request
+ * that holds a directory's lock in the kernel waits for the inode pass
+ * only (see "the kernel's caches"). */
 static void vn_unlock(struct vn_ctx *c)
 {
 	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait(c, 2000, true);
-}
-
-/* Unlock after an rmdir, unlink or rename: libfuse holds the path locked
- * for writing until it returns, and a READ of a file below it, which the
- * notifier may be waiting for (its page lock), waits for that lock. Wait
- * briefly only: the kernel itself drops the dentries these remove, and
- * the rest is invalidated right after. */
-static void vn_unlock_pathop(struct vn_ctx *c)
-{
-	vn_errlog_request_end();
-	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait(c, 20, false);
+	vn_cache_wait(c, 2000, !vn_caller()->dirop);
 }
 
 /* Unlock without waiting: the request holds a page lock of a file the
@@ -1072,8 +1539,10 @@ static mode_t vn_file_mode(struct vn_ctx *c, const struct vn_node *n)
 	return n->attr->mode;
 }
 
-/* keep (may be NULL): a file's rendered content, for the caller. */
-static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
+/* A rendered file's size is *size when given (its node's bound value);
+ * else it is rendered, into keep when given (for the caller to bind). */
+static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st, const size_t *size,
+			struct vn_buf *keep)
 {
 	struct vn_obj *o = n->obj;
 
@@ -1103,13 +1572,20 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 		break;
 	case VN_N_FILE: {
 		_cleanup_buf_ struct vn_buf b = {0};
-		int r = vn_obj_render(c, o, n->name, &b);
+		size_t len;
 
-		if (r < 0)
-			return r;
+		if (size) {
+			len = *size;
+		} else {
+			int r = vn_obj_render(c, o, n->name, keep ? keep : &b);
+
+			if (r < 0)
+				return r;
+			len = keep ? keep->len : b.len;
+		}
 		st->st_mode = S_IFREG | vn_file_mode(c, n);
-		st->st_size = (off_t)b.len;
-		st->st_blocks = (blkcnt_t)((b.len + 511) / 512); /* du */
+		st->st_size = (off_t)len;
+		st->st_blocks = (blkcnt_t)((len + 511) / 512); /* du */
 		break;
 	}
 	case VN_N_ERRLOG:
@@ -1134,24 +1610,17 @@ static int vn_node_stat(struct vn_ctx *c, struct vn_node *n, struct stat *st)
 	return 0;
 }
 
-static int vn_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-	struct vn_ctx *c = vn_fctx();
-	struct vn_node n;
-	int r;
+/* The attributes of what path names: x is the node the kernel holds for
+ * it (NULL: a LOOKUP). A rendered file's size is x's bound value; when x
+ * has none yet, what is rendered now goes to keep (the caller binds it).
+ * fh: an fstat, through a handle (marks hide nothing from it). */
+static int vn_getattr(const char *path, bool fh, struct vn_inode *x, struct stat *st,
+		      struct vn_buf *keep, unsigned char *type);
 
-	vn_rdlock(c);
-	r = vn_resolve(c, path, &n);
-	if (r == 0 && !fi && vn_node_hidden(c, &n))
-		r = -ENOENT; /* unlinked by the caller, or not made yet (marks) */
-	if (r == 0)
-		r = vn_node_stat(c, &n, st);
-	vn_unlock(c);
-	return r;
-}
+/* What a directory lists goes to fill (its name and type). */
+typedef int (*vn_fill_t)(void *buf, const char *name, const struct stat *st, off_t off, int flags);
 
-static int vn_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-			 struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+static int vn_op_readdir(const char *path, void *buf, vn_fill_t fill)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
@@ -1230,14 +1699,14 @@ out:
 static int vn_op_mkdir(const char *path, mode_t mode)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct fuse_context *fc = fuse_get_context();
+	const struct vn_caller *fc = vn_caller();
 	struct vn_err err = {0};
 	struct vn_obj *o = NULL;
 	struct vn_node n;
 	const char *name;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -1280,7 +1749,7 @@ static int vn_op_rmdir(const char *path)
 	struct vn_node n;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
@@ -1306,7 +1775,7 @@ static int vn_op_rmdir(const char *path)
 		r = -ENOTDIR;
 	}
 out:
-	vn_unlock_pathop(c);
+	vn_unlock(c);
 	return r;
 }
 
@@ -1353,6 +1822,14 @@ static void vn_fh_free(struct vn_fh *fh)
 			h->hbytes -= fh->held > h->hbytes ? h->hbytes : fh->held;
 		pthread_mutex_unlock(&ms->mu);
 	}
+	if (fh->node && c->fuse_cache) {
+		struct vn_itable *it = &c->fuse_cache->it;
+
+		pthread_mutex_lock(&it->mu);
+		fh->node->nopen--;
+		vn_it_maybe_free(it, fh->node);
+		pthread_mutex_unlock(&it->mu);
+	}
 	vn_buf_free(&fh->rd);
 	vn_buf_free(&fh->wr);
 	json_object_put(fh->saved);
@@ -1363,10 +1840,10 @@ static void vn_fh_free(struct vn_fh *fh)
  * value): counted to its reader, up to --max-scratch-per-user, so that a
  * user's processes holding many handles on a big file cannot hold the
  * daemon's memory without bound (root is not counted). */
-static int vn_fh_charge(struct vn_ctx *c, struct vn_fh *fh, const char *path, uid_t uid)
+static int vn_fh_charge(struct vn_ctx *c, struct vn_fh *fh, const char *path, uid_t uid, size_t len)
 {
 	struct vn_marks *ms = vn_marks(c);
-	size_t max = c->opts.max_scratch_per_user, bytes = fh->rd.len + sizeof(*fh), have;
+	size_t max = c->opts.max_scratch_per_user, bytes = len + sizeof(*fh), have;
 	struct vn_marks_held *h;
 
 	if (!ms || uid == 0 || !max)
@@ -1414,9 +1891,13 @@ static int vn_fh_node(struct vn_ctx *c, const char *path, const struct vn_fh *fh
 	return 0;
 }
 
+/* Bind x to what n renders now unless it has its value already; *len:
+ * the value's length (model lock held). */
+static int vn_node_bind(struct vn_ctx *c, struct vn_inode *x, struct vn_node *n, size_t *len);
+
 static int vn_op_open(const char *path, struct fuse_file_info *fi)
 {
-	struct fuse_context *fc = fuse_get_context();
+	const struct vn_caller *fc = vn_caller();
 	struct vn_ctx *c = vn_fctx();
 	int acc = fi->flags & O_ACCMODE;
 	struct vn_fh *fh;
@@ -1429,7 +1910,7 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	if (acc == O_RDONLY)
 		vn_rdlock(c);
 	else {
-		vn_errlog_request(path, fuse_get_context()->uid);
+		vn_errlog_request(path, vn_caller()->uid);
 		vn_wrlock(c); /* O_TRUNC empties a scratch file */
 	}
 	r = vn_resolve(c, path, &n);
@@ -1478,10 +1959,19 @@ static int vn_op_open(const char *path, struct fuse_file_info *fi)
 	vn_fh_bind(fh, &n);
 	fh->append = fi->flags & O_APPEND;
 	fh->trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
-	if (n.type == VN_N_FILE && acc != O_WRONLY) {
+	if (n.type == VN_N_FILE && acc == O_RDONLY && fc->node) {
+		/* through the page cache, from the node's value (its first use
+		 * binds it); counted to the reader as a snapshot would be */
+		size_t len;
+
+		r = vn_node_bind(c, fc->node, &n, &len);
+		if (r == 0)
+			r = vn_fh_charge(c, fh, path, fc->uid, len);
+		fh->page = r == 0;
+	} else if (n.type == VN_N_FILE && acc != O_WRONLY) {
 		r = vn_obj_render(c, n.obj, n.name, &fh->rd);
 		if (r == 0)
-			r = vn_fh_charge(c, fh, path, fc->uid);
+			r = vn_fh_charge(c, fh, path, fc->uid, fh->rd.len);
 	}
 	if (n.type == VN_N_SCRATCH && fh->trunc)
 		r = vn_scratch_truncate(c, n.scratch, 0, NULL); /* shrinking: never fails */
@@ -1491,10 +1981,13 @@ out:
 		vn_fh_free(fh);
 		return r;
 	}
-	/* Every handle reads its own snapshot (a scratch file: what is there
-	 * now), not the kernel's page cache: see "Pages" in
-	 * docs/design-notes.md for why contents are not cached. */
-	fi->direct_io = 1;
+	/* A reader of a rendered file reads its node's value through the
+	 * kernel's page cache (see "the kernel's inodes"); any other handle
+	 * reads its own snapshot (a scratch file: what is there now) and
+	 * writes go to the daemon as they come: direct_io. No open drops the
+	 * pages of a node: its value never changes. */
+	fi->direct_io = !fh->page;
+	fi->keep_cache = n.type == VN_N_FILE;
 	/* A reader has nothing to apply at close: spare it the FLUSH trip. */
 	if (acc == O_RDONLY && !fh->trunc)
 		fi->noflush = 1;
@@ -1519,6 +2012,21 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 
 	bool locked = false;
 
+	if (fh->page) {
+		/* the node's value, bound for good (see "the kernel's inodes") */
+		struct vn_itable *it = &c->fuse_cache->it;
+
+		pthread_mutex_lock(&it->mu);
+		src = &fh->node->content;
+		if (off >= 0 && (size_t)off < src->len) {
+			len = src->len - (size_t)off;
+			if (len > size)
+				len = size;
+			memcpy(buf, src->s + off, len);
+		}
+		pthread_mutex_unlock(&it->mu);
+		return (int)len;
+	}
 	/* A rendered file reads the snapshot taken at open, even when its
 	 * object is gone since; a scratch file reads what is there now. */
 	if (fh->type == VN_N_SCRATCH) {
@@ -1620,10 +2128,13 @@ static int vn_op_write(const char *path, const char *buf, size_t size, off_t off
 	struct vn_node n;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	fh->trunc = false; /* something was written, even if refused */
 	fh->wrote = true;
+	pthread_mutex_lock(&c->fh_mu);
+	fh->fresh = false;
+	pthread_mutex_unlock(&c->fh_mu);
 	r = vn_fh_node(c, path, fh, &n);
 	if (r < 0) {
 		fh->pending = false; /* nothing left to apply at close */
@@ -1724,7 +2235,7 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 	 * end the value: the writer's own close (or the release) does. */
 	if (fh->owner && fi->lock_owner != fh->owner)
 		return 0;
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_fh_attr(c, path, fh, &n);
 	if (r == 0)
@@ -1758,7 +2269,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 		 * its error, if any, is in the object's error file */
 		struct vn_node n;
 
-		vn_errlog_request(path, fuse_get_context()->uid);
+		vn_errlog_request(path, vn_caller()->uid);
 		vn_wrlock(c);
 		if (vn_fh_attr(c, path, fh, &n) == 0)
 			vn_apply(c, &n, fh->wr.s, fh->wr.len, false);
@@ -1766,7 +2277,7 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 	} else if (fh->trunc && !fh->wrote && fh->type == VN_N_FILE) {
 		struct vn_node n;
 
-		vn_errlog_request(path, fuse_get_context()->uid);
+		vn_errlog_request(path, vn_caller()->uid);
 		vn_wrlock(c);
 		/* a handle whose object is gone applies nothing */
 		if (vn_fh_attr(c, path, fh, &n) == 0)
@@ -1780,12 +2291,12 @@ static int vn_op_release(const char *path, struct fuse_file_info *fi)
 static int vn_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct fuse_context *fc = fuse_get_context();
+	const struct vn_caller *fc = vn_caller();
 	struct vn_err err = {0};
 	struct vn_node n;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	/* ftruncate: on what the handle was opened on (checked at open) */
 	r = fi ? vn_fh_node(c, path, vn_fh(fi), &n) : vn_resolve(c, path, &n);
@@ -1889,7 +2400,7 @@ static int vn_create_attr(struct vn_ctx *c, struct vn_node *n, struct vn_fh *fh)
 static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
-	struct fuse_context *fc = fuse_get_context();
+	const struct vn_caller *fc = vn_caller();
 	struct vn_scratch *s;
 	struct vn_node n;
 	const char *name;
@@ -1899,7 +2410,7 @@ static int vn_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	fh = vn_fh_new(c);
 	if (!fh)
 		return -ENOMEM;
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve_parent(c, path, &n, &name);
 	if (r < 0)
@@ -1949,7 +2460,7 @@ static int vn_op_unlink(const char *path)
 	struct vn_node n;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r < 0)
@@ -1974,7 +2485,7 @@ static int vn_op_unlink(const char *path)
 		 * failing puts the value back (rm -r; see "marks") */
 		struct json_object *saved = vn_attr_saved(n.obj, n.attr);
 		size_t bytes = vn_saved_size(saved), max = c->opts.max_scratch_per_user;
-		uid_t uid = fuse_get_context()->uid;
+		uid_t uid = vn_caller()->uid;
 		struct vn_marks *ms = vn_marks(c);
 		size_t have = 0;
 
@@ -2058,7 +2569,7 @@ static int vn_op_unlink(const char *path)
 		}
 	}
 out:
-	vn_unlock_pathop(c);
+	vn_unlock(c);
 	return r;
 }
 
@@ -2073,7 +2584,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	vn_errlog_request(to, fuse_get_context()->uid);
+	vn_errlog_request(to, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, from, &src);
 	if (r < 0)
@@ -2109,8 +2620,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 		}
 		/* its content becomes readable to all: the caller must be able
 		 * to read it */
-		r = vn_scratch_access(src.scratch, fuse_get_context()->uid, fuse_get_context()->gid,
-				      R_OK);
+		r = vn_scratch_access(src.scratch, vn_caller()->uid, vn_caller()->gid, R_OK);
 		if (r < 0)
 			goto out;
 		r = vn_attr_write(c, src.obj, dst.attr,
@@ -2138,7 +2648,7 @@ static int vn_op_rename(const char *from, const char *to, unsigned int flags)
 	src.scratch->name = nn;
 	r = 0;
 out:
-	vn_unlock_pathop(c);
+	vn_unlock(c);
 	return r;
 }
 
@@ -2164,12 +2674,12 @@ static int vn_op_utimens(const char *path, const struct timespec tv[2], struct f
 static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
-	uid_t uid = fuse_get_context()->uid;
+	uid_t uid = vn_caller()->uid;
 	struct stat st;
 	struct vn_node n;
 	int r;
 
-	vn_errlog_request(path, fuse_get_context()->uid);
+	vn_errlog_request(path, vn_caller()->uid);
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r == 0 && n.obj && !vn_may_modify(n.obj) &&
@@ -2192,7 +2702,7 @@ static int vn_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 			made = vn_mark_get(ms, VN_MARK_CREATED, vn_caller_pid(), n.obj->id, n.name);
 			pthread_mutex_unlock(&ms->mu);
 		}
-		r = vn_node_stat(c, &n, &st);
+		r = vn_node_stat(c, &n, &st, &(size_t){0}, NULL);
 		if (r == 0 && !made && (st.st_mode & 07777) != (mode & 07777))
 			r = -EPERM;
 	}
@@ -2244,7 +2754,7 @@ static int vn_chown_tree(struct vn_ctx *c, struct vn_obj *o, uid_t uid, gid_t gi
 static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
 	struct vn_ctx *c = vn_fctx();
-	uid_t caller = fuse_get_context()->uid;
+	uid_t caller = vn_caller()->uid;
 	struct vn_err err = {0};
 	struct stat st;
 	struct vn_node n;
@@ -2256,7 +2766,7 @@ static int vn_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 	vn_wrlock(c);
 	r = vn_resolve(c, path, &n);
 	if (r == 0)
-		r = vn_node_stat(c, &n, &st);
+		r = vn_node_stat(c, &n, &st, &(size_t){0}, NULL);
 	if (r < 0)
 		goto out;
 	if ((uid == (uid_t)-1 || uid == st.st_uid) && (gid == (gid_t)-1 || gid == st.st_gid)) {
@@ -2307,28 +2817,772 @@ static int vn_op_statfs(const char *path, struct statvfs *st)
 	return 0;
 }
 
-static void *vn_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	struct vn_ctx *c = fuse_get_context()->private_data;
+/* ---- the low-level operations ----
+ *
+ * Each one sets who asks (vn_caller), turns the inode numbers into the
+ * paths the functions above take, and replies. Names the kernel holds go
+ * in and out of the node table here: LOOKUP, MKDIR and CREATE add a
+ * lookup, FORGET drops lookups, UNLINK, RMDIR and RENAME move or remove
+ * names.
+ */
+#define VN_PATH_MAX 4352
+/* a listing's inode numbers are not the ones stat gives (libfuse's way) */
+#define VN_UNKNOWN_INO 0xffffffffu
 
-	/* Names and attributes are cached long: every change invalidates
-	 * what it alters (see "the kernel's caches" above). Names that do
-	 * not exist are not cached (a mkdir by the daemon itself, a router
-	 * leg, shows at once). */
-	cfg->entry_timeout = 3600;
-	cfg->negative_timeout = 0;
-	cfg->attr_timeout = 3600;
-	cfg->hard_remove = 1; /* unlink is an action here, never a rename */
-	cfg->use_ino = 0;
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	vn_cache_start(c, fuse_get_context()->fuse);
-	return c;
+static void vn_req_begin(fuse_req_t req, bool dirop)
+{
+	const struct fuse_ctx *x = fuse_req_ctx(req);
+
+	vn_tl_caller.c = fuse_req_userdata(req);
+	vn_tl_caller.uid = x->uid;
+	vn_tl_caller.gid = x->gid;
+	vn_tl_caller.pid = x->pid;
+	vn_tl_caller.dirop = dirop;
+	vn_tl_caller.node = NULL;
 }
 
-static void vn_op_destroy(void *private_data)
+static struct vn_itable *vn_itab(struct vn_ctx *c)
 {
-	struct vn_ctx *c = private_data;
+	return &c->fuse_cache->it;
+}
+
+/* The path of ino, and of its child name when given; *xp: ino's node. */
+static int vn_ll_path(struct vn_ctx *c, fuse_ino_t ino, const char *name, char *out, size_t size,
+		      struct vn_inode **xp)
+{
+	struct vn_itable *it = vn_itab(c);
+	struct vn_inode *x;
+	int r;
+
+	pthread_mutex_lock(&it->mu);
+	x = vn_it_get(it, ino);
+	r = x ? vn_it_path(x, out, size) : -ESTALE;
+	if (r == 0 && name) {
+		size_t l = strlen(out), nl = strlen(name);
+
+		if (nl > 255)
+			r = -ENAMETOOLONG;
+		else if (l + 1 + nl + 1 > size)
+			r = -ENAMETOOLONG;
+		else if (l == 1)
+			memcpy(out + 1, name, nl + 1);
+		else {
+			out[l] = '/';
+			memcpy(out + l + 1, name, nl + 1);
+		}
+	}
+	if (xp)
+		*xp = x;
+	pthread_mutex_unlock(&it->mu);
+	return r;
+}
+
+static int vn_getattr(const char *path, bool fh, struct vn_inode *x, struct stat *st,
+		      struct vn_buf *keep, unsigned char *type)
+{
+	struct vn_ctx *c = vn_fctx();
+	struct vn_itable *it = vn_itab(c);
+	struct vn_node n;
+	size_t size = 0;
+	bool known = false;
+	int r;
+
+	if (x) {
+		pthread_mutex_lock(&it->mu);
+		known = x->bound;
+		size = x->content.len;
+		pthread_mutex_unlock(&it->mu);
+	}
+	vn_rdlock(c);
+	r = vn_resolve(c, path, &n);
+	if (r == 0 && !fh && vn_node_hidden(c, &n))
+		r = -ENOENT; /* unlinked by the caller, or not made yet (marks) */
+	if (r == 0)
+		r = vn_node_stat(c, &n, st, known ? &size : NULL, keep);
+	if (r == 0 && type)
+		*type = (unsigned char)n.type;
+	vn_unlock(c);
+	return r;
+}
+
+static int vn_node_bind(struct vn_ctx *c, struct vn_inode *x, struct vn_node *n, size_t *len)
+{
+	struct vn_itable *it = vn_itab(c);
+	_cleanup_buf_ struct vn_buf b = {0};
+	int r;
+
+	pthread_mutex_lock(&it->mu);
+	*len = x->content.len;
+	r = x->bound;
+	pthread_mutex_unlock(&it->mu);
+	if (r)
+		return 0;
+	r = vn_obj_render(c, n->obj, n->name, &b);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&it->mu);
+	if (!x->bound) {
+		vn_buf_free(&x->content);
+		x->content = b;
+		memset(&b, 0, sizeof(b));
+		x->bound = true;
+		x->type = VN_N_FILE;
+	}
+	*len = x->content.len;
+	pthread_mutex_unlock(&it->mu);
+	return 0;
+}
+
+/* A stat of x for the kernel: its number, and a rendered file's size from
+ * its bound value (bound now to keep when it had none: it->mu held). */
+static void vn_node_attr(struct vn_inode *x, unsigned char type, struct vn_buf *keep,
+			 struct stat *st)
+{
+	if (type == VN_N_FILE) {
+		if (!x->bound) {
+			vn_buf_free(&x->content);
+			x->content = *keep;
+			memset(keep, 0, sizeof(*keep));
+			x->bound = true;
+		}
+		st->st_size = (off_t)x->content.len;
+		st->st_blocks = (blkcnt_t)((x->content.len + 511) / 512);
+	}
+	x->type = type;
+	st->st_ino = x->ino;
+	if (x->bound)
+		x->st = *st;
+}
+
+/* A LOOKUP's (or MKDIR's, CREATE's) answer: the node parent/name stands
+ * for, one more lookup of it. The node the kernel may hold already is
+ * kept when it shows what the name shows now; otherwise the name gets a
+ * new node (see "the kernel's inodes"). */
+static int vn_ll_enter(struct vn_ctx *c, fuse_ino_t parent, const char *name, unsigned char type,
+		       struct vn_buf *keep, struct fuse_entry_param *e, struct vn_inode **xp)
+{
+	struct vn_itable *it = vn_itab(c);
+	struct vn_inode *p, *x;
+	int r = 0;
+
+	pthread_mutex_lock(&it->mu);
+	p = vn_it_get(it, parent);
+	x = p ? vn_it_find(it, p, name) : NULL;
+	if (x && (x->bound ? type != VN_N_FILE || x->content.len != keep->len ||
+				     (keep->len && memcmp(x->content.s, keep->s, keep->len))
+			   : type == VN_N_FILE || x->type != type))
+		x = NULL;
+	if (!p)
+		r = -ESTALE;
+	else if (!x && !(x = vn_it_add(it, p, name)))
+		r = -ENOMEM;
+	if (r == 0) {
+		vn_node_attr(x, type, keep, &e->attr);
+		x->nlookup++;
+		e->ino = x->ino;
+		e->generation = 0;
+		e->attr_timeout = VN_TIMEOUT;
+		e->entry_timeout = VN_TIMEOUT;
+		if (xp)
+			*xp = x;
+	}
+	pthread_mutex_unlock(&it->mu);
+	return r;
+}
+
+static void vn_ll_unenter(struct vn_ctx *c, fuse_ino_t ino)
+{
+	struct vn_itable *it = vn_itab(c);
+
+	pthread_mutex_lock(&it->mu);
+	vn_it_forget(it, ino, 1);
+	pthread_mutex_unlock(&it->mu);
+}
+
+/* parent/name is gone (unlinked, removed, renamed over): handles on its
+ * node have no path any more. */
+static void vn_ll_removed(struct vn_ctx *c, fuse_ino_t parent, const char *name)
+{
+	struct vn_itable *it = vn_itab(c);
+	struct vn_inode *p, *x;
+
+	pthread_mutex_lock(&it->mu);
+	p = vn_it_get(it, parent);
+	x = p ? vn_it_find(it, p, name) : NULL;
+	if (x) {
+		vn_it_unhash(it, x);
+		x->removed = true;
+	}
+	pthread_mutex_unlock(&it->mu);
+}
+
+static void vn_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	_cleanup_buf_ struct vn_buf keep = {0};
+	struct fuse_entry_param e;
+	char path[VN_PATH_MAX];
+	unsigned char type = 0;
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, true); /* the kernel holds the directory (shared) */
+	c = vn_caller()->c;
+	memset(&e, 0, sizeof(e));
+	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_getattr(path, false, NULL, &e.attr, &keep, &type);
+	if (r == 0)
+		r = vn_ll_enter(c, parent, name, type, &keep, &e, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (fuse_reply_entry(req, &e) == -ENOENT)
+		vn_ll_unenter(c, e.ino); /* interrupted: the kernel took none */
+}
+
+static void vn_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct vn_ctx *c = fuse_req_userdata(req);
+	struct vn_itable *it = vn_itab(c);
+
+	pthread_mutex_lock(&it->mu);
+	vn_it_forget(it, ino, nlookup);
+	pthread_mutex_unlock(&it->mu);
+	fuse_reply_none(req);
+}
+
+static void vn_ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct vn_ctx *c = fuse_req_userdata(req);
+	struct vn_itable *it = vn_itab(c);
+
+	pthread_mutex_lock(&it->mu);
+	for (size_t i = 0; i < count; i++)
+		vn_it_forget(it, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&it->mu);
+	fuse_reply_none(req);
+}
+
+/* After a call that changed nothing of x's own (or only attributes). */
+static void vn_ll_reply_attr(fuse_req_t req, struct vn_ctx *c, const char *path, bool fh,
+			     struct vn_inode *x)
+{
+	_cleanup_buf_ struct vn_buf keep = {0};
+	unsigned char type = 0;
+	struct stat st;
+	int r = vn_getattr(path, fh, x, &st, &keep, &type);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	pthread_mutex_lock(&vn_itab(c)->mu);
+	vn_node_attr(x, type, &keep, &st);
+	pthread_mutex_unlock(&vn_itab(c)->mu);
+	fuse_reply_attr(req, &st, VN_TIMEOUT);
+}
+
+static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	_cleanup_buf_ struct vn_buf keep = {0};
+	char path[VN_PATH_MAX];
+	struct vn_inode *x = NULL;
+	unsigned char type = 0;
+	struct vn_ctx *c;
+	struct stat st;
+	int r;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), &x);
+	if (r == 0)
+		r = vn_getattr(path, fi != NULL, x, &st, &keep, &type);
+	if (r == 0) {
+		pthread_mutex_lock(&vn_itab(c)->mu);
+		vn_node_attr(x, type, &keep, &st);
+		pthread_mutex_unlock(&vn_itab(c)->mu);
+		fuse_reply_attr(req, &st, VN_TIMEOUT);
+		return;
+	}
+	if (fi && vn_fh(fi)->page && (r == -ESTALE || r == -ENOENT) &&
+	    vn_fh(fi)->node->st.st_mode) {
+		/* A reader's handle on a value whose file is gone (its object
+		 * removed): it reads the node's value to the end, as a file
+		 * unlinked while open; the kernel asks for the size as it
+		 * reads (any other handle's fstat is ESTALE, see the top). */
+		pthread_mutex_lock(&vn_itab(c)->mu);
+		st = vn_fh(fi)->node->st;
+		pthread_mutex_unlock(&vn_itab(c)->mu);
+		st.st_nlink = 0;
+		fuse_reply_attr(req, &st, 1.0);
+		return;
+	}
+	fuse_reply_err(req, -r);
+}
+
+static bool vn_type_dir(unsigned char t)
+{
+	return t == VN_N_ROOT || t == VN_N_COLL || t == VN_N_OBJ;
+}
+
+/* chmod, chown, truncate, utimens: in libfuse's order; then the stat. */
+static void vn_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	struct vn_inode *x = NULL;
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), &x);
+	if (r == 0) {
+		/* a directory's SETATTR holds its lock in the kernel */
+		pthread_mutex_lock(&vn_itab(c)->mu);
+		vn_tl_caller.dirop = vn_type_dir(x->type);
+		pthread_mutex_unlock(&vn_itab(c)->mu);
+	}
+	if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
+		r = vn_op_chmod(path, attr->st_mode, fi);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		r = vn_op_chown(path, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+				(to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, fi);
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
+		/* The kernel sends an O_TRUNC open's truncation as a SETATTR
+		 * without the handle, right after the OPEN, from the thread
+		 * that opened (atomic_o_trunc is off, see vn_ll_init): that
+		 * handle's, when the caller has one on x fresh from its open
+		 * -- the value then comes with its writes, as an ftruncate's
+		 * would; a truncate of the path applies the empty value. */
+		struct fuse_file_info own = {0};
+
+		if (!fi && attr->st_size == 0) {
+			struct vn_fh *mine = NULL;
+
+			pthread_mutex_lock(&c->fh_mu);
+			for (struct vn_fh *h = c->open_fhs; h; h = h->next)
+				if (h->node == x && h->fresh && h->open_pid == vn_caller()->pid) {
+					mine = h; /* the newest first */
+					break;
+				}
+			if (mine) {
+				mine->fresh = false;
+				own.fh = (uintptr_t)mine;
+				fi = &own;
+			}
+			pthread_mutex_unlock(&c->fh_mu);
+		}
+		r = vn_op_truncate(path, attr->st_size, fi);
+	}
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		r = vn_op_utimens(path, tv, fi);
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* a truncated value's size is still its node's (see "the kernel's
+	 * inodes"): the kernel's pages stay whole for its readers */
+	vn_ll_reply_attr(req, c, path, true, x);
+}
+
+/* A listing, made whole at offset 0 and served from the handle after. */
+struct vn_dh {
+	struct vn_dent {
+		char *name;
+		mode_t mode;
+	} * e;
+	size_t n, cap;
+	bool filled;
+};
+
+static void vn_dh_clear(struct vn_dh *dh)
+{
+	for (size_t i = 0; i < dh->n; i++)
+		free(dh->e[i].name);
+	dh->n = 0;
+	dh->filled = false;
+}
+
+static int vn_dh_fill(void *buf, const char *name, const struct stat *st, off_t off, int flags)
+{
+	struct vn_dh *dh = buf;
+
+	(void)off;
+	(void)flags;
+	if (dh->n == dh->cap) {
+		size_t cap = dh->cap ? dh->cap * 2 : 32;
+		struct vn_dent *ne = realloc(dh->e, cap * sizeof(*ne));
+
+		if (!ne)
+			return 1;
+		dh->e = ne;
+		dh->cap = cap;
+	}
+	dh->e[dh->n].name = strdup(name);
+	if (!dh->e[dh->n].name)
+		return 1;
+	dh->e[dh->n++].mode = st->st_mode;
+	return 0;
+}
+
+static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_dh *dh = calloc(1, sizeof(*dh));
+
+	(void)ino;
+	if (!dh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)dh;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		free(dh);
+}
+
+static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
+	char path[VN_PATH_MAX];
+	_cleanup_free_ char *b = NULL;
+	size_t used = 0;
+	struct vn_ctx *c;
+	int r = 0;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	if (off == 0 || !dh->filled) {
+		vn_dh_clear(dh);
+		r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
+		if (r == 0)
+			r = vn_op_readdir(path, dh, vn_dh_fill);
+		dh->filled = r == 0;
+	}
+	if (r == 0 && !(b = malloc(size ? size : 1)))
+		r = -ENOMEM;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	for (size_t i = off > 0 ? (size_t)off : 0; i < dh->n; i++) {
+		struct stat st = {.st_ino = VN_UNKNOWN_INO, .st_mode = dh->e[i].mode};
+		size_t l = fuse_add_direntry(req, b + used, size - used, dh->e[i].name, &st,
+					     (off_t)(i + 1));
+
+		if (l > size - used)
+			break;
+		used += l;
+	}
+	fuse_reply_buf(req, b, used);
+}
+
+static void vn_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	vn_dh_clear(dh);
+	free(dh->e);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+/* A new name's answer (MKDIR, CREATE): what it is now. */
+static int vn_ll_new_entry(struct vn_ctx *c, fuse_ino_t parent, const char *name, const char *path,
+			   struct fuse_entry_param *e, struct vn_inode **xp)
+{
+	_cleanup_buf_ struct vn_buf keep = {0};
+	unsigned char type = 0;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = vn_getattr(path, true, NULL, &e->attr, &keep, &type);
+	return r < 0 ? r : vn_ll_enter(c, parent, name, type, &keep, e, xp);
+}
+
+static void vn_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fuse_entry_param e;
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_op_mkdir(path, mode);
+	if (r == 0)
+		r = vn_ll_new_entry(c, parent, name, path, &e, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (fuse_reply_entry(req, &e) == -ENOENT)
+		vn_ll_unenter(c, e.ino);
+}
+
+static void vn_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_op_rmdir(path);
+	if (r == 0)
+		vn_ll_removed(c, parent, name);
+	fuse_reply_err(req, -r);
+}
+
+static void vn_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_op_unlink(path);
+	if (r == 0)
+		vn_ll_removed(c, parent, name);
+	fuse_reply_err(req, -r);
+}
+
+static void vn_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
+{
+	char from[VN_PATH_MAX], to[VN_PATH_MAX];
+	struct vn_itable *it;
+	fuse_ino_t moved = 0;
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	it = vn_itab(c);
+	r = vn_ll_path(c, parent, name, from, sizeof(from), NULL);
+	if (r == 0)
+		r = vn_ll_path(c, newparent, newname, to, sizeof(to), NULL);
+	if (r == 0)
+		r = vn_op_rename(from, to, flags);
+	if (r == 0) {
+		struct vn_inode *p, *np, *x, *d;
+		char *nn = strdup(newname);
+
+		pthread_mutex_lock(&it->mu);
+		p = vn_it_get(it, parent);
+		np = vn_it_get(it, newparent);
+		x = p ? vn_it_find(it, p, name) : NULL;
+		d = np ? vn_it_find(it, np, newname) : NULL;
+		if (d && d != x) {
+			vn_it_unhash(it, d);
+			d->removed = true;
+		}
+		if (x && nn && np == p) { /* the daemon renames within a directory only */
+			vn_it_unhash(it, x);
+			free(x->name);
+			x->name = nn;
+			nn = NULL;
+			vn_it_hash(it, x);
+			moved = x->ino;
+		} else if (x) {
+			vn_it_unhash(it, x);
+			x->removed = true;
+		}
+		pthread_mutex_unlock(&it->mu);
+		free(nn);
+	}
+	/* what the kernel knows of the moved node (a scratch file that became
+	 * an attribute's value, say) is stale: its attributes only, it has no
+	 * pages; no lock the kernel holds for the rename is taken */
+	if (moved)
+		fuse_lowlevel_notify_inval_inode(c->fuse_cache->se, moved, -1, 0);
+	fuse_reply_err(req, -r);
+}
+
+static void vn_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	struct vn_inode *x = NULL;
+	struct vn_ctx *c;
+	struct vn_fh *fh;
+	int r;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), &x);
+	vn_tl_caller.node = x;
+	if (r == 0)
+		r = vn_op_open(path, fi);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh = vn_fh(fi);
+	pthread_mutex_lock(&vn_itab(c)->mu);
+	x->nopen++;
+	pthread_mutex_unlock(&vn_itab(c)->mu);
+	pthread_mutex_lock(&c->fh_mu);
+	fh->node = x;
+	fh->open_pid = vn_caller()->pid;
+	fh->fresh = (fi->flags & O_ACCMODE) != O_RDONLY;
+	pthread_mutex_unlock(&c->fh_mu);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		vn_fh_free(fh); /* interrupted: no RELEASE will come */
+}
+
+static void vn_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	char path[VN_PATH_MAX];
+	struct vn_inode *x = NULL;
+	struct vn_ctx *c;
+	struct vn_fh *fh;
+	int r;
+
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_op_create(path, mode, fi);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh = vn_fh(fi);
+	r = vn_ll_new_entry(c, parent, name, path, &e, &x);
+	if (r < 0) {
+		vn_fh_free(fh);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	pthread_mutex_lock(&vn_itab(c)->mu);
+	x->nopen++;
+	pthread_mutex_unlock(&vn_itab(c)->mu);
+	pthread_mutex_lock(&c->fh_mu);
+	fh->node = x;
+	pthread_mutex_unlock(&c->fh_mu);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		vn_fh_free(fh);
+		vn_ll_unenter(c, e.ino);
+	}
+}
+
+/* The path of a handle's node, NULL once it has none (removed). */
+static const char *vn_ll_fh_path(struct vn_ctx *c, fuse_ino_t ino, char *path)
+{
+	return vn_ll_path(c, ino, NULL, path, VN_PATH_MAX, NULL) == 0 ? path : NULL;
+}
+
+static void vn_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	const char *p = NULL;
+	_cleanup_free_ char *buf = malloc(size ? size : 1);
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (vn_fh(fi)->type == VN_N_SCRATCH)
+		p = vn_ll_fh_path(c, ino, path);
+	r = vn_op_read(p, buf, size, off, fi);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+}
+
+static void vn_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+	int r;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	r = vn_op_write(vn_ll_fh_path(c, ino, path), buf, size, off, fi);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+static void vn_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	fuse_reply_err(req, -vn_op_flush(vn_ll_fh_path(c, ino, path), fi));
+}
+
+static void vn_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[VN_PATH_MAX];
+	struct vn_ctx *c;
+
+	vn_req_begin(req, false);
+	c = vn_caller()->c;
+	vn_op_release(vn_ll_fh_path(c, ino, path), fi);
+	fuse_reply_err(req, 0);
+}
+
+static void vn_ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	(void)ino;
+	vn_op_statfs("/", &st);
+	fuse_reply_statfs(req, &st);
+}
+
+static void vn_ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct vn_ctx *c = userdata;
+
+	/* Names and attributes are cached long, rendered files' pages for
+	 * good: every change invalidates what it alters (see "the kernel's
+	 * caches"). A node's value never changes, so pages need no checks
+	 * against the attributes (auto_inval_data). O_TRUNC comes as a
+	 * SETATTR, whose answer keeps the node's size (atomic_o_trunc would
+	 * have the kernel empty the pages its readers read). Names that do
+	 * not exist are not cached (LOOKUP answers a bare ENOENT). */
+	conn->want &= ~(unsigned)(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_ATOMIC_O_TRUNC |
+				  FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+	vn_cache_start(c);
+}
+
+static void vn_ll_destroy(void *userdata)
+{
+	struct vn_ctx *c = userdata;
 
 	vn_cache_stop(c);
 	/* handles whose RELEASE never came: the daemon is stopping */
@@ -2341,24 +3595,32 @@ void vn_fuse_cache_stop(struct vn_ctx *c)
 	vn_cache_stop(c);
 }
 
-const struct fuse_operations vn_fuse_ops = {
-	.init = vn_op_init,
-	.destroy = vn_op_destroy,
-	.getattr = vn_op_getattr,
-	.readdir = vn_op_readdir,
-	.mkdir = vn_op_mkdir,
-	.rmdir = vn_op_rmdir,
-	.open = vn_op_open,
-	.read = vn_op_read,
-	.write = vn_op_write,
-	.flush = vn_op_flush,
-	.release = vn_op_release,
-	.truncate = vn_op_truncate,
-	.create = vn_op_create,
-	.unlink = vn_op_unlink,
-	.rename = vn_op_rename,
-	.chmod = vn_op_chmod,
-	.chown = vn_op_chown,
-	.utimens = vn_op_utimens,
-	.statfs = vn_op_statfs,
+void vn_fuse_set_session(struct vn_ctx *c, struct fuse_session *se)
+{
+	if (c->fuse_cache)
+		c->fuse_cache->se = se;
+}
+
+const struct fuse_lowlevel_ops vn_fuse_ops = {
+	.init = vn_ll_init,
+	.destroy = vn_ll_destroy,
+	.lookup = vn_ll_lookup,
+	.forget = vn_ll_forget,
+	.forget_multi = vn_ll_forget_multi,
+	.getattr = vn_ll_getattr,
+	.setattr = vn_ll_setattr,
+	.mkdir = vn_ll_mkdir,
+	.unlink = vn_ll_unlink,
+	.rmdir = vn_ll_rmdir,
+	.rename = vn_ll_rename,
+	.open = vn_ll_open,
+	.read = vn_ll_read,
+	.write = vn_ll_write,
+	.flush = vn_ll_flush,
+	.release = vn_ll_release,
+	.opendir = vn_ll_opendir,
+	.readdir = vn_ll_readdir,
+	.releasedir = vn_ll_releasedir,
+	.statfs = vn_ll_statfs,
+	.create = vn_ll_create,
 };

@@ -128,8 +128,8 @@ static void vn_clear_dead_mount(const char *mnt)
  * the mount, then the fork into the background, then threads, then the
  * state, then serving:
  *
- *   parse -> fuse_new + fuse_mount -> fork (unless -f) -> worker and
- *   supervisor threads -> load + reconcile -> ready -> fuse_loop_mt
+ *   parse -> fuse_session_new + mount -> fork (unless -f) -> worker and
+ *   supervisor threads -> load + reconcile -> ready -> fuse_session_loop_mt
  *
  * fork() copies only the calling thread: every thread (job workers, the
  * supervisor, the namespace helper thread of backend/netns.c) and every
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
 	struct vn_ctx ctx;
-	struct fuse *f = NULL;
+	struct fuse_session *se = NULL;
 	const char *mnt;
 	char *state_abs = NULL, *log_default = NULL;
 	const char *log_path = NULL, *log_where = "the system log";
@@ -375,10 +375,11 @@ int main(int argc, char **argv)
 	    fuse_opt_add_arg(&args, "-ofsname=vnetfs,subtype=vnetfs"))
 		goto out;
 	vn_clear_dead_mount(mnt);
-	f = fuse_new(&args, &vn_fuse_ops, sizeof(vn_fuse_ops), &ctx);
-	if (!f)
+	se = fuse_session_new(&args, &vn_fuse_ops, sizeof(vn_fuse_ops), &ctx);
+	if (!se)
 		goto out;
-	if (fuse_mount(f, mnt) != 0) {
+	vn_fuse_set_session(&ctx, se);
+	if (fuse_session_mount(se, mnt) != 0) {
 		vn_err(-EIO, "cannot mount on %s", mnt);
 		goto out_destroy;
 	}
@@ -389,7 +390,7 @@ int main(int argc, char **argv)
 	}
 	if (chdir("/") < 0)
 		vn_warn(-errno, "cannot change to /");
-	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
+	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;
 	/* threads only now, after the fork; then the state (requests to the
 	 * mount wait in the kernel until the loop runs) */
@@ -404,14 +405,14 @@ int main(int argc, char **argv)
 	if (!loop)
 		goto out_jobs;
 	/* As many idle workers as workers: libfuse detaches a worker it
-	 * retires, and one still exiting when fuse_destroy deletes libfuse's
-	 * context key leaks its 48-byte context (LeakSanitizer saw it once in
+	 * retires, and one still exiting when the session is destroyed leaks
+	 * what libfuse keeps per thread (LeakSanitizer saw it once in
 	 * racing.sh); with no retiring, the loop joins every worker before it
 	 * returns. */
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	fuse_loop_cfg_set_idle_threads(loop, 16);
-	r = fuse_loop_mt(f, loop);
-	vn_fuse_cache_stop(&ctx); /* before fuse_destroy frees the nodes it reads */
+	r = fuse_session_loop_mt(se, loop);
+	vn_fuse_cache_stop(&ctx); /* before the session it notifies goes */
 	/* The loop reports the signal that ended it: a clean stop. */
 	r = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
@@ -419,11 +420,11 @@ int main(int argc, char **argv)
 out_jobs:
 	vn_jobs_stop(&ctx);
 out_signals:
-	fuse_remove_signal_handlers(fuse_get_session(f));
+	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_unmount(f);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(f);
+	fuse_session_destroy(se);
 out:
 	vn_ready(&ready, r);
 	fuse_opt_free_args(&args);
