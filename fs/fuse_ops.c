@@ -95,6 +95,9 @@ struct vn_fh {
 	 * the SETATTR of an O_TRUNC open is its own (see vn_ll_setattr) */
 	pid_t open_pid;
 	bool fresh;
+	/* the notifier's entry pass its writes left (vn_cache_wait): flush
+	 * waits for it, so close() returns with the kernel's names fresh */
+	unsigned long long inval_seq;
 };
 
 /* Who asked, and about what: set from the request by each low-level
@@ -106,7 +109,11 @@ struct vn_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	bool dirop;	       /* the kernel holds a directory's lock meanwhile */
+	/* the kernel holds a lock an entry invalidation may need meanwhile:
+	 * a directory's (LOOKUP, READDIR, CREATE, MKDIR, UNLINK, RMDIR,
+	 * RENAME), or the file's (WRITE, SETATTR: an UNLINK of it holds the
+	 * directory and waits for the file) */
+	bool locked;
 	struct vn_inode *node; /* the node an OPEN or CREATE is on */
 };
 
@@ -430,46 +437,59 @@ static int vn_it_path(const struct vn_inode *x, char *out, size_t size)
  * Entries and attributes are cached by the kernel with long timeouts
  * (VN_TIMEOUT), and rendered files' pages for good (see above). The model
  * reports every file a change alters through c->on_change (vn_changed),
- * called with the model lock held exclusive: vn_cache_note only queues the
- * object's path there. A notifier thread takes the queue and, for the
- * nodes the kernel holds (none, for what the kernel never looked up):
+ * called with the model lock held exclusive: vn_cache_note only notes the
+ * object's path there. What the kernel holds of it (nothing, for what it
+ * never looked up) is then made stale:
  *  - inode invalidations (attributes) of the object's directory, its child
  *    collections, its scratch files and the collection holding it: these
- *    wait for nothing a request holds (no rendered file is in them);
- *  - then, by a second thread, entry invalidations of the object's
- *    rendered files (and of the object's own name once it is gone): an
- *    entry invalidation takes the directory's i_rwsem, which a CREATE,
- *    UNLINK, RENAME, MKDIR or RMDIR in flight holds until it returns.
- * A request that made a change waits, after dropping the model lock, until
- * the notifier has done its part (vn_cache_wait), so a reader that starts
- * after the request returned sees the new value: requests that hold no
- * directory lock in the kernel (WRITE, FLUSH, SETATTR of a file, OPEN) wait
- * for both passes; the others for the inode pass only, since the entry
- * pass may wait for the very lock they hold.
+ *    wait for no lock a request holds (no rendered file is among them, and
+ *    a READ of a rendered file takes only the node table's mutex);
+ *  - entry invalidations of the object's rendered files (and of the
+ *    object's own name once it is gone): one takes the directory's
+ *    i_rwsem, which a CREATE, UNLINK, RENAME, MKDIR, RMDIR, LOOKUP or
+ *    READDIR in flight holds until it returns.
+ * A request that made a change does both itself, after dropping the model
+ * lock and before it replies (vn_unlock), so a reader that starts after
+ * it returned sees the new value -- except the entry pass of a request
+ * for which the kernel holds a lock that pass may need (vn_caller's
+ * locked: a directory's, or the file's for a WRITE or SETATTR, since an
+ * UNLINK holds the directory and waits for the file): the notifier thread
+ * does that one at once instead, and a FLUSH waits for its handle's
+ * (vn_cache_wait), so close() returns with the names fresh. Changes made
+ * off requests (jobs) go to the notifier thread too.
  */
 #define VN_TIMEOUT 3600.0
 
+/* One object (kind set) or one file whose files changed. */
+struct vn_inval {
+	char *path;		    /* the object's directory (or "/") */
+	const struct vn_kind *kind; /* NULL: one path alone */
+};
+
+struct vn_batch {
+	struct vn_batch *next;
+	struct vn_inval *q;
+	size_t n;
+	unsigned pass;		/* passes done */
+	struct timespec due;	/* of the next one */
+	unsigned long long seq; /* a first pass the notifier owes: its number */
+};
+
 struct vn_fuse_cache {
 	pthread_mutex_t mu;
-	pthread_cond_t more, done_cv, emore;
-	struct vn_inval {
-		char *path;		    /* the object's directory (or "/") */
-		const struct vn_kind *kind; /* NULL: one path alone */
-		unsigned long long ticket;
-	} * q;
+	pthread_cond_t more;
+	/* changes for the notifier thread */
+	struct vn_inval *q;
 	size_t n, cap;
-	/* tickets queued; through the inode pass; through both passes */
-	unsigned long long queued, idone, done;
+	/* batches waiting for their first, second (50 ms on) and third (1 s
+	 * on) pass, each in due order */
+	struct vn_batch *fifo[3], **tail[3];
+	/* first passes owed by the notifier: numbered, and done up to */
+	unsigned long long seq, seq_done;
+	pthread_cond_t done_cv;
 	bool running, stop;
-	pthread_t th, eth;
+	pthread_t th;
 	struct fuse_session *se;
-	/* entry invalidations for the second thread */
-	struct vn_einval {
-		struct vn_einval *next;
-		fuse_ino_t parent;
-		unsigned long long upto; /* 0: a later pass, nobody waits */
-		char name[];
-	} * eq, **etail;
 	struct vn_itable it;
 	/* what tools that replace or remove files did (see "marks") */
 	struct vn_marks *marks;
@@ -483,6 +503,19 @@ static void vn_marks_fini(struct vn_fuse_cache *fc);
  * context) vn_cache, through a local pointer fc. */
 #define vn_cache (*fc)
 
+static void vn_inval_free(struct vn_inval *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(q[i].path);
+	free(q);
+}
+
+static void vn_batch_free(struct vn_batch *b)
+{
+	vn_inval_free(b->q, b->n);
+	free(b);
+}
+
 int vn_fuse_state_init(struct vn_ctx *c)
 {
 	struct vn_fuse_cache *fc = calloc(1, sizeof(*fc));
@@ -491,9 +524,9 @@ int vn_fuse_state_init(struct vn_ctx *c)
 		return -ENOMEM;
 	pthread_mutex_init(&fc->mu, NULL);
 	pthread_cond_init(&fc->more, NULL);
-	pthread_cond_init(&fc->emore, NULL);
 	pthread_cond_init(&fc->done_cv, NULL);
-	fc->etail = &fc->eq;
+	for (int k = 0; k < 3; k++)
+		fc->tail[k] = &fc->fifo[k];
 	c->fuse_cache = fc;
 	if (vn_it_init(&fc->it) < 0)
 		return -ENOMEM;
@@ -508,22 +541,30 @@ void vn_fuse_state_fini(struct vn_ctx *c)
 		return;
 	pthread_mutex_destroy(&fc->mu);
 	pthread_cond_destroy(&fc->more);
-	pthread_cond_destroy(&fc->emore);
 	pthread_cond_destroy(&fc->done_cv);
 	vn_marks_fini(fc);
 	vn_it_fini(&fc->it);
-	while (fc->eq) {
-		struct vn_einval *e = fc->eq;
+	vn_inval_free(fc->q, fc->n);
+	for (int k = 0; k < 3; k++)
+		while (fc->fifo[k]) {
+			struct vn_batch *b = fc->fifo[k];
 
-		fc->eq = e->next;
-		free(e);
-	}
+			fc->fifo[k] = b->next;
+			vn_batch_free(b);
+		}
 	free(fc);
 	c->fuse_cache = NULL;
 }
 
-/* The last ticket this thread queued, not waited for yet. */
-static __thread unsigned long long vn_tl_ticket;
+/* The changes the request this thread serves made, not invalidated yet
+ * (on: the request holds the model lock exclusive); seq: the number of
+ * the last first pass it left to the notifier (see vn_cache_wait). */
+static __thread struct {
+	bool on;
+	struct vn_inval *q;
+	size_t n, cap;
+	unsigned long long seq;
+} vn_tl_pend;
 
 /* The directory of o, "/networks/N/subnets/S" (o NULL: "/"). */
 static int vn_obj_path(const struct vn_obj *o, struct vn_buf *b)
@@ -538,41 +579,45 @@ static int vn_obj_path(const struct vn_obj *o, struct vn_buf *b)
 	return r;
 }
 
-static void vn_cache_push(struct vn_ctx *c, char *path, const struct vn_kind *kind)
+/* Add a change to a list, once (a change sets several values of one
+ * object); path is consumed. */
+static void vn_inval_add(struct vn_inval **q, size_t *n, size_t *cap, char *path,
+			 const struct vn_kind *kind)
 {
-	struct vn_fuse_cache *fc = c->fuse_cache;
-	struct vn_inval *e;
-
-	if (!path)
-		return;
-	pthread_mutex_lock(&vn_cache.mu);
-	/* a change sets several values of one object: queue it once */
-	for (size_t i = vn_cache.n, k = 0; i-- > 0 && k < 64; k++) {
-		e = &vn_cache.q[i];
-		if (e->kind == kind && !strcmp(e->path, path)) {
-			vn_tl_ticket = e->ticket;
+	for (size_t i = *n, k = 0; i-- > 0 && k < 64; k++)
+		if ((*q)[i].kind == kind && !strcmp((*q)[i].path, path)) {
 			free(path);
-			goto out;
+			return;
 		}
-	}
-	if (vn_cache.n == vn_cache.cap) {
-		size_t cap = vn_cache.cap ? vn_cache.cap * 2 : 64;
-		struct vn_inval *nq = realloc(vn_cache.q, cap * sizeof(*nq));
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct vn_inval *nq = realloc(*q, nc * sizeof(*nq));
 
 		if (!nq) {
 			free(path); /* the timeouts bound what stays stale */
-			goto out;
+			return;
 		}
-		vn_cache.q = nq;
-		vn_cache.cap = cap;
+		*q = nq;
+		*cap = nc;
 	}
-	e = &vn_cache.q[vn_cache.n++];
-	e->path = path;
-	e->kind = kind;
-	e->ticket = ++vn_cache.queued;
-	vn_tl_ticket = e->ticket;
+	(*q)[*n].path = path;
+	(*q)[*n].kind = kind;
+	(*n)++;
+}
+
+static void vn_cache_push(struct vn_ctx *c, char *path, const struct vn_kind *kind)
+{
+	struct vn_fuse_cache *fc = c->fuse_cache;
+
+	if (!path)
+		return;
+	if (vn_tl_pend.on) {
+		vn_inval_add(&vn_tl_pend.q, &vn_tl_pend.n, &vn_tl_pend.cap, path, kind);
+		return;
+	}
+	pthread_mutex_lock(&vn_cache.mu);
+	vn_inval_add(&vn_cache.q, &vn_cache.n, &vn_cache.cap, path, kind);
 	pthread_cond_signal(&vn_cache.more);
-out:
 	pthread_mutex_unlock(&vn_cache.mu);
 }
 
@@ -606,7 +651,11 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 struct vn_pass {
 	fuse_ino_t *inos;
 	size_t ni, capi;
-	struct vn_einval *ents, **etail;
+	struct vn_ent {
+		fuse_ino_t parent;
+		char *name;
+	} * ents;
+	size_t ne, cape;
 };
 
 static void vn_pass_ino(struct vn_pass *ps, fuse_ino_t ino)
@@ -629,17 +678,22 @@ static void vn_pass_ino(struct vn_pass *ps, fuse_ino_t ino)
 
 static void vn_pass_entry(struct vn_pass *ps, const struct vn_inode *dir, const char *name)
 {
-	size_t l = strlen(name);
-	struct vn_einval *e = malloc(sizeof(*e) + l + 1);
+	char *nm;
 
-	if (!e)
+	if (ps->ne == ps->cape) {
+		size_t cap = ps->cape ? ps->cape * 2 : 32;
+		struct vn_ent *n = realloc(ps->ents, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		ps->ents = n;
+		ps->cape = cap;
+	}
+	nm = strdup(name);
+	if (!nm)
 		return;
-	e->next = NULL;
-	e->parent = dir->ino;
-	e->upto = 0;
-	memcpy(e->name, name, l + 1);
-	*ps->etail = e;
-	ps->etail = &e->next;
+	ps->ents[ps->ne].parent = dir->ino;
+	ps->ents[ps->ne++].name = nm;
 }
 
 /* The node of a path the kernel holds, or NULL (it->mu held). */
@@ -668,34 +722,27 @@ static struct vn_inode *vn_it_walk(struct vn_itable *it, const char *path)
 	return x;
 }
 
-static bool vn_type_rendered(unsigned char t)
-{
-	return t == VN_N_FILE;
-}
-
-/* What the kernel holds of one queued change (it->mu held); gone: the
- * object no longer exists. */
+/* What the kernel holds of one change (it->mu held); gone: the object no
+ * longer exists. */
 static void vn_pass_collect(struct vn_fuse_cache *fc, const struct vn_inval *e, bool gone,
 			    struct vn_pass *ps)
 {
 	struct vn_inode *d = vn_it_walk(&vn_cache.it, e->path), *p;
 
+	if (!d)
+		return; /* the kernel never looked it up: nothing of it is cached */
 	if (!e->kind) {
 		/* one file (a scratch file), or the root */
-		if (!d)
-			return;
 		vn_pass_ino(ps, d->ino);
-		if (d->parent && vn_type_rendered(d->type))
+		if (d->parent && d->type == VN_N_FILE)
 			vn_pass_entry(ps, d->parent, d->name);
 		return;
 	}
-	if (!d)
-		return; /* the kernel never looked it up: nothing of it is cached */
 	vn_pass_ino(ps, d->ino);
 	for (struct vn_inode *x = d->child; x; x = x->sib_next) {
 		if (!x->hashed)
 			continue;
-		if (vn_type_rendered(x->type))
+		if (x->type == VN_N_FILE)
 			vn_pass_entry(ps, d, x->name);
 		else
 			vn_pass_ino(ps, x->ino); /* child collections, scratch files */
@@ -711,40 +758,36 @@ static void vn_pass_collect(struct vn_fuse_cache *fc, const struct vn_inval *e, 
 
 static void vn_pass_free(struct vn_pass *ps)
 {
-	while (ps->ents) {
-		struct vn_einval *e = ps->ents;
-
-		ps->ents = e->next;
-		free(e);
-	}
+	for (size_t i = 0; i < ps->ne; i++)
+		free(ps->ents[i].name);
+	free(ps->ents);
 	free(ps->inos);
 }
 
 static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n);
 
-/* One pass over a batch: inode invalidations here, entries queued for
- * the entry thread with the ticket they complete (upto; 0: none). */
-static void vn_inval_batch(struct vn_ctx *c, const struct vn_inval *q, size_t n,
-			   unsigned long long upto)
+/* Which objects of a list are gone (model lock held): their names go. */
+static bool *vn_inval_gone(struct vn_ctx *c, const struct vn_inval *q, size_t n)
 {
-	struct vn_fuse_cache *fc = c->fuse_cache;
-	struct vn_pass ps = {.etail = &ps.ents};
 	bool *gone = calloc(n ? n : 1, sizeof(*gone));
-	struct vn_einval *mark;
+	struct vn_node nd;
 
-	/* which objects are gone: their names go too */
-	pthread_rwlock_rdlock(&c->lock);
-	for (size_t i = 0; gone && i < n; i++) {
-		struct vn_node nd;
-
+	for (size_t i = 0; gone && i < n; i++)
 		gone[i] = q[i].kind && vn_resolve(c, q[i].path, &nd) < 0;
-	}
-	pthread_rwlock_unlock(&c->lock);
+	return gone;
+}
+
+/* One pass over a list: the inode invalidations, then the entries unless
+ * !entries (gone: from vn_inval_gone; NULL: none is). */
+static void vn_inval_run(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n,
+			 const bool *gone, bool entries)
+{
+	struct vn_pass ps = {0};
+
 	pthread_mutex_lock(&vn_cache.it.mu);
 	for (size_t i = 0; i < n; i++)
 		vn_pass_collect(fc, &q[i], gone && gone[i], &ps);
 	pthread_mutex_unlock(&vn_cache.it.mu);
-	free(gone);
 	for (size_t i = 0; i < ps.ni; i++) {
 		int r = fuse_lowlevel_notify_inval_inode(vn_cache.se, ps.inos[i], 0, 0);
 
@@ -752,92 +795,25 @@ static void vn_inval_batch(struct vn_ctx *c, const struct vn_inval *q, size_t n,
 			vn_debug("invalidating inode %llu: %s", (unsigned long long)ps.inos[i],
 				 strerror(-r));
 	}
-	/* the ticket is complete once its last entry (or this mark) is done */
-	mark = upto ? calloc(1, sizeof(*mark) + 1) : NULL;
-	pthread_mutex_lock(&vn_cache.mu);
-	if (upto) {
-		vn_cache.idone = upto;
-		pthread_cond_broadcast(&vn_cache.done_cv);
+	for (size_t i = 0; entries && i < ps.ne; i++) {
+		int r = fuse_lowlevel_notify_inval_entry(vn_cache.se, ps.ents[i].parent,
+							 ps.ents[i].name, strlen(ps.ents[i].name));
+
+		if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
+			vn_debug("invalidating %s: %s", ps.ents[i].name, strerror(-r));
 	}
-	if (ps.ents) {
-		*vn_cache.etail = ps.ents;
-		vn_cache.etail = ps.etail;
-		ps.ents = NULL;
-	}
-	if (mark) {
-		mark->upto = upto;
-		mark->parent = 0; /* no entry: only the ticket */
-		*vn_cache.etail = mark;
-		vn_cache.etail = &mark->next;
-	} else if (upto) {
-		vn_cache.done = upto; /* no memory to wait through the entry pass */
-	}
-	pthread_cond_signal(&vn_cache.emore);
-	pthread_mutex_unlock(&vn_cache.mu);
 	vn_pass_free(&ps);
-}
-
-/* The entry pass (see above). */
-static void *vn_entry_thread(void *arg)
-{
-	struct vn_fuse_cache *fc = ((struct vn_ctx *)arg)->fuse_cache;
-
-	pthread_mutex_lock(&vn_cache.mu);
-	for (;;) {
-		struct vn_einval *e = vn_cache.eq;
-
-		if (!e) {
-			if (vn_cache.stop)
-				break;
-			pthread_cond_wait(&vn_cache.emore, &vn_cache.mu);
-			continue;
-		}
-		vn_cache.eq = e->next;
-		if (!vn_cache.eq)
-			vn_cache.etail = &vn_cache.eq;
-		pthread_mutex_unlock(&vn_cache.mu);
-		if (e->parent) {
-			int r = fuse_lowlevel_notify_inval_entry(vn_cache.se, e->parent, e->name,
-								 strlen(e->name));
-
-			if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
-				vn_debug("invalidating %s: %s", e->name, strerror(-r));
-		}
-		pthread_mutex_lock(&vn_cache.mu);
-		if (e->upto && e->upto > vn_cache.done) {
-			vn_cache.done = e->upto;
-			pthread_cond_broadcast(&vn_cache.done_cv);
-		}
-		free(e);
-	}
-	pthread_mutex_unlock(&vn_cache.mu);
-	return NULL;
-}
-
-static void vn_inval_free(struct vn_inval *q, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(q[i].path);
-	free(q);
 }
 
 /* A LOOKUP that rendered before a change and whose reply lands after the
  * change's invalidation made a kernel inode (or name) that invalidation
- * could not find: the notifier invalidates every batch again, 50 ms and
- * 1 s later (off the writers' path: they wait for the first pass only). */
-static const long vn_again_ms[] = {50, 1000};
-
-struct vn_batch {
-	struct vn_batch *next;
-	struct vn_inval *q;
-	size_t n;
-	unsigned pass;	     /* passes done */
-	struct timespec due; /* of the next one */
-};
+ * could not find: every list is invalidated again by the notifier, 50 ms
+ * and 1 s later (off the requests' path). */
+static const long vn_again_ms[] = {0, 50, 1000};
 
 static void vn_batch_due(struct vn_batch *b)
 {
-	long ms = vn_again_ms[b->pass - 1];
+	long ms = vn_again_ms[b->pass];
 
 	clock_gettime(CLOCK_REALTIME, &b->due);
 	b->due.tv_sec += ms / 1000;
@@ -848,6 +824,24 @@ static void vn_batch_due(struct vn_batch *b)
 	}
 }
 
+/* Queue b for its next pass (vn_cache.mu held); done after the third.
+ * A first pass gets a number (vn_cache_wait waits for it). */
+static void vn_batch_queue(struct vn_fuse_cache *fc, struct vn_batch *b)
+{
+	unsigned k = b->pass;
+
+	if (k > 2) {
+		vn_batch_free(b);
+		return;
+	}
+	if (k == 0)
+		b->seq = ++vn_cache.seq;
+	vn_batch_due(b);
+	b->next = NULL;
+	*vn_cache.tail[k] = b;
+	vn_cache.tail[k] = &b->next;
+}
+
 static bool vn_ts_passed(const struct timespec *t)
 {
 	struct timespec now;
@@ -856,107 +850,95 @@ static bool vn_ts_passed(const struct timespec *t)
 	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
+static bool vn_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
 static void *vn_cache_thread(void *arg)
 {
 	struct vn_ctx *c = arg;
 	struct vn_fuse_cache *fc = c->fuse_cache;
-	/* batches waiting for a later pass, in due order per pass */
-	struct vn_batch *fifo[2] = {NULL, NULL}, **tail[2] = {&fifo[0], &fifo[1]};
 
 	pthread_mutex_lock(&vn_cache.mu);
 	for (;;) {
 		struct vn_batch *b;
-		struct vn_inval *q;
-		size_t n;
-		unsigned long long upto;
+		bool *gone;
 		int k;
 
-		if (!vn_cache.n && !vn_cache.stop) {
-			/* the earliest later pass due */
-			k = !fifo[0]   ? 1
-			    : !fifo[1] ? 0
-			    : (fifo[0]->due.tv_sec < fifo[1]->due.tv_sec ||
-			       (fifo[0]->due.tv_sec == fifo[1]->due.tv_sec &&
-				fifo[0]->due.tv_nsec <= fifo[1]->due.tv_nsec))
-				    ? 0
-				    : 1;
-			if (!fifo[k]) {
-				pthread_cond_wait(&vn_cache.more, &vn_cache.mu);
-				continue;
-			}
-			if (!vn_ts_passed(&fifo[k]->due) &&
-			    pthread_cond_timedwait(&vn_cache.more, &vn_cache.mu, &fifo[k]->due) !=
-				    ETIMEDOUT)
-				continue;
-			b = fifo[k];
-			fifo[k] = b->next;
-			if (!fifo[k])
-				tail[k] = &fifo[k];
-			pthread_mutex_unlock(&vn_cache.mu);
-			vn_inval_batch(c, b->q, b->n, 0);
-			pthread_mutex_lock(&vn_cache.mu);
-			b->pass++;
-			b->next = NULL;
-			if (b->pass <= 2) {
-				vn_batch_due(b);
-				*tail[1] = b;
-				tail[1] = &b->next;
+		if (vn_cache.n) {
+			/* changes made off requests: a first pass now */
+			b = calloc(1, sizeof(*b));
+			if (!b) {
+				vn_inval_free(vn_cache.q, vn_cache.n);
 			} else {
-				vn_inval_free(b->q, b->n);
-				free(b);
+				b->q = vn_cache.q;
+				b->n = vn_cache.n;
+				b->pass = 0;
+				vn_batch_queue(fc, b);
 			}
+			vn_cache.q = NULL;
+			vn_cache.n = vn_cache.cap = 0;
 			continue;
 		}
-		if (!vn_cache.n && vn_cache.stop)
-			break;
-		q = vn_cache.q;
-		n = vn_cache.n;
-		upto = vn_cache.queued;
-		vn_cache.q = NULL;
-		vn_cache.n = vn_cache.cap = 0;
+		/* the pass due first */
+		k = -1;
+		for (int i = 0; i < 3; i++)
+			if (vn_cache.fifo[i] && (k < 0 || !vn_ts_before(&vn_cache.fifo[k]->due,
+									&vn_cache.fifo[i]->due)))
+				k = i;
+		if (k < 0) {
+			if (vn_cache.stop)
+				break;
+			pthread_cond_wait(&vn_cache.more, &vn_cache.mu);
+			continue;
+		}
+		if (!vn_cache.stop && !vn_ts_passed(&vn_cache.fifo[k]->due)) {
+			pthread_cond_timedwait(&vn_cache.more, &vn_cache.mu,
+					       &vn_cache.fifo[k]->due);
+			continue;
+		}
+		b = vn_cache.fifo[k];
+		vn_cache.fifo[k] = b->next;
+		if (!vn_cache.fifo[k])
+			vn_cache.tail[k] = &vn_cache.fifo[k];
+		if (vn_cache.stop) {
+			if (b->seq > vn_cache.seq_done)
+				vn_cache.seq_done = b->seq;
+			vn_batch_free(b);
+			continue;
+		}
 		pthread_mutex_unlock(&vn_cache.mu);
-		vn_inval_batch(c, q, n, upto);
+		pthread_rwlock_rdlock(&c->lock);
+		gone = vn_inval_gone(c, b->q, b->n);
+		pthread_rwlock_unlock(&c->lock);
+		vn_inval_run(fc, b->q, b->n, gone, true);
+		free(gone);
 		pthread_mutex_lock(&vn_cache.mu);
-		b = calloc(1, sizeof(*b));
-		if (!b) {
-			vn_inval_free(q, n);
-			continue;
+		if (b->seq > vn_cache.seq_done) {
+			vn_cache.seq_done = b->seq;
+			pthread_cond_broadcast(&vn_cache.done_cv);
 		}
-		b->q = q;
-		b->n = n;
-		b->pass = 1;
-		vn_batch_due(b);
-		*tail[0] = b;
-		tail[0] = &b->next;
+		b->seq = 0;
+		b->pass++;
+		vn_batch_queue(fc, b);
 	}
-	vn_cache.idone = vn_cache.done = vn_cache.queued;
+	vn_cache.seq_done = vn_cache.seq;
 	pthread_cond_broadcast(&vn_cache.done_cv);
-	pthread_cond_signal(&vn_cache.emore);
 	pthread_mutex_unlock(&vn_cache.mu);
-	for (int k = 0; k < 2; k++) {
-		while (fifo[k]) {
-			struct vn_batch *b = fifo[k];
-
-			fifo[k] = b->next;
-			vn_inval_free(b->q, b->n);
-			free(b);
-		}
-	}
 	return NULL;
 }
 
-/* Wait until what this thread queued is invalidated: through both passes
- * (entries too), or the inode pass only (see above). Not with the model
- * lock held. Bounded: a stuck kernel can't hang a request. */
-static void vn_cache_wait(struct vn_ctx *c, long ms, bool entries)
+/* Wait until the notifier did the first passes this thread left it (not
+ * with the model lock held; bounded: a stuck kernel can't hang a
+ * request). A FLUSH waits for its handle's WRITEs' entry passes so. */
+static void vn_cache_wait(struct vn_ctx *c, unsigned long long seq, long ms)
 {
 	struct vn_fuse_cache *fc = c->fuse_cache;
-	unsigned long long t = vn_tl_ticket;
 	struct timespec until;
 
-	if (!t)
+	if (!seq || !fc)
 		return;
-	vn_tl_ticket = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (ms % 1000) * 1000000L;
@@ -965,11 +947,63 @@ static void vn_cache_wait(struct vn_ctx *c, long ms, bool entries)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&vn_cache.mu);
-	while ((entries ? vn_cache.done : vn_cache.idone) < t && !vn_cache.stop)
+	while (vn_cache.seq_done < seq && !vn_cache.stop)
 		if (pthread_cond_timedwait(&vn_cache.done_cv, &vn_cache.mu, &until) == ETIMEDOUT) {
 			vn_warn(-ETIMEDOUT, "the kernel's cache invalidation is late");
 			break;
 		}
+	pthread_mutex_unlock(&vn_cache.mu);
+}
+
+/* The request's changes (model lock still held exclusive: *gone is
+ * computed now): invalidated by this thread once the lock is dropped
+ * (vn_cache_flush), then handed to the notifier for the later passes. */
+static struct vn_batch *vn_cache_take(struct vn_ctx *c, bool **gone)
+{
+	struct vn_batch *b;
+
+	*gone = NULL;
+	vn_tl_pend.on = false;
+	if (!vn_tl_pend.n)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		vn_inval_free(vn_tl_pend.q, vn_tl_pend.n);
+	} else {
+		b->q = vn_tl_pend.q;
+		b->n = vn_tl_pend.n;
+		*gone = vn_inval_gone(c, b->q, b->n);
+	}
+	vn_tl_pend.q = NULL;
+	vn_tl_pend.n = vn_tl_pend.cap = 0;
+	return b;
+}
+
+/* now: this thread does the first pass (the inode part only when the
+ * kernel holds a lock for the request, see vn_caller: the notifier does
+ * the entry part at once, and vn_tl_pend.seq says when it is done); else
+ * the notifier does all of it (the request holds a page lock). */
+static void vn_cache_flush(struct vn_ctx *c, struct vn_batch *b, bool *gone, bool now)
+{
+	struct vn_fuse_cache *fc = c->fuse_cache;
+	bool locked = vn_caller()->locked;
+
+	if (!b)
+		return;
+	if (now && vn_cache.running)
+		vn_inval_run(fc, b->q, b->n, gone, !locked);
+	free(gone);
+	/* the next pass: 50 ms on, or at once for what this thread left */
+	b->pass = now && !locked ? 1 : 0;
+	pthread_mutex_lock(&vn_cache.mu);
+	if (vn_cache.stop) {
+		vn_batch_free(b);
+	} else {
+		vn_batch_queue(fc, b);
+		if (b->pass == 0)
+			vn_tl_pend.seq = b->seq;
+	}
+	pthread_cond_signal(&vn_cache.more);
 	pthread_mutex_unlock(&vn_cache.mu);
 }
 
@@ -982,15 +1016,6 @@ static void vn_cache_start(struct vn_ctx *c)
 	vn_cache.stop = false;
 	if (pthread_create(&vn_cache.th, NULL, vn_cache_thread, c) != 0) {
 		vn_err(-EAGAIN, "cannot start the cache notifier: caching nothing");
-		return;
-	}
-	if (pthread_create(&vn_cache.eth, NULL, vn_entry_thread, c) != 0) {
-		vn_err(-EAGAIN, "cannot start the cache notifier: caching nothing");
-		pthread_mutex_lock(&vn_cache.mu);
-		vn_cache.stop = true;
-		pthread_cond_signal(&vn_cache.more);
-		pthread_mutex_unlock(&vn_cache.mu);
-		pthread_join(vn_cache.th, NULL);
 		return;
 	}
 	vn_cache.running = true;
@@ -1013,7 +1038,6 @@ static void vn_cache_stop(struct vn_ctx *c)
 	pthread_cond_signal(&vn_cache.more);
 	pthread_mutex_unlock(&vn_cache.mu);
 	pthread_join(vn_cache.th, NULL);
-	pthread_join(vn_cache.eth, NULL);
 }
 
 /* ---- path resolution (model lock held) ---- */
@@ -1502,25 +1526,31 @@ static void vn_wrlock(struct vn_ctx *c)
 {
 	pthread_rwlock_wrlock(&c->lock);
 	c->caller_uid = vn_caller()->uid;
+	vn_tl_pend.on = true; /* what it changes, this thread invalidates */
 }
 
-/* Unlock, then wait for the invalidations the change queued: a request
- * that holds a directory's lock in the kernel waits for the inode pass
- * only (see "the kernel's caches"). */
+/* Unlock, then invalidate what the change altered in the kernel's caches
+ * before the request replies (see "the kernel's caches"). */
 static void vn_unlock(struct vn_ctx *c)
 {
+	bool *gone;
+	struct vn_batch *b = vn_cache_take(c, &gone);
+
 	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
-	vn_cache_wait(c, 2000, !vn_caller()->dirop);
+	vn_cache_flush(c, b, gone, true);
 }
 
-/* Unlock without waiting: the request holds a page lock of a file the
- * notifier may have to invalidate (a scratch WRITE, a READ). */
+/* Unlock, the invalidations left to the notifier: the request holds a
+ * page lock of a file they may reach (a scratch WRITE, a READ). */
 static void vn_unlock_nowait(struct vn_ctx *c)
 {
+	bool *gone;
+	struct vn_batch *b = vn_cache_take(c, &gone);
+
 	vn_errlog_request_end();
 	pthread_rwlock_unlock(&c->lock);
-	vn_tl_ticket = 0;
+	vn_cache_flush(c, b, gone, false);
 }
 
 /* ---- attributes of nodes ---- */
@@ -2218,6 +2248,8 @@ out:
 		vn_unlock_nowait(c); /* its page is locked by this WRITE */
 	else
 		vn_unlock(c);
+	if (vn_tl_pend.seq > fh->inval_seq)
+		fh->inval_seq = vn_tl_pend.seq;
 	return r < 0 ? r : (int)size;
 }
 
@@ -2228,6 +2260,9 @@ static int vn_op_flush(const char *path, struct fuse_file_info *fi)
 	struct vn_node n = {0};
 	int r;
 
+	/* the names the writes changed are dropped before close() returns */
+	vn_cache_wait(c, fh->inval_seq, 2000);
+	fh->inval_seq = 0;
 	if (!fh->pending)
 		return fh->list_err; /* a list refused on the way: close() says so */
 	/* A close by another file table than the one that wrote -- a child
@@ -2829,7 +2864,7 @@ static int vn_op_statfs(const char *path, struct statvfs *st)
 /* a listing's inode numbers are not the ones stat gives (libfuse's way) */
 #define VN_UNKNOWN_INO 0xffffffffu
 
-static void vn_req_begin(fuse_req_t req, bool dirop)
+static void vn_req_begin(fuse_req_t req, bool locked)
 {
 	const struct fuse_ctx *x = fuse_req_ctx(req);
 
@@ -2837,8 +2872,9 @@ static void vn_req_begin(fuse_req_t req, bool dirop)
 	vn_tl_caller.uid = x->uid;
 	vn_tl_caller.gid = x->gid;
 	vn_tl_caller.pid = x->pid;
-	vn_tl_caller.dirop = dirop;
+	vn_tl_caller.locked = locked;
 	vn_tl_caller.node = NULL;
+	vn_tl_pend.seq = 0;
 }
 
 static struct vn_itable *vn_itab(struct vn_ctx *c)
@@ -3121,11 +3157,6 @@ static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, -r);
 }
 
-static bool vn_type_dir(unsigned char t)
-{
-	return t == VN_N_ROOT || t == VN_N_COLL || t == VN_N_OBJ;
-}
-
 /* chmod, chown, truncate, utimens: in libfuse's order; then the stat. */
 static void vn_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
@@ -3135,15 +3166,9 @@ static void vn_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	struct vn_ctx *c;
 	int r;
 
-	vn_req_begin(req, false);
+	vn_req_begin(req, true); /* the kernel holds the file's (or directory's) lock */
 	c = vn_caller()->c;
 	r = vn_ll_path(c, ino, NULL, path, sizeof(path), &x);
-	if (r == 0) {
-		/* a directory's SETATTR holds its lock in the kernel */
-		pthread_mutex_lock(&vn_itab(c)->mu);
-		vn_tl_caller.dirop = vn_type_dir(x->type);
-		pthread_mutex_unlock(&vn_itab(c)->mu);
-	}
 	if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
 		r = vn_op_chmod(path, attr->st_mode, fi);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
@@ -3525,7 +3550,7 @@ static void vn_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	struct vn_ctx *c;
 	int r;
 
-	vn_req_begin(req, false);
+	vn_req_begin(req, true); /* the kernel holds the file's lock */
 	c = vn_caller()->c;
 	r = vn_op_write(vn_ll_fh_path(c, ino, path), buf, size, off, fi);
 	if (r < 0)
