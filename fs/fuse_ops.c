@@ -3141,14 +3141,22 @@ static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_attr(req, &st, VN_TIMEOUT);
 		return;
 	}
-	if (fi && vn_fh(fi)->page && (r == -ESTALE || r == -ENOENT) &&
-	    vn_fh(fi)->node->st.st_mode) {
+	if (fi && vn_fh(fi)->page && (r == -ESTALE || r == -ENOENT)) {
 		/* A reader's handle on a value whose file is gone (its object
 		 * removed): it reads the node's value to the end, as a file
 		 * unlinked while open; the kernel asks for the size as it
 		 * reads (any other handle's fstat is ESTALE, see the top). */
+		struct vn_inode *n = vn_fh(fi)->node;
+
 		pthread_mutex_lock(&vn_itab(c)->mu);
-		st = vn_fh(fi)->node->st;
+		st = n->st;
+		if (!st.st_mode) { /* bound at an OPEN (a scratch file renamed onto it) */
+			memset(&st, 0, sizeof(st));
+			st.st_mode = S_IFREG | 0444;
+			st.st_ino = n->ino;
+		}
+		st.st_size = (off_t)n->content.len;
+		st.st_blocks = (blkcnt_t)((n->content.len + 511) / 512);
 		pthread_mutex_unlock(&vn_itab(c)->mu);
 		st.st_nlink = 0;
 		fuse_reply_attr(req, &st, 1.0);

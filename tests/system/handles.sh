@@ -137,6 +137,18 @@ alive "dd <&3 on a json whose network was removed"
 vn_eq "${json:0:64}" "$got" "the read serves the snapshot taken at open (first 64 bytes)"
 vn_eq "$json" "$got$rest" "and the rest of it"
 
+# the same for a value a scratch file was renamed onto (its node was made
+# by the rename, bound at the open), read after the network went
+vn_ok mkdir "$M/networks/m3"
+vn_ok vn_w "$M/networks/m3/.mtu.tmp" 1400
+vn_ok mv "$M/networks/m3/.mtu.tmp" "$M/networks/m3/mtu"
+exec 3<"$M/networks/m3/mtu"
+vn_ok rmdir "$M/networks/m3"
+got=$(timeout 10 dd bs=64 count=1 <&3 2>/dev/null && echo .) || true
+exec 3<&-
+vn_eq "1400
+." "$got" "a value renamed into place and held open reads whole after its network went"
+
 # ---- variants, as root and as nobody -----------------------------------------------
 for who in root nobody; do
 	if [ $who = root ]; then run=fdop p=r; else run=nb_fdop p=u; fi
