@@ -49,6 +49,9 @@
 #define VN_DHCP_PROC "dnsmasq"
 #define VN_DHCP_HOSTS_DELAY_MS 5 /* a hosts rewrite waits at least this */
 #define VN_DHCP_HOSTS_MAX_MS 50	 /* and a change at most about this */
+/* DHCP brought up by a reset of enable_dhcp waits this long (see
+ * vn_dhcp_note_reset) */
+#define VN_DHCP_SETTLE_MS 100
 
 struct vn_dhcp_ent {
 	char id[37];
@@ -64,6 +67,11 @@ struct vn_dhcp_ent {
 	/* behind c->dhcp->mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
 	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
+	/* behind c->dhcp->mu: the service is not set up before this
+	 * (CLOCK_MONOTONIC ms; a reset asked for it), and a realise job for
+	 * it is pending (the network reads BUILD) */
+	long long settle_ms;
+	bool deferred;
 };
 
 /* The DHCP services' state, in the context (c->dhcp). */
@@ -712,6 +720,155 @@ static int vn_dhcp_hosts_later(struct vn_ctx *c, struct vn_obj *net, struct vn_e
 	return r < 0 ? vn_fail(err, r, "could not queue the DHCP hosts file") : 0;
 }
 
+/* ---- the realise job: DHCP brought up by a reset ----
+ * rm -r of a network unlinks its subnets' files before it removes them,
+ * and the unlink of enable_dhcp resets it to its default, 1: with a cidr
+ * that would set the whole service up (namespace, DHCP port and its veth,
+ * files, dnsmasq) only for the subnet's rmdir a few requests later to tear
+ * it down again (40 ms a network, most of an rm -r's time). So when a
+ * reset of enable_dhcp is what brings DHCP up, the service is not set up
+ * in that request: one job per network (merged while pending) waits
+ * VN_DHCP_SETTLE_MS from the last such reset, then makes the service
+ * match the model as it is THEN. After rm -r's removal there is nothing to
+ * serve and nothing was made; after a lone `rm enable_dhcp` the service
+ * comes up that much later, the network reading BUILD meanwhile. Any
+ * other write that brings DHCP up sets it up in the write, as before. */
+
+static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, bool now,
+			   struct vn_err *err);
+
+struct vn_dhcp_realise_snap {
+	struct vn_dhcp *d;
+	char id[37];
+};
+
+static int vn_dhcp_realise_run(void *snap, void **result, struct vn_err *err)
+{
+	struct vn_dhcp_realise_snap *rs = snap;
+
+	(void)result;
+	(void)err;
+	/* a later reset moves the time on: wait for the last one (bounded) */
+	for (int i = 0; i < 10; i++) {
+		struct vn_dhcp_ent *e;
+		long long wait = 0;
+
+		pthread_mutex_lock(&rs->d->mu);
+		e = vn_ent_find(rs->d, rs->id);
+		if (e && e->deferred)
+			wait = e->settle_ms - vn_dhcp_now_ms();
+		pthread_mutex_unlock(&rs->d->mu);
+		if (wait <= 0)
+			break;
+		usleep((useconds_t)(wait > VN_DHCP_SETTLE_MS ? VN_DHCP_SETTLE_MS : wait) * 1000);
+	}
+	return 0;
+}
+
+static int vn_dhcp_realise_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+				   struct vn_err *err)
+{
+	struct vn_dhcp_ent *e;
+	bool was;
+	int r;
+
+	(void)result;
+	if (!o || o->deleting)
+		return 0; /* removed meanwhile: its destroy hook found nothing made */
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, o->id);
+	was = e && e->deferred;
+	if (e)
+		e->deferred = false;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	if (!was)
+		return rc; /* set up or torn down by a write since */
+	/* what the service changes on its port does not come back to it */
+	vn_graph_push(c, o);
+	r = vn_dhcp_do_sync(c, o, false, true, err);
+	vn_graph_pop(c);
+	if (r < 0) {
+		o->failed = true;
+		vn_obj_set_error(o, err);
+	}
+	vn_changed(c, o, "status"); /* BUILD no more */
+	return r;
+}
+
+static const struct vn_job_ops vn_dhcp_realise_ops = {
+	.what = "DHCP service",
+	.flags = VN_JOB_NO_STATUS,
+	.run = vn_dhcp_realise_run,
+	.publish = vn_dhcp_realise_publish,
+};
+
+void vn_dhcp_note_reset(struct vn_ctx *c, struct vn_obj *net)
+{
+	struct vn_dhcp_ent *e;
+
+	if (!c->dhcp || !c->ns || net->kind != &vn_kind_network)
+		return;
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_get(c->dhcp, net->id);
+	if (e)
+		e->settle_ms = vn_dhcp_now_ms() + VN_DHCP_SETTLE_MS;
+	pthread_mutex_unlock(&c->dhcp->mu);
+}
+
+bool vn_dhcp_pending(struct vn_ctx *c, const struct vn_obj *net)
+{
+	struct vn_dhcp_ent *e;
+	bool yes;
+
+	if (!c->dhcp)
+		return false;
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, net->id);
+	yes = e && e->deferred;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	return yes;
+}
+
+/* Not set up yet, and a reset asked to wait: queue (or join) the realise
+ * job. 1: deferred; 0: set it up now; -errno. */
+static int vn_dhcp_defer(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent *e,
+			 struct vn_err *err)
+{
+	struct vn_dhcp_realise_snap *rs;
+	bool wait, first;
+	int r;
+
+	if (e->ns_ready || vn_dhcp_port(net))
+		return 0; /* already serving: changes follow at once */
+	pthread_mutex_lock(&c->dhcp->mu);
+	wait = e->deferred || e->settle_ms > vn_dhcp_now_ms();
+	first = wait && !e->deferred;
+	if (wait)
+		e->deferred = true;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	if (!wait)
+		return 0;
+	if (!first)
+		return 1; /* the pending job looks at the model when it runs */
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		r = -ENOMEM;
+	else {
+		rs->d = c->dhcp;
+		snprintf(rs->id, sizeof(rs->id), "%s", net->id);
+		r = vn_job_submit(c, net, NULL, &vn_dhcp_realise_ops, rs);
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&c->dhcp->mu);
+		e->deferred = false;
+		pthread_mutex_unlock(&c->dhcp->mu);
+		return vn_fail(err, r, "could not queue the DHCP service of network '%s'",
+			       net->name);
+	}
+	vn_changed(c, net, "status"); /* BUILD */
+	return 1;
+}
+
 /* ---- tear down / set up ---- */
 
 static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting, struct vn_err *err)
@@ -719,7 +876,7 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	struct vn_obj *port = deleting ? NULL : vn_dhcp_port(net);
 	struct vn_dhcp_ent *e;
 	char ns[64];
-	bool had;
+	bool had, was;
 	int r;
 
 	if (!c->ns)
@@ -727,10 +884,17 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	vn_dhcp_namespace(net, ns);
 	pthread_mutex_lock(&c->dhcp->mu);
 	e = vn_ent_find(c->dhcp, net->id);
-	had = e != NULL;
+	had = e && (e->want || e->started || e->ns_ready || e->dir_made);
 	if (e)
 		e->want = false; /* a start job still to run starts nothing */
+	was = e && e->deferred;
+	if (was)
+		e->deferred = false; /* the realise job finds nothing to do */
+	if (e && !had && deleting)
+		vn_ent_drop(c->dhcp, net->id); /* else kept for its settle time */
 	pthread_mutex_unlock(&c->dhcp->mu);
+	if (was)
+		vn_changed(c, net, "status"); /* BUILD no more */
 	if (!had && !port && !vn_own_has(c, VN_DHCP_OWN, ns))
 		return 0; /* nothing was ever set up */
 	/* dnsmasq stops at once on SIGTERM (the supervisor reaps it) */
@@ -790,7 +954,9 @@ static int vn_dhcp_ensure_port(struct vn_ctx *c, struct vn_obj *net, const struc
 	return 0;
 }
 
-static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, struct vn_err *err)
+/* now: set up what the model asks for even within a reset's settle time */
+static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, bool now,
+			   struct vn_err *err)
 {
 	struct vn_dhcp_sub subs[VN_DHCP_MAX_SUBNETS];
 	struct vn_dnsmasq_range ranges[VN_DHCP_MAX_SUBNETS];
@@ -817,6 +983,11 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 	pthread_mutex_unlock(&c->dhcp->mu);
 	if (!e)
 		return vn_fail(err, -ENOMEM, "out of memory");
+	if (!reconcile && !now) {
+		r = vn_dhcp_defer(c, net, e, err);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	if (!e->ns_ready) {
 		struct vn_ns *h = NULL;
 
@@ -924,7 +1095,7 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 
 int vn_dhcp_sync(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 {
-	return vn_dhcp_do_sync(c, net, false, err);
+	return vn_dhcp_do_sync(c, net, false, false, err);
 }
 
 int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
@@ -933,7 +1104,7 @@ int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 
 	/* what the service changes on its port does not come back to it */
 	vn_graph_push(c, net);
-	r = vn_dhcp_do_sync(c, net, true, err);
+	r = vn_dhcp_do_sync(c, net, true, true, err);
 	vn_graph_pop(c);
 	return r;
 }

@@ -46,6 +46,13 @@ struct json_object *vn_dhcp_port_want(struct vn_ctx *c, struct vn_obj *port);
 int vn_dhcp_sync(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
 /* The same at start-up: also ends a dnsmasq an earlier daemon left. */
 int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
+/* A reset (unlink, empty write) of a subnet's enable_dhcp turned it on
+ * again (rm -r unlinks a subnet's files before removing it): if that
+ * brings DHCP up on net, the service is set up VN_DHCP_SETTLE_MS later,
+ * by a job that looks at the model then (fs/dhcp.c, "the realise job"). */
+void vn_dhcp_note_reset(struct vn_ctx *c, struct vn_obj *net);
+/* That job is pending: the network reads BUILD. Any lock state. */
+bool vn_dhcp_pending(struct vn_ctx *c, const struct vn_obj *net);
 /* The network is being deleted (its ports are gone already). */
 int vn_dhcp_destroy(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
 /* After reconcile: qdhcp namespaces, dnsmasq processes and state

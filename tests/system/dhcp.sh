@@ -271,6 +271,78 @@ vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 1
 vn_true "enable_dhcp 1 again: dnsmasq is back" vn_wait_for 50 one_of "$D2/pid"
 vn_true "and serves h2" lease h2 "$L2"
 
+# ---- rm -r of a network without DHCP sets none up ----------------------------------------
+# rm -r unlinks a subnet's files before its rmdir, and the unlink of
+# enable_dhcp resets it to 1: with a cidr that set the whole service up
+# (namespace, DHCP port, a dnsmasq) for the rmdir to tear it down again.
+# Now a reset that brings DHCP up is set up by a job a moment later that
+# looks at the model then. Every dnsmasq spawned from here is counted: a
+# wrapper bound over the binary (this mount namespace only) logs its pid.
+mkdir "$VN_TMP/real"
+cp "$(command -v dnsmasq)" "$VN_TMP/real/dnsmasq"
+SPAWNS=$VN_TMP/spawns
+: >"$SPAWNS"
+printf '#!/bin/sh\necho "$$ $*" >>%s\nexec %s "$@"\n' "$SPAWNS" "$VN_TMP/real/dnsmasq" >"$VN_TMP/dnsmasq-wrap"
+chmod 755 "$VN_TMP/dnsmasq-wrap"
+mount --bind "$VN_TMP/dnsmasq-wrap" /usr/sbin/dnsmasq
+spawns() { grep -c . "$SPAWNS" || true; }
+qdhcp_before=$(qdhcp)
+for k in 1 2 3; do
+	N3=$M/networks/n3
+	mkdir "$N3" "$N3/subnets/s3a" "$N3/subnets/s3b" "$N3/ports/p3"
+	for s in a b; do
+		vn_w "$N3/subnets/s3$s/enable_dhcp" 0
+		vn_w "$N3/subnets/s3$s/cidr" "10.3$k.$([ $s = a ] && echo 1 || echo 2).0/24"
+	done
+	ID3=$(vn_cat "$N3/id")
+	vn_ok rm -r "$N3"
+	vn_true "rm -r n3 ($k): gone" test ! -e "$N3"
+done
+sleep 0.5 # past the settle time: a start that came late would show now
+vn_eq 0 "$(spawns)" "rm -r of a network whose subnets have enable_dhcp 0 spawns no dnsmasq (3 times)"
+vn_eq "$qdhcp_before" "$(qdhcp)" "... and leaves no qdhcp namespace"
+vn_true "... and no state directory" test ! -e "$VN_STATE/dhcp/$ID3"
+vn_eq "" "$(grep -F "$ID3" "$VN_TMP/daemon.log" | grep -v -e ' created network n3 ' -e ' deleted network n3 ' || true)" \
+	"... and nothing about its DHCP in the daemon's log"
+
+# a lone rm of enable_dhcp is a reset like any other: DHCP comes up
+N4=$M/networks/n4
+mkdir "$N4" "$N4/subnets/s4"
+vn_ok vn_w "$N4/subnets/s4/enable_dhcp" 0
+vn_ok vn_w "$N4/subnets/s4/cidr" 10.40.0.0/24
+mkdir "$N4/ports/p4"
+vn_host h4
+vn_ok vn_w "$N4/ports/p4/netns" /run/netns/h4
+ID4=$(vn_cat "$N4/id")
+D4=$VN_STATE/dhcp/$ID4
+t0=${EPOCHREALTIME/./}
+vn_ok rm "$N4/subnets/s4/enable_dhcp"
+st=$(vn_cat "$N4/status")
+t1=${EPOCHREALTIME/./}
+vn_eq 1 "$(vn_cat "$N4/subnets/s4/enable_dhcp")" "rm enable_dhcp: back to its default, 1"
+if [ $((t1 - t0)) -lt 80000 ]; then
+	vn_eq BUILD "$st" "right after the reset the network reads BUILD (its DHCP service is on its way)"
+fi
+status_is() { [ "$(vn_cat "$1/status")" = "$2" ]; }
+vn_true "then ACTIVE" vn_wait_for 30 status_is "$N4" ACTIVE
+vn_true "then a dnsmasq runs for n4" vn_wait_for 50 one_of "$D4/pid"
+vn_eq "qdhcp-$ID4" "$(qdhcp | grep -x "qdhcp-$ID4")" "n4 has its qdhcp namespace"
+vn_eq "dhcp p4" "$(vn_ls "$N4/ports" | xargs)" "n4 has its DHCP port"
+vn_eq 1 "$(spawns)" "one dnsmasq was spawned, n4's"
+vn_eq "" "$(vn_cat "$N4/error")" "no error"
+P4IP=$(vn_cat "$N4/ports/p4/fixed_ips" | awk '{print $2}')
+hosts4() { grep -q "$P4IP" "$D4/hosts" 2>/dev/null; }
+vn_true "n4's hosts file has p4" vn_wait_for 20 hosts4
+L4=$VN_TMP/h4.lease
+vn_true "udhcpc in h4 gets a lease" lease h4 "$L4"
+vn_eq "$P4IP/24" "$(got "$L4" ip)" "h4 got p4's address from the DHCP service the reset brought up"
+vn_ok vn_w "$N4/ports/p4/netns" ""
+vn_ok rm -r "$N4"
+vn_eq "$qdhcp_before" "$(qdhcp)" "rm -r n4: its namespace is gone"
+vn_true "rm -r n4: its dnsmasq is gone" vn_wait_for 20 none_of "$D4/pid"
+vn_eq 1 "$(spawns)" "and no other dnsmasq was spawned"
+umount /usr/sbin/dnsmasq
+
 # ---- rm -r leaves nothing ---------------------------------------------------------------
 vn_ok vn_w "$N2/ports/p2/netns" ""
 vn_ok rm -r "$N2"
