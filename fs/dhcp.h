@@ -13,10 +13,10 @@
 #define VN_DHCP_NS_PREFIX "qdhcp-"
 /* the DHCP port's interface inside qdhcp-<id>: "ns-" + id digits */
 #define VN_DHCP_IF_PREFIX "ns-"
-/* dns_nameservers: at most Neutron's default max_dns_nameservers (EINVAL
- * beyond). host_routes are not limited (they are the namespace's routes
- * too), but DHCP serves the first VN_DHCP_MAX_ROUTES (Neutron's
- * max_subnet_host_routes; option 121 holds at most 255 bytes). Both keep
+/* dns_nameservers: at most Neutron's default max_dns_nameservers, and
+ * host_routes at most its max_subnet_host_routes (EINVAL beyond: DHCP
+ * serves them all, and option 121 holds at most 255 bytes; the opts file
+ * still serves no more than VN_DHCP_MAX_ROUTES, whatever the store holds). Both keep
  * every line of dnsmasq's opts file far below the 1,024 bytes dnsmasq
  * reads a line in (fgets into a MAXDNAME buffer: the rest of a longer
  * line is read as a line of its own, an option nobody wrote). */

@@ -364,6 +364,14 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	if (vn_list_len(vn_get_list(o, "dns_nameservers")) > VN_DHCP_MAX_DNS)
 		return vn_fail(err, -EINVAL, "at most %d dns_nameservers (%zu given)",
 			       VN_DHCP_MAX_DNS, vn_list_len(vn_get_list(o, "dns_nameservers")));
+	/* DHCP serves them (option 121 holds 255 bytes): Neutron's default
+	 * max_subnet_host_routes, VN_DHCP_MAX_ROUTES */
+	if (vn_list_len(vn_get_list(o, "host_routes")) > VN_DHCP_MAX_ROUTES)
+		return vn_fail(err, -EINVAL,
+			       "at most %d host_routes (%zu given): DHCP serves a subnet's host "
+			       "routes, and no more than %d fit (Neutron's max_subnet_host_routes)",
+			       VN_DHCP_MAX_ROUTES, vn_list_len(vn_get_list(o, "host_routes")),
+			       VN_DHCP_MAX_ROUTES);
 	if (c->caller_uid != 0 && vn_get_bool(net, "external") &&
 	    (!strcmp(a->name, "cidr") || !strcmp(a->name, "gateway_ip")))
 		return vn_fail(err, -EACCES,
