@@ -36,28 +36,6 @@ n_ours() { [ "$(vn_dnsmasqs | wc -w)" = "$1" ]; }
 gone() { [ ! -e "/proc/$1/cmdline" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
-HOOK=$VN_TMP/udhcpc-hook.sh
-cat >"$HOOK" <<'EOF'
-#!/bin/sh
-# udhcpc hook: record every option the server sent
-case "$1" in
-deconfig) ip link set "$interface" up ;;
-bound | renew)
-	ip addr flush dev "$interface"
-	ip addr add "$ip/$mask" dev "$interface"
-	env | grep -E '^(ip|router|dns|ntpsrv|staticroutes|opt[0-9]+)=' | sort >"$OUT"
-	;;
-esac
-exit 0
-EOF
-chmod 755 "$HOOK"
-# lease NS OUTFILE: udhcpc once in NS on eth0, asking for NTP (42) too
-lease() {
-	rm -f "$2"
-	timeout -k 2 20 ip netns exec "$1" env OUT="$2" busybox udhcpc -i eth0 -f -q -n \
-		-t 8 -T 1 -A 1 -O ntpsrv -O staticroutes -s "$HOOK" >"$2.log" 2>&1 && [ -s "$2" ]
-}
-got() { grep "^$2=" "$1" | cut -d= -f2- || true; }
 
 # ---- DHCP option injection through a long list -----------------------------------
 N1=$M/networks/n1
@@ -85,9 +63,9 @@ opts_before=$(cat "$D1/opts")
 vn_t_bad EINVAL "$S1/dns_nameservers" "$(printf '%s\n' "${inj[@]}")" "at most 5 dns_nameservers \(124 given\)"
 vn_eq "$opts_before" "$(cat "$D1/opts")" "the refused list left dnsmasq's options file as it was"
 L=$VN_TMP/h1.lease
-vn_true "h1 gets a lease" lease h1 "$L"
-vn_eq "" "$(got "$L" ntpsrv)" "no NTP server (option 42) reaches the client: nobody configured one"
-vn_eq "10.0.0.3 10.0.0.1" "$(got "$L" ip) $(got "$L" router)" "the lease is p1's address and n1's gateway"
+vn_true "h1 gets a lease" vn_lease h1 "$L" ntpsrv staticroutes
+vn_eq "" "$(vn_lease_got "$L" ntpsrv)" "no NTP server (option 42) reaches the client: nobody configured one"
+vn_eq "10.0.0.3 10.0.0.1" "$(vn_lease_got "$L" ip) $(vn_lease_got "$L" router)" "the lease is p1's address and n1's gateway"
 vn_t_bad EINVAL "$S1/dns_nameservers" "$(vn_lines 1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5 1.0.0.6)" \
 	"at most 5 dns_nameservers \(6 given\)"
 vn_ok vn_w "$S1/dns_nameservers" "$(vn_lines 1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5)"
@@ -101,12 +79,12 @@ vn_ok vn_w "$S1/host_routes" "$(printf '%s\n' "${routes[@]:0:20}")"
 vn_t_bad EINVAL "$S1/host_routes" "${routes[20]}" "at most 20 host_routes \(21 given\)" append
 long() { awk 'length($0) > 1000' "$D1/opts"; }
 vn_eq "" "$(long)" "no line of dnsmasq's options file is longer than 1,000 bytes"
-vn_true "h1 gets a lease with 5 servers and 20 routes" lease h1 "$L"
-vn_eq "1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5" "$(got "$L" dns)" "h1 got the 5 DNS servers, in order"
+vn_true "h1 gets a lease with 5 servers and 20 routes" vn_lease h1 "$L" ntpsrv staticroutes
+vn_eq "1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5" "$(vn_lease_got "$L" dns)" "h1 got the 5 DNS servers, in order"
 want_routes=$(for i in $(seq 1 20); do printf '192.168.%d.128/25 10.0.0.%d ' $((100 + i)) $((150 + i)); done)
-vn_eq "${want_routes}0.0.0.0/0 10.0.0.1" "$(got "$L" staticroutes)" \
+vn_eq "${want_routes}0.0.0.0/0 10.0.0.1" "$(vn_lease_got "$L" staticroutes)" \
 	"h1 got the 20 host routes and the default route"
-vn_eq "" "$(got "$L" ntpsrv)" "still no NTP server"
+vn_eq "" "$(vn_lease_got "$L" ntpsrv)" "still no NTP server"
 vn_ok vn_w "$S1/host_routes" ""
 vn_ok vn_w "$S1/dns_nameservers" ""
 
@@ -223,11 +201,11 @@ rmdir "$M/networks/rootnet"
 # store's too) for everyone. Now --quiet-dhcp: errors only.
 mkdir "$N1/ports/p1"
 vn_ok vn_w "$N1/ports/p1/netns" /run/netns/h1
-for i in 1 2 3 4 5; do lease h1 "$L" || true; done
+for i in 1 2 3 4 5; do vn_lease h1 "$L" ntpsrv staticroutes || true; done
 vn_eq 0 "$(grep -cE 'DHCP(DISCOVER|OFFER|REQUEST|ACK)' "$D1/log" || true)" \
 	"five leases later, dnsmasq's log has no line per DHCP packet"
 vn_true "dnsmasq runs with --quiet-dhcp" grep -qxF -- --quiet-dhcp <(tr '\0' '\n' <"/proc/$(vn_dnsmasqs | head -n1)/cmdline")
-vn_eq "10.0.0.3" "$(got "$L" ip)" "and h1 still gets its lease"
+vn_eq "10.0.0.3" "$(vn_lease_got "$L" ip)" "and h1 still gets its lease"
 vn_ok vn_w "$N1/ports/p1/netns" ""
 rmdir "$N1/ports/p1"
 
