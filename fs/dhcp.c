@@ -22,6 +22,9 @@
  * A registry (id -> entry) behind its own mutex tells a start job whether
  * its dnsmasq is still wanted with that argument vector: a job that runs
  * after the service was torn down (or changed again) starts nothing.
+ * A reset of enable_dhcp (rm -r's unlink) that brings DHCP up does not
+ * set it up at once: a job does, a moment later, from the model as it is
+ * then (see "the realise job").
  * Lock order: model lock -> c->dhcp->mu -> the supervisor's.
  */
 #include <dirent.h>
