@@ -60,8 +60,12 @@ struct vn_dhcp_ent {
 	char id[37];
 	/* behind c->dhcp->mu (a start job reads them) */
 	bool want;	/* the network serves DHCP */
-	char *argv_key; /* the argument vector a start job must match */
+	char *argv_key; /* the argument vector dnsmasq must run with */
+	char **argv;	/* ... itself */
 	bool started;	/* a start was asked for argv_key */
+	char *running;	/* the argv_key the dnsmasq job last started */
+	bool reload;	/* dnsmasq must read its files again (SIGHUP) */
+	bool end_stale; /* end a dnsmasq an earlier daemon left, first */
 	/* under the model lock only */
 	char *hosts, *opts; /* the files' text as last written */
 	bool ns_ready;
@@ -87,6 +91,8 @@ struct vn_dhcp {
 static void vn_ent_free(struct vn_dhcp_ent *e)
 {
 	free(e->argv_key);
+	vn_dnsmasq_argv_free(e->argv);
+	free(e->running);
 	free(e->hosts);
 	free(e->opts);
 	free(e);
@@ -426,65 +432,98 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 	return r < 0 ? r : 0;
 }
 
-/* ---- the start job ---- */
+/* ---- the dnsmasq job ----
+ * One job per network (merged while pending; twins never run at once)
+ * makes its dnsmasq match what the registry says when it runs: started
+ * (or restarted) with the wanted argument vector, sent SIGHUP when only
+ * its files changed, stopped when the network serves no DHCP any more.
+ * The writes only say what they want (under d->mu) and submit it, so the
+ * model lock never waits for a dnsmasq to start or to exit, and a change
+ * undone before the job ran costs nothing. */
 
 struct vn_dhcp_snap {
 	struct vn_ctx *c;
 	char id[37];
-	char **argv;
-	char *key;
-	char *dir;
-	char ns[64];
-	bool stale; /* first start of this daemon: end one left behind */
 };
 
-static void vn_dhcp_snap_free(void *snap, void *result)
+static void vn_dhcp_rmdir(struct vn_ctx *c, const char *id);
+static long long vn_dhcp_now_ms(void);
+
+static int vn_dhcp_proc_run(void *snap, void **result, struct vn_err *err)
 {
 	struct vn_dhcp_snap *s = snap;
-
-	(void)result;
-	if (!s)
-		return;
-	vn_dnsmasq_argv_free(s->argv);
-	free(s->key);
-	free(s->dir);
-	free(s);
-}
-
-static int vn_dhcp_start_run(void *snap, void **result, struct vn_err *err)
-{
-	struct vn_dhcp_snap *s = snap;
+	struct vn_dhcp *d = s->c->dhcp;
 	struct vn_dhcp_ent *e;
+	bool stale, hup = false;
 	pid_t pid = 0;
-	int r = 0;
+	int r;
 
 	(void)result;
-	if (s->stale) {
+	pthread_mutex_lock(&d->mu);
+	e = vn_ent_find(d, s->id);
+	stale = e && e->end_stale;
+	if (stale)
+		e->end_stale = false;
+	pthread_mutex_unlock(&d->mu);
+	if (stale) {
+		char dir[4200], ns[64];
 		pid_t old = 0;
 
-		r = vn_dnsmasq_end_stale(s->dir, s->ns, &old);
+		snprintf(dir, sizeof(dir), "%s/dhcp/%s", s->c->opts.state_dir, s->id);
+		snprintf(ns, sizeof(ns), VN_DHCP_NS_PREFIX "%s", s->id);
+		r = vn_dnsmasq_end_stale(dir, ns, &old);
 		if (old)
 			vn_info("ended dnsmasq (pid %d) of network %s left by an earlier daemon",
 				(int)old, s->id);
 		if (r < 0)
-			vn_warn(r, "could not end the dnsmasq an earlier daemon left in %s", s->ns);
+			vn_warn(r, "could not end the dnsmasq an earlier daemon left in %s", ns);
 	}
-	pthread_mutex_lock(&s->c->dhcp->mu);
-	e = vn_ent_find(s->c->dhcp, s->id);
-	if (e && e->want && e->argv_key && !strcmp(e->argv_key, s->key)) {
-		pid = vn_proc_start_id(s->c, s->id, VN_DHCP_PROC, s->argv, err);
-		if (pid < 0)
-			e->started = false; /* the next sync tries again */
+	pthread_mutex_lock(&d->mu);
+	e = vn_ent_find(d, s->id);
+	if (e && e->want && e->argv) {
+		if (!e->running || strcmp(e->running, e->argv_key)) {
+			/* under d->mu: a teardown waits, then asks for a stop */
+			pid = vn_proc_start_id(s->c, s->id, VN_DHCP_PROC, e->argv, err);
+			free(e->running);
+			e->running = pid < 0 ? NULL : strdup(e->argv_key);
+			if (pid < 0)
+				e->started = false; /* the next sync tries again */
+			e->reload = false;	    /* it reads its files as they are */
+		} else if (e->reload) {
+			e->reload = false;
+			hup = true;
+		}
+		pthread_mutex_unlock(&d->mu);
+		if (hup) {
+			r = vn_proc_signal_id(s->c, s->id, VN_DHCP_PROC, SIGHUP);
+			/* not running now (restarting: it reads its files anew) or just died */
+			if (r < 0 && r != -ENOENT && r != -ESRCH)
+				vn_warn(r, "could not signal dnsmasq of network %s", s->id);
+		}
+		return pid < 0 ? (int)pid : 0;
 	}
-	pthread_mutex_unlock(&s->c->dhcp->mu);
-	return pid < 0 ? (int)pid : 0;
+	if (e) {
+		free(e->running);
+		e->running = NULL;
+	}
+	pthread_mutex_unlock(&d->mu);
+	/* SIGTERM, SIGKILL after 1 s: off the model lock */
+	if (vn_proc_stop_id(s->c, s->id, VN_DHCP_PROC) == 0) {
+		/* what it wrote while it went, if the service is still gone
+		 * (a new one makes its entry under d->mu before its files) */
+		pthread_mutex_lock(&d->mu);
+		if (!vn_ent_find(d, s->id))
+			vn_dhcp_rmdir(s->c, s->id);
+		pthread_mutex_unlock(&d->mu);
+	}
+	return 0;
 }
 
 /* A failed start makes the network ERROR with the sentence; a start that
  * works clears nothing (the network's error may say something else: a
  * value set aside on load, an earlier death). */
-static int vn_dhcp_start_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
-				 struct vn_err *err)
+static int vn_dhcp_proc_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+				struct vn_err *err)
 {
 	if (rc < 0 && o) {
 		o->failed = true;
@@ -494,13 +533,27 @@ static int vn_dhcp_start_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 	return rc;
 }
 
-static const struct vn_job_ops vn_dhcp_start_ops = {
-	.what = "dnsmasq start",
+static const struct vn_job_ops vn_dhcp_proc_ops = {
+	.what = "dnsmasq",
 	.flags = VN_JOB_NO_STATUS,
-	.run = vn_dhcp_start_run,
-	.publish = vn_dhcp_start_publish,
-	.free = vn_dhcp_snap_free,
+	.run = vn_dhcp_proc_run,
+	.publish = vn_dhcp_proc_publish,
 };
+
+/* Queue (or join) the network's dnsmasq job: after the registry says what
+ * it wants. With the model lock held. */
+static int vn_dhcp_proc_later(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
+{
+	struct vn_dhcp_snap *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return vn_fail(err, -ENOMEM, "out of memory");
+	s->c = c;
+	snprintf(s->id, sizeof(s->id), "%s", net->id);
+	r = vn_job_submit(c, net, NULL, &vn_dhcp_proc_ops, s);
+	return r < 0 ? vn_fail(err, r, "could not queue dnsmasq's job") : 0;
+}
 
 /* ---- files ---- */
 
@@ -900,8 +953,10 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 		vn_changed(c, net, "status"); /* BUILD no more */
 	if (!had && !port && !vn_own_has(c, VN_DHCP_OWN, ns))
 		return 0; /* nothing was ever set up */
-	/* dnsmasq stops at once on SIGTERM (the supervisor reaps it) */
-	vn_proc_stop(c, net, VN_DHCP_PROC);
+	/* the dnsmasq job stops it, off the model lock (want is false);
+	 * where it cannot be queued, here */
+	if (vn_dhcp_proc_later(c, net, &(struct vn_err){0}) < 0)
+		vn_proc_stop(c, net, VN_DHCP_PROC);
 	if (port) {
 		c->dhcp->depth++;
 		r = vn_obj_delete(c, port, true, err);
@@ -1053,19 +1108,8 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 		return vn_fail(err, -ENOMEM, "out of memory");
 	}
 
-	pthread_mutex_lock(&c->dhcp->mu);
-	e->want = true;
 	start = reconcile || !e->started || !e->argv_key || strcmp(e->argv_key, key.s);
 	if (start) {
-		free(e->argv_key);
-		e->argv_key = strdup(key.s);
-		e->started = e->argv_key != NULL;
-	}
-	pthread_mutex_unlock(&c->dhcp->mu);
-
-	if (start) {
-		struct vn_dhcp_snap *s;
-
 		/* the hosts file as the new dnsmasq will read it first */
 		r = vn_dhcp_hosts(net, port, subs, n, &hosts) < 0
 			    ? vn_fail(err, -ENOMEM, "out of memory")
@@ -1074,25 +1118,38 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 			vn_dnsmasq_argv_free(argv);
 			return r;
 		}
-		s = calloc(1, sizeof(*s));
-		if (!s || !(s->key = strdup(key.s)) || !(s->dir = strdup(dir))) {
-			vn_dhcp_snap_free(s, NULL);
+	}
+	pthread_mutex_lock(&c->dhcp->mu);
+	e->want = true;
+	if (start) {
+		char *k = strdup(key.s);
+
+		if (!k) {
+			pthread_mutex_unlock(&c->dhcp->mu);
 			vn_dnsmasq_argv_free(argv);
 			return vn_fail(err, -ENOMEM, "out of memory");
 		}
-		s->c = c;
-		snprintf(s->id, sizeof(s->id), "%s", net->id);
-		snprintf(s->ns, sizeof(s->ns), "%s", ns);
-		s->argv = argv;
-		s->stale = reconcile;
-		r = vn_job_submit(c, net, NULL, &vn_dhcp_start_ops, s);
-		if (r < 0)
-			return vn_fail(err, r, "could not queue the start of dnsmasq");
-		return 0;
+		free(e->argv_key);
+		vn_dnsmasq_argv_free(e->argv);
+		e->argv_key = k;
+		e->argv = argv;
+		argv = NULL;
+		e->started = true;
+		if (reconcile) {
+			e->end_stale = true; /* and start one whatever runs */
+			free(e->running);
+			e->running = NULL;
+		}
+	} else if (changed) {
+		e->reload = true;
 	}
+	pthread_mutex_unlock(&c->dhcp->mu);
 	vn_dnsmasq_argv_free(argv);
-	if (changed)
-		vn_dhcp_hup(c, net);
+	if (start || changed) {
+		r = vn_dhcp_proc_later(c, net, err);
+		if (r < 0 || start)
+			return r;
+	}
 	return vn_dhcp_hosts_later(c, net, err);
 }
 

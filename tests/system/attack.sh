@@ -10,7 +10,8 @@
 #     configured). Now: at most 5 dns_nameservers (Neutron's default),
 #     EINVAL beyond, and at most 20 host_routes likewise; no opts line
 #     over 1,000 bytes whatever the store holds.
-#   - a SIGSTOP'd dnsmasq: writes and the service's removal stay quick.
+#   - a SIGSTOP'd dnsmasq: writes and the service's removal stay quick
+#     (the removal no longer waits for it to be killed).
 #   - a non-root user making and removing DHCP networks fast, two at a
 #     time: nothing left (namespaces, processes, zombies, state dirs).
 #   - descriptors per DHCP network, marks of another user's reused pid,
@@ -99,8 +100,10 @@ vn_true "port and option changes with dnsmasq stopped take under 1 s ($(ms_since
 t0=$(date +%s%N)
 vn_ok vn_w "$S1/enable_dhcp" 0
 took=$(ms_since "$t0")
-vn_true "enable_dhcp 0 with dnsmasq stopped returns within 3 s ($took ms: SIGTERM, then SIGKILL after 1 s)" \
-	test "$took" -lt 3000
+# (the dnsmasq job stops it, off the model lock: SIGTERM, SIGKILL after
+# 1 s; the write used to wait for that under the lock)
+vn_true "enable_dhcp 0 with dnsmasq stopped returns at once ($took ms, under 500)" \
+	test "$took" -lt 500
 vn_true "the stopped dnsmasq is gone" vn_wait_for 20 gone "$PID1"
 vn_eq "" "$(qdhcp)" "and its namespace"
 no_zombies() { [ -z "$(vn_zombies)" ]; }
