@@ -365,8 +365,11 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 		return vn_fail(err, -EINVAL, "at most %d dns_nameservers (%zu given)",
 			       VN_DHCP_MAX_DNS, vn_list_len(vn_get_list(o, "dns_nameservers")));
 	/* DHCP serves them (option 121 holds 255 bytes): Neutron's default
-	 * max_subnet_host_routes, VN_DHCP_MAX_ROUTES */
-	if (vn_list_len(vn_get_list(o, "host_routes")) > VN_DHCP_MAX_ROUTES)
+	 * max_subnet_host_routes, VN_DHCP_MAX_ROUTES. Checked on their own
+	 * write only: a longer list stored before the limit does not make
+	 * every other write (rm -r's resets) fail. */
+	if (!strcmp(a->name, "host_routes") &&
+	    vn_list_len(vn_get_list(o, "host_routes")) > VN_DHCP_MAX_ROUTES)
 		return vn_fail(err, -EINVAL,
 			       "at most %d host_routes (%zu given): DHCP serves a subnet's host "
 			       "routes, and no more than %d fit (Neutron's max_subnet_host_routes)",
