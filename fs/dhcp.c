@@ -19,9 +19,11 @@
  * the network kind's sync calls vn_dhcp_sync, which costs O(ports of this
  * network) and never looks at other networks.
  *
- * A registry (id -> entry) behind its own mutex tells a start job whether
- * its dnsmasq is still wanted with that argument vector: a job that runs
- * after the service was torn down (or changed again) starts nothing.
+ * A registry (id -> entry) behind its own mutex says what the network's
+ * dnsmasq should be (running with that argument vector, reloaded, or not
+ * at all); writes change it and submit the network's dnsmasq job, which
+ * makes the process match it when it runs (see "the dnsmasq job"): a
+ * start that comes after the service was torn down starts nothing.
  * A reset of enable_dhcp (rm -r's unlink) that brings DHCP up does not
  * set it up at once: a job does, a moment later, from the model as it is
  * then (see "the realise job").
