@@ -449,7 +449,6 @@ struct vn_dhcp_snap {
 };
 
 static void vn_dhcp_rmdir(struct vn_ctx *c, const char *id);
-static long long vn_dhcp_now_ms(void);
 
 static int vn_dhcp_proc_run(void *snap, void **result, struct vn_err *err)
 {
