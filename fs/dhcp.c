@@ -19,9 +19,14 @@
  * the network kind's sync calls vn_dhcp_sync, which costs O(ports of this
  * network) and never looks at other networks.
  *
- * A registry (id -> entry) behind its own mutex tells a start job whether
- * its dnsmasq is still wanted with that argument vector: a job that runs
- * after the service was torn down (or changed again) starts nothing.
+ * A registry (id -> entry) behind its own mutex says what the network's
+ * dnsmasq should be (running with that argument vector, reloaded, or not
+ * at all); writes change it and submit the network's dnsmasq job, which
+ * makes the process match it when it runs (see "the dnsmasq job"): a
+ * start that comes after the service was torn down starts nothing.
+ * A reset of enable_dhcp (rm -r's unlink) that brings DHCP up does not
+ * set it up at once: a job does, a moment later, from the model as it is
+ * then (see "the realise job").
  * Lock order: model lock -> c->dhcp->mu -> the supervisor's.
  */
 #include <dirent.h>
@@ -49,13 +54,20 @@
 #define VN_DHCP_PROC "dnsmasq"
 #define VN_DHCP_HOSTS_DELAY_MS 5 /* a hosts rewrite waits at least this */
 #define VN_DHCP_HOSTS_MAX_MS 50	 /* and a change at most about this */
+/* DHCP brought up by a reset of enable_dhcp waits this long (see
+ * vn_dhcp_note_reset) */
+#define VN_DHCP_SETTLE_MS 100
 
 struct vn_dhcp_ent {
 	char id[37];
 	/* behind c->dhcp->mu (a start job reads them) */
 	bool want;	/* the network serves DHCP */
-	char *argv_key; /* the argument vector a start job must match */
+	char *argv_key; /* the argument vector dnsmasq must run with */
+	char **argv;	/* ... itself */
 	bool started;	/* a start was asked for argv_key */
+	char *running;	/* the argv_key the dnsmasq job last started */
+	bool reload;	/* dnsmasq must read its files again (SIGHUP) */
+	bool end_stale; /* end a dnsmasq an earlier daemon left, first */
 	/* under the model lock only */
 	char *hosts, *opts; /* the files' text as last written */
 	bool ns_ready;
@@ -64,6 +76,11 @@ struct vn_dhcp_ent {
 	/* behind c->dhcp->mu: no hosts rewrite before this (CLOCK_MONOTONIC ms) */
 	long long hosts_next_ms;
 	long long hosts_asked_ms; /* the oldest change not yet written; 0: none */
+	/* behind c->dhcp->mu: the service is not set up before this
+	 * (CLOCK_MONOTONIC ms; a reset asked for it), and a realise job for
+	 * it is pending (the network reads BUILD) */
+	long long settle_ms;
+	bool deferred;
 };
 
 /* The DHCP services' state, in the context (c->dhcp). */
@@ -76,6 +93,8 @@ struct vn_dhcp {
 static void vn_ent_free(struct vn_dhcp_ent *e)
 {
 	free(e->argv_key);
+	vn_dnsmasq_argv_free(e->argv);
+	free(e->running);
 	free(e->hosts);
 	free(e->opts);
 	free(e);
@@ -415,65 +434,97 @@ static int vn_dhcp_opts(struct vn_obj *net, const struct vn_dhcp_sub *subs, size
 	return r < 0 ? r : 0;
 }
 
-/* ---- the start job ---- */
+/* ---- the dnsmasq job ----
+ * One job per network (merged while pending; twins never run at once)
+ * makes its dnsmasq match what the registry says when it runs: started
+ * (or restarted) with the wanted argument vector, sent SIGHUP when only
+ * its files changed, stopped when the network serves no DHCP any more.
+ * The writes only say what they want (under d->mu) and submit it, so the
+ * model lock never waits for a dnsmasq to start or to exit, and a change
+ * undone before the job ran costs nothing. */
 
 struct vn_dhcp_snap {
 	struct vn_ctx *c;
 	char id[37];
-	char **argv;
-	char *key;
-	char *dir;
-	char ns[64];
-	bool stale; /* first start of this daemon: end one left behind */
 };
 
-static void vn_dhcp_snap_free(void *snap, void *result)
+static void vn_dhcp_rmdir(struct vn_ctx *c, const char *id);
+
+static int vn_dhcp_proc_run(void *snap, void **result, struct vn_err *err)
 {
 	struct vn_dhcp_snap *s = snap;
-
-	(void)result;
-	if (!s)
-		return;
-	vn_dnsmasq_argv_free(s->argv);
-	free(s->key);
-	free(s->dir);
-	free(s);
-}
-
-static int vn_dhcp_start_run(void *snap, void **result, struct vn_err *err)
-{
-	struct vn_dhcp_snap *s = snap;
+	struct vn_dhcp *d = s->c->dhcp;
 	struct vn_dhcp_ent *e;
+	bool stale, hup = false;
 	pid_t pid = 0;
-	int r = 0;
+	int r;
 
 	(void)result;
-	if (s->stale) {
+	pthread_mutex_lock(&d->mu);
+	e = vn_ent_find(d, s->id);
+	stale = e && e->end_stale;
+	if (stale)
+		e->end_stale = false;
+	pthread_mutex_unlock(&d->mu);
+	if (stale) {
+		char dir[4200], ns[64];
 		pid_t old = 0;
 
-		r = vn_dnsmasq_end_stale(s->dir, s->ns, &old);
+		snprintf(dir, sizeof(dir), "%s/dhcp/%s", s->c->opts.state_dir, s->id);
+		snprintf(ns, sizeof(ns), VN_DHCP_NS_PREFIX "%s", s->id);
+		r = vn_dnsmasq_end_stale(dir, ns, &old);
 		if (old)
 			vn_info("ended dnsmasq (pid %d) of network %s left by an earlier daemon",
 				(int)old, s->id);
 		if (r < 0)
-			vn_warn(r, "could not end the dnsmasq an earlier daemon left in %s", s->ns);
+			vn_warn(r, "could not end the dnsmasq an earlier daemon left in %s", ns);
 	}
-	pthread_mutex_lock(&s->c->dhcp->mu);
-	e = vn_ent_find(s->c->dhcp, s->id);
-	if (e && e->want && e->argv_key && !strcmp(e->argv_key, s->key)) {
-		pid = vn_proc_start_id(s->c, s->id, VN_DHCP_PROC, s->argv, err);
-		if (pid < 0)
-			e->started = false; /* the next sync tries again */
+	pthread_mutex_lock(&d->mu);
+	e = vn_ent_find(d, s->id);
+	if (e && e->want && e->argv) {
+		if (!e->running || strcmp(e->running, e->argv_key)) {
+			/* under d->mu: a teardown waits, then asks for a stop */
+			pid = vn_proc_start_id(s->c, s->id, VN_DHCP_PROC, e->argv, err);
+			free(e->running);
+			e->running = pid < 0 ? NULL : strdup(e->argv_key);
+			if (pid < 0)
+				e->started = false; /* the next sync tries again */
+			e->reload = false;	    /* it reads its files as they are */
+		} else if (e->reload) {
+			e->reload = false;
+			hup = true;
+		}
+		pthread_mutex_unlock(&d->mu);
+		if (hup) {
+			r = vn_proc_signal_id(s->c, s->id, VN_DHCP_PROC, SIGHUP);
+			/* not running now (restarting: it reads its files anew) or just died */
+			if (r < 0 && r != -ENOENT && r != -ESRCH)
+				vn_warn(r, "could not signal dnsmasq of network %s", s->id);
+		}
+		return pid < 0 ? (int)pid : 0;
 	}
-	pthread_mutex_unlock(&s->c->dhcp->mu);
-	return pid < 0 ? (int)pid : 0;
+	if (e) {
+		free(e->running);
+		e->running = NULL;
+	}
+	pthread_mutex_unlock(&d->mu);
+	/* SIGTERM, SIGKILL after 1 s: off the model lock */
+	if (vn_proc_stop_id(s->c, s->id, VN_DHCP_PROC) == 0) {
+		/* what it wrote while it went, if the service is still gone
+		 * (a new one makes its entry under d->mu before its files) */
+		pthread_mutex_lock(&d->mu);
+		if (!vn_ent_find(d, s->id))
+			vn_dhcp_rmdir(s->c, s->id);
+		pthread_mutex_unlock(&d->mu);
+	}
+	return 0;
 }
 
 /* A failed start makes the network ERROR with the sentence; a start that
  * works clears nothing (the network's error may say something else: a
  * value set aside on load, an earlier death). */
-static int vn_dhcp_start_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
-				 struct vn_err *err)
+static int vn_dhcp_proc_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+				struct vn_err *err)
 {
 	if (rc < 0 && o) {
 		o->failed = true;
@@ -483,13 +534,27 @@ static int vn_dhcp_start_publish(struct vn_ctx *c, struct vn_obj *o, int rc, voi
 	return rc;
 }
 
-static const struct vn_job_ops vn_dhcp_start_ops = {
-	.what = "dnsmasq start",
+static const struct vn_job_ops vn_dhcp_proc_ops = {
+	.what = "dnsmasq",
 	.flags = VN_JOB_NO_STATUS,
-	.run = vn_dhcp_start_run,
-	.publish = vn_dhcp_start_publish,
-	.free = vn_dhcp_snap_free,
+	.run = vn_dhcp_proc_run,
+	.publish = vn_dhcp_proc_publish,
 };
+
+/* Queue (or join) the network's dnsmasq job: after the registry says what
+ * it wants. With the model lock held. */
+static int vn_dhcp_proc_later(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
+{
+	struct vn_dhcp_snap *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return vn_fail(err, -ENOMEM, "out of memory");
+	s->c = c;
+	snprintf(s->id, sizeof(s->id), "%s", net->id);
+	r = vn_job_submit(c, net, NULL, &vn_dhcp_proc_ops, s);
+	return r < 0 ? vn_fail(err, r, "could not queue dnsmasq's job") : 0;
+}
 
 /* ---- files ---- */
 
@@ -712,6 +777,155 @@ static int vn_dhcp_hosts_later(struct vn_ctx *c, struct vn_obj *net, struct vn_e
 	return r < 0 ? vn_fail(err, r, "could not queue the DHCP hosts file") : 0;
 }
 
+/* ---- the realise job: DHCP brought up by a reset ----
+ * rm -r of a network unlinks its subnets' files before it removes them,
+ * and the unlink of enable_dhcp resets it to its default, 1: with a cidr
+ * that would set the whole service up (namespace, DHCP port and its veth,
+ * files, dnsmasq) only for the subnet's rmdir a few requests later to tear
+ * it down again (40 ms a network, most of an rm -r's time). So when a
+ * reset of enable_dhcp is what brings DHCP up, the service is not set up
+ * in that request: one job per network (merged while pending) waits
+ * VN_DHCP_SETTLE_MS from the last such reset, then makes the service
+ * match the model as it is THEN. After rm -r's removal there is nothing to
+ * serve and nothing was made; after a lone `rm enable_dhcp` the service
+ * comes up that much later, the network reading BUILD meanwhile. Any
+ * other write that brings DHCP up sets it up in the write, as before. */
+
+static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, bool now,
+			   struct vn_err *err);
+
+struct vn_dhcp_realise_snap {
+	struct vn_dhcp *d;
+	char id[37];
+};
+
+static int vn_dhcp_realise_run(void *snap, void **result, struct vn_err *err)
+{
+	struct vn_dhcp_realise_snap *rs = snap;
+
+	(void)result;
+	(void)err;
+	/* a later reset moves the time on: wait for the last one (bounded) */
+	for (int i = 0; i < 10; i++) {
+		struct vn_dhcp_ent *e;
+		long long wait = 0;
+
+		pthread_mutex_lock(&rs->d->mu);
+		e = vn_ent_find(rs->d, rs->id);
+		if (e && e->deferred)
+			wait = e->settle_ms - vn_dhcp_now_ms();
+		pthread_mutex_unlock(&rs->d->mu);
+		if (wait <= 0)
+			break;
+		usleep((useconds_t)(wait > VN_DHCP_SETTLE_MS ? VN_DHCP_SETTLE_MS : wait) * 1000);
+	}
+	return 0;
+}
+
+static int vn_dhcp_realise_publish(struct vn_ctx *c, struct vn_obj *o, int rc, void *result,
+				   struct vn_err *err)
+{
+	struct vn_dhcp_ent *e;
+	bool was;
+	int r;
+
+	(void)result;
+	if (!o || o->deleting)
+		return 0; /* removed meanwhile: its destroy hook found nothing made */
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, o->id);
+	was = e && e->deferred;
+	if (e)
+		e->deferred = false;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	if (!was)
+		return rc; /* set up or torn down by a write since */
+	/* what the service changes on its port does not come back to it */
+	vn_graph_push(c, o);
+	r = vn_dhcp_do_sync(c, o, false, true, err);
+	vn_graph_pop(c);
+	if (r < 0) {
+		o->failed = true;
+		vn_obj_set_error(o, err);
+	}
+	vn_changed(c, o, "status"); /* BUILD no more */
+	return r;
+}
+
+static const struct vn_job_ops vn_dhcp_realise_ops = {
+	.what = "DHCP service",
+	.flags = VN_JOB_NO_STATUS,
+	.run = vn_dhcp_realise_run,
+	.publish = vn_dhcp_realise_publish,
+};
+
+void vn_dhcp_note_reset(struct vn_ctx *c, struct vn_obj *net)
+{
+	struct vn_dhcp_ent *e;
+
+	if (!c->dhcp || !c->ns || net->kind != &vn_kind_network)
+		return;
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_get(c->dhcp, net->id);
+	if (e)
+		e->settle_ms = vn_dhcp_now_ms() + VN_DHCP_SETTLE_MS;
+	pthread_mutex_unlock(&c->dhcp->mu);
+}
+
+bool vn_dhcp_pending(struct vn_ctx *c, const struct vn_obj *net)
+{
+	struct vn_dhcp_ent *e;
+	bool yes;
+
+	if (!c->dhcp)
+		return false;
+	pthread_mutex_lock(&c->dhcp->mu);
+	e = vn_ent_find(c->dhcp, net->id);
+	yes = e && e->deferred;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	return yes;
+}
+
+/* Not set up yet, and a reset asked to wait: queue (or join) the realise
+ * job. 1: deferred; 0: set it up now; -errno. */
+static int vn_dhcp_defer(struct vn_ctx *c, struct vn_obj *net, struct vn_dhcp_ent *e,
+			 struct vn_err *err)
+{
+	struct vn_dhcp_realise_snap *rs;
+	bool wait, first;
+	int r;
+
+	if (e->ns_ready || vn_dhcp_port(net))
+		return 0; /* already serving: changes follow at once */
+	pthread_mutex_lock(&c->dhcp->mu);
+	wait = e->deferred || e->settle_ms > vn_dhcp_now_ms();
+	first = wait && !e->deferred;
+	if (wait)
+		e->deferred = true;
+	pthread_mutex_unlock(&c->dhcp->mu);
+	if (!wait)
+		return 0;
+	if (!first)
+		return 1; /* the pending job looks at the model when it runs */
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		r = -ENOMEM;
+	else {
+		rs->d = c->dhcp;
+		snprintf(rs->id, sizeof(rs->id), "%s", net->id);
+		r = vn_job_submit(c, net, NULL, &vn_dhcp_realise_ops, rs);
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&c->dhcp->mu);
+		e->deferred = false;
+		pthread_mutex_unlock(&c->dhcp->mu);
+		return vn_fail(err, r, "could not queue the DHCP service of network '%s'",
+			       net->name);
+	}
+	vn_changed(c, net, "status"); /* BUILD */
+	return 1;
+}
+
 /* ---- tear down / set up ---- */
 
 static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting, struct vn_err *err)
@@ -719,7 +933,7 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	struct vn_obj *port = deleting ? NULL : vn_dhcp_port(net);
 	struct vn_dhcp_ent *e;
 	char ns[64];
-	bool had;
+	bool had, was;
 	int r;
 
 	if (!c->ns)
@@ -727,14 +941,23 @@ static int vn_dhcp_teardown(struct vn_ctx *c, struct vn_obj *net, bool deleting,
 	vn_dhcp_namespace(net, ns);
 	pthread_mutex_lock(&c->dhcp->mu);
 	e = vn_ent_find(c->dhcp, net->id);
-	had = e != NULL;
+	had = e && (e->want || e->started || e->ns_ready || e->dir_made);
 	if (e)
 		e->want = false; /* a start job still to run starts nothing */
+	was = e && e->deferred;
+	if (was)
+		e->deferred = false; /* the realise job finds nothing to do */
+	if (e && !had && deleting)
+		vn_ent_drop(c->dhcp, net->id); /* else kept for its settle time */
 	pthread_mutex_unlock(&c->dhcp->mu);
+	if (was)
+		vn_changed(c, net, "status"); /* BUILD no more */
 	if (!had && !port && !vn_own_has(c, VN_DHCP_OWN, ns))
 		return 0; /* nothing was ever set up */
-	/* dnsmasq stops at once on SIGTERM (the supervisor reaps it) */
-	vn_proc_stop(c, net, VN_DHCP_PROC);
+	/* the dnsmasq job stops it, off the model lock (want is false);
+	 * where it cannot be queued, here */
+	if (vn_dhcp_proc_later(c, net, &(struct vn_err){0}) < 0)
+		vn_proc_stop(c, net, VN_DHCP_PROC);
 	if (port) {
 		c->dhcp->depth++;
 		r = vn_obj_delete(c, port, true, err);
@@ -790,7 +1013,9 @@ static int vn_dhcp_ensure_port(struct vn_ctx *c, struct vn_obj *net, const struc
 	return 0;
 }
 
-static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, struct vn_err *err)
+/* now: set up what the model asks for even within a reset's settle time */
+static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile, bool now,
+			   struct vn_err *err)
 {
 	struct vn_dhcp_sub subs[VN_DHCP_MAX_SUBNETS];
 	struct vn_dnsmasq_range ranges[VN_DHCP_MAX_SUBNETS];
@@ -817,6 +1042,11 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 	pthread_mutex_unlock(&c->dhcp->mu);
 	if (!e)
 		return vn_fail(err, -ENOMEM, "out of memory");
+	if (!reconcile && !now) {
+		r = vn_dhcp_defer(c, net, e, err);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	if (!e->ns_ready) {
 		struct vn_ns *h = NULL;
 
@@ -879,19 +1109,8 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 		return vn_fail(err, -ENOMEM, "out of memory");
 	}
 
-	pthread_mutex_lock(&c->dhcp->mu);
-	e->want = true;
 	start = reconcile || !e->started || !e->argv_key || strcmp(e->argv_key, key.s);
 	if (start) {
-		free(e->argv_key);
-		e->argv_key = strdup(key.s);
-		e->started = e->argv_key != NULL;
-	}
-	pthread_mutex_unlock(&c->dhcp->mu);
-
-	if (start) {
-		struct vn_dhcp_snap *s;
-
 		/* the hosts file as the new dnsmasq will read it first */
 		r = vn_dhcp_hosts(net, port, subs, n, &hosts) < 0
 			    ? vn_fail(err, -ENOMEM, "out of memory")
@@ -900,31 +1119,44 @@ static int vn_dhcp_do_sync(struct vn_ctx *c, struct vn_obj *net, bool reconcile,
 			vn_dnsmasq_argv_free(argv);
 			return r;
 		}
-		s = calloc(1, sizeof(*s));
-		if (!s || !(s->key = strdup(key.s)) || !(s->dir = strdup(dir))) {
-			vn_dhcp_snap_free(s, NULL);
+	}
+	pthread_mutex_lock(&c->dhcp->mu);
+	e->want = true;
+	if (start) {
+		char *k = strdup(key.s);
+
+		if (!k) {
+			pthread_mutex_unlock(&c->dhcp->mu);
 			vn_dnsmasq_argv_free(argv);
 			return vn_fail(err, -ENOMEM, "out of memory");
 		}
-		s->c = c;
-		snprintf(s->id, sizeof(s->id), "%s", net->id);
-		snprintf(s->ns, sizeof(s->ns), "%s", ns);
-		s->argv = argv;
-		s->stale = reconcile;
-		r = vn_job_submit(c, net, NULL, &vn_dhcp_start_ops, s);
-		if (r < 0)
-			return vn_fail(err, r, "could not queue the start of dnsmasq");
-		return 0;
+		free(e->argv_key);
+		vn_dnsmasq_argv_free(e->argv);
+		e->argv_key = k;
+		e->argv = argv;
+		argv = NULL;
+		e->started = true;
+		if (reconcile) {
+			e->end_stale = true; /* and start one whatever runs */
+			free(e->running);
+			e->running = NULL;
+		}
+	} else if (changed) {
+		e->reload = true;
 	}
+	pthread_mutex_unlock(&c->dhcp->mu);
 	vn_dnsmasq_argv_free(argv);
-	if (changed)
-		vn_dhcp_hup(c, net);
+	if (start || changed) {
+		r = vn_dhcp_proc_later(c, net, err);
+		if (r < 0 || start)
+			return r;
+	}
 	return vn_dhcp_hosts_later(c, net, err);
 }
 
 int vn_dhcp_sync(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 {
-	return vn_dhcp_do_sync(c, net, false, err);
+	return vn_dhcp_do_sync(c, net, false, false, err);
 }
 
 int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
@@ -933,7 +1165,7 @@ int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err)
 
 	/* what the service changes on its port does not come back to it */
 	vn_graph_push(c, net);
-	r = vn_dhcp_do_sync(c, net, true, err);
+	r = vn_dhcp_do_sync(c, net, true, true, err);
 	vn_graph_pop(c);
 	return r;
 }

@@ -13,10 +13,10 @@
 #define VN_DHCP_NS_PREFIX "qdhcp-"
 /* the DHCP port's interface inside qdhcp-<id>: "ns-" + id digits */
 #define VN_DHCP_IF_PREFIX "ns-"
-/* dns_nameservers: at most Neutron's default max_dns_nameservers (EINVAL
- * beyond). host_routes are not limited (they are the namespace's routes
- * too), but DHCP serves the first VN_DHCP_MAX_ROUTES (Neutron's
- * max_subnet_host_routes; option 121 holds at most 255 bytes). Both keep
+/* dns_nameservers: at most Neutron's default max_dns_nameservers, and
+ * host_routes at most its max_subnet_host_routes (EINVAL beyond: DHCP
+ * serves them all, and option 121 holds at most 255 bytes; the opts file
+ * still serves no more than VN_DHCP_MAX_ROUTES, whatever the store holds). Both keep
  * every line of dnsmasq's opts file far below the 1,024 bytes dnsmasq
  * reads a line in (fgets into a MAXDNAME buffer: the rest of a longer
  * line is read as a line of its own, an option nobody wrote). */
@@ -46,6 +46,13 @@ struct json_object *vn_dhcp_port_want(struct vn_ctx *c, struct vn_obj *port);
 int vn_dhcp_sync(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
 /* The same at start-up: also ends a dnsmasq an earlier daemon left. */
 int vn_dhcp_reconcile(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
+/* A reset (unlink, empty write) of a subnet's enable_dhcp turned it on
+ * again (rm -r unlinks a subnet's files before removing it): if that
+ * brings DHCP up on net, the service is set up VN_DHCP_SETTLE_MS later,
+ * by a job that looks at the model then (fs/dhcp.c, "the realise job"). */
+void vn_dhcp_note_reset(struct vn_ctx *c, struct vn_obj *net);
+/* That job is pending: the network reads BUILD. Any lock state. */
+bool vn_dhcp_pending(struct vn_ctx *c, const struct vn_obj *net);
 /* The network is being deleted (its ports are gone already). */
 int vn_dhcp_destroy(struct vn_ctx *c, struct vn_obj *net, struct vn_err *err);
 /* After reconcile: qdhcp namespaces, dnsmasq processes and state

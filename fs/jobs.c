@@ -930,13 +930,18 @@ pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char 
 
 int vn_proc_stop(struct vn_ctx *c, const struct vn_obj *o, const char *name)
 {
+	return vn_proc_stop_id(c, o->id, name);
+}
+
+int vn_proc_stop_id(struct vn_ctx *c, const char *id, const char *name)
+{
 	struct vn_jobs *j = c->jobs;
 	struct vn_proc *p;
 
 	if (!j)
 		return -ENOENT;
 	pthread_mutex_lock(&j->pmu);
-	p = vn_proc_find(j, o->id, name);
+	p = vn_proc_find(j, id, name);
 	if (p)
 		vn_proc_end(j, p);
 	pthread_mutex_unlock(&j->pmu);
@@ -989,6 +994,11 @@ pid_t vn_proc_pid(struct vn_ctx *c, const struct vn_obj *o, const char *name, un
 
 int vn_proc_signal(struct vn_ctx *c, const struct vn_obj *o, const char *name, int sig)
 {
+	return vn_proc_signal_id(c, o->id, name, sig);
+}
+
+int vn_proc_signal_id(struct vn_ctx *c, const char *id, const char *name, int sig)
+{
 	struct vn_jobs *j = c->jobs;
 	struct vn_proc *p;
 	int r = -ENOENT;
@@ -996,7 +1006,7 @@ int vn_proc_signal(struct vn_ctx *c, const struct vn_obj *o, const char *name, i
 	if (!j)
 		return r;
 	pthread_mutex_lock(&j->pmu);
-	p = vn_proc_find(j, o->id, name);
+	p = vn_proc_find(j, id, name);
 	if (p && p->pid > 0) {
 		if (p->pidfd >= 0)
 			r = syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0 ? -errno : 0;

@@ -292,6 +292,8 @@ static int vn_network_sweep(struct vn_ctx *c)
 
 static const char *vn_network_status(struct vn_ctx *c, struct vn_obj *o)
 {
+	if (vn_dhcp_pending(c, o))
+		return "BUILD"; /* its DHCP service is still to be set up */
 	return vn_network_up(o) ? "ACTIVE" : "DOWN";
 }
 

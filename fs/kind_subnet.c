@@ -364,6 +364,17 @@ static int vn_subnet_check(struct vn_ctx *c, struct vn_obj *o, const struct vn_a
 	if (vn_list_len(vn_get_list(o, "dns_nameservers")) > VN_DHCP_MAX_DNS)
 		return vn_fail(err, -EINVAL, "at most %d dns_nameservers (%zu given)",
 			       VN_DHCP_MAX_DNS, vn_list_len(vn_get_list(o, "dns_nameservers")));
+	/* DHCP serves them (option 121 holds 255 bytes): Neutron's default
+	 * max_subnet_host_routes, VN_DHCP_MAX_ROUTES. Checked on their own
+	 * write only: a longer list stored before the limit does not make
+	 * every other write (rm -r's resets) fail. */
+	if (!strcmp(a->name, "host_routes") &&
+	    vn_list_len(vn_get_list(o, "host_routes")) > VN_DHCP_MAX_ROUTES)
+		return vn_fail(err, -EINVAL,
+			       "at most %d host_routes (%zu given): DHCP serves a subnet's host "
+			       "routes, and no more than %d fit (Neutron's max_subnet_host_routes)",
+			       VN_DHCP_MAX_ROUTES, vn_list_len(vn_get_list(o, "host_routes")),
+			       VN_DHCP_MAX_ROUTES);
 	if (c->caller_uid != 0 && vn_get_bool(net, "external") &&
 	    (!strcmp(a->name, "cidr") || !strcmp(a->name, "gateway_ip")))
 		return vn_fail(err, -EACCES,
@@ -517,6 +528,19 @@ static void vn_subnet_released(struct vn_obj *o, const struct vn_edge *e)
 		h->next = a;
 }
 
+/* enable_dhcp back to its default 1 by a reset (props without it), from 0:
+ * rm -r on its way to removing the subnet, most likely. The network's
+ * DHCP service then waits a little before it is set up (vn_dhcp_note_reset). */
+static int vn_subnet_apply(struct vn_ctx *c, struct vn_obj *o, const struct vn_attr *a,
+			   struct json_object *old, struct vn_err *err)
+{
+	(void)err;
+	if (!strcmp(a->name, "enable_dhcp") && old && !json_object_get_boolean(old) &&
+	    !json_object_object_get_ex(o->props, "enable_dhcp", NULL))
+		vn_dhcp_note_reset(c, o->parent);
+	return 0;
+}
+
 static const char *vn_subnet_status(struct vn_ctx *c, struct vn_obj *o)
 {
 	return vn_get_str(o, "cidr") ? "ACTIVE" : "BUILD";
@@ -553,6 +577,7 @@ const struct vn_kind vn_kind_subnet = {
 	.priv_size = sizeof(struct vn_alloc_hint),
 	.create = vn_subnet_create,
 	.check = vn_subnet_check,
+	.apply = vn_subnet_apply,
 	.busy = vn_subnet_busy,
 	.destroy = vn_subnet_destroy,
 	.status = vn_subnet_status,

@@ -92,3 +92,40 @@ peer_seen() {
 	peer=${peer#::ffff:}
 	echo "${peer:-no connection}"
 }
+
+# vn_lease NS OUTFILE [OPTION...]: busybox udhcpc once in NS on eth0,
+# asking for each OPTION too (udhcpc -O: mtu, staticroutes, ntpsrv, ...);
+# 0 if it got a lease. Its hook puts the address on eth0 and writes what
+# the server sent to OUTFILE, one NAME=VALUE a line (ip, mask, router,
+# dns, mtu, staticroutes, lease, ntpsrv, optNN), udhcpc's own output to
+# OUTFILE.log. Read a value with vn_lease_got OUTFILE NAME ("" if none).
+vn_lease() {
+	local ns=$1 out=$2 hook=$VN_TMP/udhcpc-hook.sh opt
+	local args=()
+	shift 2
+	for opt in "$@"; do args+=(-O "$opt"); done
+	if [ ! -x "$hook" ]; then
+		cat >"$hook" <<'HOOK'
+#!/bin/sh
+# udhcpc hook (tests/netlib.sh vn_lease): configure the interface, record
+# every option the server sent
+case "$1" in
+deconfig)
+	ip addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound | renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	env | grep -E '^(ip|mask|router|dns|mtu|staticroutes|lease|ntpsrv|opt[0-9]+)=' | sort >"$OUT"
+	;;
+esac
+exit 0
+HOOK
+		chmod 755 "$hook"
+	fi
+	rm -f "$out"
+	timeout -k 2 20 ip netns exec "$ns" env OUT="$out" busybox udhcpc -i eth0 -f -q -n \
+		-t 8 -T 1 -A 1 "${args[@]}" -s "$hook" >"$out.log" 2>&1 && [ -s "$out" ]
+}
+vn_lease_got() { grep "^$2=" "$1" | cut -d= -f2- || true; }

@@ -122,6 +122,8 @@ pid_t vn_proc_start_id(struct vn_ctx *c, const char *id, const char *name, char 
 /* Stop and forget it: SIGTERM, SIGKILL after 1 s, reaped before return.
  * 0, or -ENOENT if not supervised. */
 int vn_proc_stop(struct vn_ctx *c, const struct vn_obj *o, const char *name);
+/* The same by the owner's id (a job's run). */
+int vn_proc_stop_id(struct vn_ctx *c, const char *id, const char *name);
 /* Every child of o: its kind's destroy hook calls it (the generic delete
  * does not yet; a child outliving its owner is stopped at its next death). */
 void vn_proc_stop_all(struct vn_ctx *c, const struct vn_obj *o);
@@ -133,6 +135,7 @@ pid_t vn_proc_pid(struct vn_ctx *c, const struct vn_obj *o, const char *name, un
  * (kill() on the pid vn_proc_pid gave could). 0; -ENOENT: not supervised
  * or not running now; -ESRCH: it just died. */
 int vn_proc_signal(struct vn_ctx *c, const struct vn_obj *o, const char *name, int sig);
+int vn_proc_signal_id(struct vn_ctx *c, const char *id, const char *name, int sig);
 
 /* ---- periodic polling, for backends without events ----
  * Every interval_ms, tick(c, o) runs for each object of kind k, in a

@@ -22,36 +22,6 @@ vn_start --no-defaults
 
 M=$VN_MNT
 N1=$M/networks/n1
-HOOK=$VN_TMP/udhcpc-hook.sh
-cat >"$HOOK" <<'EOF'
-#!/bin/sh
-# udhcpc hook: configure the interface, record what the server sent
-case "$1" in
-deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
-bound|renew)
-	ip addr flush dev "$interface"
-	ip addr add "$ip/$mask" dev "$interface"
-	{
-		echo "ip=$ip/$mask"
-		echo "router=$router"
-		echo "dns=$dns"
-		echo "mtu=$mtu"
-		echo "routes=$staticroutes"
-		echo "lease=$lease"
-	} >"$OUT"
-	;;
-esac
-exit 0
-EOF
-chmod 755 "$HOOK"
-
-# lease NS OUTFILE: run udhcpc once in NS on eth0; 0 if it got a lease
-lease() {
-	rm -f "$2"
-	timeout -k 2 20 ip netns exec "$1" env OUT="$2" busybox udhcpc -i eth0 -f -q -n \
-		-t 8 -T 1 -A 1 -O mtu -O staticroutes -s "$HOOK" >"$2.log" 2>&1 && [ -s "$2" ]
-}
-got() { grep "^$2=" "$1" | cut -d= -f2-; }
 # dnsmasqs FILTER: pids of dnsmasq processes whose command line has FILTER
 dnsmasqs() {
 	local p
@@ -128,21 +98,21 @@ hosts_is() { [ "$(cat "$D1/hosts")" = "$1" ]; }
 vn_true "hosts file: one MAC,IP line per port (not the DHCP port's own)" \
 	vn_wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.3"
 L=$VN_TMP/h1.lease
-vn_true "udhcpc in h1 gets a lease" lease h1 "$L"
-vn_eq "10.0.0.3/24" "$(got "$L" ip)" "h1 got p1's fixed IP"
-vn_eq "10.0.0.1" "$(got "$L" router)" "h1 got the gateway"
-vn_eq "1.1.1.1 8.8.8.8" "$(got "$L" dns)" "h1 got the DNS servers"
-vn_eq "1400" "$(got "$L" mtu)" "h1 got the network's MTU (option 26)"
-vn_eq "192.168.50.0/24 10.0.0.254 0.0.0.0/0 10.0.0.1" "$(got "$L" routes)" \
+vn_true "udhcpc in h1 gets a lease" vn_lease h1 "$L" mtu staticroutes
+vn_eq "10.0.0.3/24" "$(vn_lease_got "$L" ip)/$(vn_lease_got "$L" mask)" "h1 got p1's fixed IP"
+vn_eq "10.0.0.1" "$(vn_lease_got "$L" router)" "h1 got the gateway"
+vn_eq "1.1.1.1 8.8.8.8" "$(vn_lease_got "$L" dns)" "h1 got the DNS servers"
+vn_eq "1400" "$(vn_lease_got "$L" mtu)" "h1 got the network's MTU (option 26)"
+vn_eq "192.168.50.0/24 10.0.0.254 0.0.0.0/0 10.0.0.1" "$(vn_lease_got "$L" staticroutes)" \
 	"h1 got the host routes (option 121, with the default route RFC 3442 asks for)"
-vn_eq "86400" "$(got "$L" lease)" "lease time one day"
+vn_eq "86400" "$(vn_lease_got "$L" lease)" "lease time one day"
 vn_eq "10.0.0.3/24" "$(ip -n h1 -j addr show dev eth0 | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')" \
 	"the hook put the address on h1's eth0"
 
 # gateway none: no router option (dnsmasq would offer itself otherwise)
 vn_ok vn_w "$S1/gateway_ip" none
-vn_true "lease without a gateway" lease h1 "$L"
-vn_eq "|192.168.50.0/24 10.0.0.254" "$(got "$L" router)|$(got "$L" routes)" \
+vn_true "lease without a gateway" vn_lease h1 "$L" mtu staticroutes
+vn_eq "|192.168.50.0/24 10.0.0.254" "$(vn_lease_got "$L" router)|$(vn_lease_got "$L" staticroutes)" \
 	"no router option and no default route when gateway_ip is none"
 vn_ok vn_w "$S1/gateway_ip" 10.0.0.1
 
@@ -150,19 +120,19 @@ vn_ok vn_w "$S1/gateway_ip" 10.0.0.1
 vn_ok vn_w "$N1/ports/p1/fixed_ips" "s1 10.0.0.50"
 vn_true "hosts file follows p1's new address" vn_wait_for 20 hosts_is "$(vn_cat "$N1/ports/p1/mac_address"),10.0.0.50"
 vn_eq "$PID1" "$(dnsmasqs "$D1/pid")" "a port change does not restart dnsmasq"
-vn_true "lease after the change" lease h1 "$L"
-vn_eq "10.0.0.50/24" "$(got "$L" ip)" "h1 gets p1's new address (SIGHUP re-read the hosts file)"
+vn_true "lease after the change" vn_lease h1 "$L" mtu staticroutes
+vn_eq "10.0.0.50" "$(vn_lease_got "$L" ip)" "h1 gets p1's new address (SIGHUP re-read the hosts file)"
 hosts_lines() { [ "$(wc -l <"$D1/hosts")" = "$1" ]; }
 mkdir "$N1/ports/p9"
 vn_true "a new port adds its line" vn_wait_for 20 hosts_lines 2
 rmdir "$N1/ports/p9"
 vn_true "a removed port takes its line away" vn_wait_for 20 hosts_lines 1
 vn_ok vn_w "$S1/dns_nameservers" 9.9.9.9
-vn_true "lease after a DNS change" lease h1 "$L"
-vn_eq "9.9.9.9" "$(got "$L" dns)" "a dns_nameservers change reaches the host (SIGHUP re-read opts)"
+vn_true "lease after a DNS change" vn_lease h1 "$L" mtu staticroutes
+vn_eq "9.9.9.9" "$(vn_lease_got "$L" dns)" "a dns_nameservers change reaches the host (SIGHUP re-read opts)"
 vn_ok vn_w "$N1/mtu" 1450
-vn_true "lease after an MTU change" lease h1 "$L"
-vn_eq "1450" "$(got "$L" mtu)" "a network mtu change reaches the host"
+vn_true "lease after an MTU change" vn_lease h1 "$L" mtu staticroutes
+vn_eq "1450" "$(vn_lease_got "$L" mtu)" "a network mtu change reaches the host"
 
 # ---- the DHCP port is the daemon's ---------------------------------------------
 # like a router's legs (tools.sh): its files are read-only, but security_groups
@@ -195,10 +165,10 @@ PID1=$(dnsmasqs "$D1/pid")
 kill -KILL "$PID1"
 t0=$(date +%s%N)
 vn_true "a new dnsmasq within 1 s" vn_wait_for 10 one_new "$D1/pid" "$PID1"
-vn_true "lease from the new dnsmasq" lease h1 "$L"
+vn_true "lease from the new dnsmasq" vn_lease h1 "$L" mtu staticroutes
 t1=$(date +%s%N)
 echo "# kill to lease: $(((t1 - t0) / 1000000)) ms"
-vn_eq "10.0.0.50/24" "$(got "$L" ip)" "same lease after the restart"
+vn_eq "10.0.0.50" "$(vn_lease_got "$L" ip)" "same lease after the restart"
 vn_match "dnsmasq \(pid $PID1\) was killed by signal 9.*restarting it" "$(vn_cat "$N1/error")" \
 	"the death is recorded in the network's error"
 no_zombies() { [ -z "$(vn_zombies)" ]; }
@@ -220,11 +190,11 @@ vn_ok vn_w "$N2/ports/p2/fixed_ips" "s2 10.0.0.77"
 vn_ok vn_w "$N2/ports/p2/netns" /run/netns/h2
 vn_eq "$(vn_lines "qdhcp-$ID1" "qdhcp-$ID2" | LC_ALL=C sort)" "$(qdhcp)" "one qdhcp namespace per network"
 L2=$VN_TMP/h2.lease
-vn_true "udhcpc in h2 gets a lease" lease h2 "$L2"
-vn_eq "10.0.0.77/24 10.0.0.254 4.4.4.4" "$(got "$L2" ip) $(got "$L2" router) $(got "$L2" dns)" \
+vn_true "udhcpc in h2 gets a lease" vn_lease h2 "$L2" mtu staticroutes
+vn_eq "10.0.0.77 10.0.0.254 4.4.4.4" "$(vn_lease_got "$L2" ip) $(vn_lease_got "$L2" router) $(vn_lease_got "$L2" dns)" \
 	"h2 gets n2's answer"
-vn_true "udhcpc in h1 again" lease h1 "$L"
-vn_eq "10.0.0.50/24 10.0.0.1 9.9.9.9" "$(got "$L" ip) $(got "$L" router) $(got "$L" dns)" \
+vn_true "udhcpc in h1 again" vn_lease h1 "$L" mtu staticroutes
+vn_eq "10.0.0.50 10.0.0.1 9.9.9.9" "$(vn_lease_got "$L" ip) $(vn_lease_got "$L" router) $(vn_lease_got "$L" dns)" \
 	"h1 still gets n1's answer"
 vn_eq 0 "$(grep -c 10.0.0.77 "$D1/hosts" || true)" "n1's hosts file knows nothing of n2's ports"
 
@@ -254,9 +224,9 @@ wait "$STRAY" 2>/dev/null || true
 vn_true "the stranger in n2's pid file is alive" kill -0 "$STRANGER"
 kill "$STRANGER"
 wait "$STRANGER" 2>/dev/null || true
-vn_true "udhcpc in h1 after the restart" lease h1 "$L"
-vn_true "udhcpc in h2 after the restart" lease h2 "$L2"
-vn_eq "10.0.0.50/24 10.0.0.77/24" "$(got "$L" ip) $(got "$L2" ip)" "same leases after the restart"
+vn_true "udhcpc in h1 after the restart" vn_lease h1 "$L" mtu staticroutes
+vn_true "udhcpc in h2 after the restart" vn_lease h2 "$L2" mtu staticroutes
+vn_eq "10.0.0.50 10.0.0.77" "$(vn_lease_got "$L" ip) $(vn_lease_got "$L2" ip)" "same leases after the restart"
 vn_eq "$(vn_lines "qdhcp-$ID1" "qdhcp-$ID2" | LC_ALL=C sort)" "$(qdhcp)" "same qdhcp namespaces"
 vn_kernel_is_model "after restart"
 
@@ -269,7 +239,79 @@ vn_true "enable_dhcp 0: n2's dnsmasq is gone" vn_wait_for 20 gone "$PID2"
 vn_true "enable_dhcp 0: n2's files are gone" test ! -e "$D2"
 vn_ok vn_w "$N2/subnets/s2/enable_dhcp" 1
 vn_true "enable_dhcp 1 again: dnsmasq is back" vn_wait_for 50 one_of "$D2/pid"
-vn_true "and serves h2" lease h2 "$L2"
+vn_true "and serves h2" vn_lease h2 "$L2" mtu staticroutes
+
+# ---- rm -r of a network without DHCP sets none up ----------------------------------------
+# rm -r unlinks a subnet's files before its rmdir, and the unlink of
+# enable_dhcp resets it to 1: with a cidr that set the whole service up
+# (namespace, DHCP port, a dnsmasq) for the rmdir to tear it down again.
+# Now a reset that brings DHCP up is set up by a job a moment later that
+# looks at the model then. Every dnsmasq spawned from here is counted: a
+# wrapper bound over the binary (this mount namespace only) logs its pid.
+mkdir "$VN_TMP/real"
+cp "$(command -v dnsmasq)" "$VN_TMP/real/dnsmasq"
+SPAWNS=$VN_TMP/spawns
+: >"$SPAWNS"
+printf '#!/bin/sh\necho "$$ $*" >>%s\nexec %s "$@"\n' "$SPAWNS" "$VN_TMP/real/dnsmasq" >"$VN_TMP/dnsmasq-wrap"
+chmod 755 "$VN_TMP/dnsmasq-wrap"
+mount --bind "$VN_TMP/dnsmasq-wrap" /usr/sbin/dnsmasq
+spawns() { grep -c . "$SPAWNS" || true; }
+qdhcp_before=$(qdhcp)
+for k in 1 2 3; do
+	N3=$M/networks/n3
+	mkdir "$N3" "$N3/subnets/s3a" "$N3/subnets/s3b" "$N3/ports/p3"
+	for s in a b; do
+		vn_w "$N3/subnets/s3$s/enable_dhcp" 0
+		vn_w "$N3/subnets/s3$s/cidr" "10.3$k.$([ $s = a ] && echo 1 || echo 2).0/24"
+	done
+	ID3=$(vn_cat "$N3/id")
+	vn_ok rm -r "$N3"
+	vn_true "rm -r n3 ($k): gone" test ! -e "$N3"
+done
+sleep 0.5 # past the settle time: a start that came late would show now
+vn_eq 0 "$(spawns)" "rm -r of a network whose subnets have enable_dhcp 0 spawns no dnsmasq (3 times)"
+vn_eq "$qdhcp_before" "$(qdhcp)" "... and leaves no qdhcp namespace"
+vn_true "... and no state directory" test ! -e "$VN_STATE/dhcp/$ID3"
+vn_eq "" "$(grep -F "$ID3" "$VN_TMP/daemon.log" | grep -v -e ' created network n3 ' -e ' deleted network n3 ' || true)" \
+	"... and nothing about its DHCP in the daemon's log"
+
+# a lone rm of enable_dhcp is a reset like any other: DHCP comes up
+N4=$M/networks/n4
+mkdir "$N4" "$N4/subnets/s4"
+vn_ok vn_w "$N4/subnets/s4/enable_dhcp" 0
+vn_ok vn_w "$N4/subnets/s4/cidr" 10.40.0.0/24
+mkdir "$N4/ports/p4"
+vn_host h4
+vn_ok vn_w "$N4/ports/p4/netns" /run/netns/h4
+ID4=$(vn_cat "$N4/id")
+D4=$VN_STATE/dhcp/$ID4
+t0=${EPOCHREALTIME/./}
+vn_ok rm "$N4/subnets/s4/enable_dhcp"
+st=$(vn_cat "$N4/status")
+t1=${EPOCHREALTIME/./}
+vn_eq 1 "$(vn_cat "$N4/subnets/s4/enable_dhcp")" "rm enable_dhcp: back to its default, 1"
+if [ $((t1 - t0)) -lt 80000 ]; then
+	vn_eq BUILD "$st" "right after the reset the network reads BUILD (its DHCP service is on its way)"
+fi
+status_is() { [ "$(vn_cat "$1/status")" = "$2" ]; }
+vn_true "then ACTIVE" vn_wait_for 30 status_is "$N4" ACTIVE
+vn_true "then a dnsmasq runs for n4" vn_wait_for 50 one_of "$D4/pid"
+vn_eq "qdhcp-$ID4" "$(qdhcp | grep -x "qdhcp-$ID4")" "n4 has its qdhcp namespace"
+vn_eq "dhcp p4" "$(vn_ls "$N4/ports" | xargs)" "n4 has its DHCP port"
+vn_eq 1 "$(spawns)" "one dnsmasq was spawned, n4's"
+vn_eq "" "$(vn_cat "$N4/error")" "no error"
+P4IP=$(vn_cat "$N4/ports/p4/fixed_ips" | awk '{print $2}')
+hosts4() { grep -q "$P4IP" "$D4/hosts" 2>/dev/null; }
+vn_true "n4's hosts file has p4" vn_wait_for 20 hosts4
+L4=$VN_TMP/h4.lease
+vn_true "udhcpc in h4 gets a lease" vn_lease h4 "$L4" mtu staticroutes
+vn_eq "$P4IP" "$(vn_lease_got "$L4" ip)" "h4 got p4's address from the DHCP service the reset brought up"
+vn_ok vn_w "$N4/ports/p4/netns" ""
+vn_ok rm -r "$N4"
+vn_eq "$qdhcp_before" "$(qdhcp)" "rm -r n4: its namespace is gone"
+vn_true "rm -r n4: its dnsmasq is gone" vn_wait_for 20 none_of "$D4/pid"
+vn_eq 1 "$(spawns)" "and no other dnsmasq was spawned"
+umount /usr/sbin/dnsmasq
 
 # ---- rm -r leaves nothing ---------------------------------------------------------------
 vn_ok vn_w "$N2/ports/p2/netns" ""

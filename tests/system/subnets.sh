@@ -110,6 +110,18 @@ for bad in "192.168.0.0/16" "192.168.0.0/16 nothere" "bogus 10.0.0.1" "192.168.0
 done
 vn_eq "192.168.0.0/16 10.0.0.254
 172.16.0.0/12 10.0.0.253" "$(vn_cat "$S/host_routes")" "host_routes unchanged by bad lines"
+# at most 20 (Neutron's max_subnet_host_routes: DHCP serves them all)
+hr20=$(for i in $(seq 1 20); do echo "192.168.$i.0/24 10.0.0.$((100 + i))"; done)
+vn_ok vn_w "$S/host_routes" "$hr20"
+vn_eq "$hr20" "$(vn_cat "$S/host_routes")" "20 host_routes are fine"
+vn_expect_fail EINVAL vn_a "$S/host_routes" "192.168.21.0/24 10.0.0.121"
+vn_eq "$hr20" "$(vn_cat "$S/host_routes")" "a 21st host route by >> changes nothing"
+vn_eq "at most 20 host_routes (21 given): DHCP serves a subnet's host routes, and no more than 20 fit (Neutron's max_subnet_host_routes)" \
+	"$(vn_cat "$S/error")" "error says why"
+vn_expect_fail EINVAL vn_w "$S/host_routes" "$(printf '%s\n' "$hr20" "192.168.21.0/24 10.0.0.121" "192.168.22.0/24 10.0.0.122")"
+vn_match "at most 20 host_routes \(22 given\)" "$(vn_cat "$S/error")" "a 22-line write: EINVAL, and error says so"
+vn_eq "$hr20" "$(vn_cat "$S/host_routes")" "... and changes nothing"
+vn_ok vn_w "$S/host_routes" "$(vn_lines "192.168.0.0/16 10.0.0.254" "172.16.0.0/12 10.0.0.253")"
 js=$(vn_cat "$S/json")
 vn_true "subnet json parses" jq -e . <<<"$js"
 vn_eq 10.0.0.0/24 "$(jq -r .cidr <<<"$js")" "json .cidr"

@@ -75,32 +75,36 @@ vn_eq "8.8.8.8
 1.0.0.1" "$(vn_cat "$S/dns_nameservers")" "two writes on one O_APPEND handle add two lines"
 
 # ---- a value in several writes at growing offsets, applied at close -----------
-routes=$VN_TMP/routes
-for i in $(seq 0 299); do echo "10.$((100 + i / 256)).$((i % 256)).0/24 10.20.0.254"; done >"$routes"
-vn_true "routes file is larger than one 4 KiB write" test "$(stat -c %s "$routes")" -gt 4096
-vn_ok cp "$routes" "$S/host_routes"
-vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "cp of a 300-line list (8 KiB) reads back"
-vn_eq "$(stat -c %s "$routes")" "$(vn_size "$S/host_routes")" "its stat size is the written size"
-vn_ok vn_w "$S/host_routes" ""
-vn_ok timeout 20 bash -c 'cat "$1" > "$2"' x "$routes" "$S/host_routes"
-vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "cat > of the same list reads back"
-vn_ok vn_w "$S/host_routes" ""
+# (a security group's rules: a list that may be long; a subnet's
+# host_routes hold at most 20 lines)
+vn_ok mkdir "$M/security_groups/wsg"
+R=$M/security_groups/wsg/rules
+routes=$VN_TMP/rules
+for i in $(seq 0 299); do echo "ingress udp $((10000 + i))-60000"; done >"$routes"
+vn_true "rules file is larger than one 4 KiB write" test "$(stat -c %s "$routes")" -gt 4096
+vn_ok cp "$routes" "$R"
+vn_eq "$(cat "$routes")" "$(vn_cat "$R")" "cp of a 300-line list (7 KiB) reads back"
+vn_eq "$(stat -c %s "$routes")" "$(vn_size "$R")" "its stat size is the written size"
+vn_ok vn_w "$R" ""
+vn_ok timeout 20 bash -c 'cat "$1" > "$2"' x "$routes" "$R"
+vn_eq "$(cat "$routes")" "$(vn_cat "$R")" "cat > of the same list reads back"
+vn_ok vn_w "$R" ""
 # one line per write() at growing offsets (bash's echo in a loop with one
 # redirection): gathered and applied as one list at close
-vn_ok timeout 20 bash -c 'while IFS= read -r l; do echo "$l"; done < "$1" > "$2"' x "$routes" "$S/host_routes"
-vn_eq "$(cat "$routes")" "$(vn_cat "$S/host_routes")" "a list written one line per write() reads back whole"
-vn_eq 300 "$(vn_cat "$S/host_routes" | grep -c .)" "... with its 300 lines"
+vn_ok timeout 20 bash -c 'while IFS= read -r l; do echo "$l"; done < "$1" > "$2"' x "$routes" "$R"
+vn_eq "$(cat "$routes")" "$(vn_cat "$R")" "a list written one line per write() reads back whole"
+vn_eq 300 "$(vn_cat "$R" | grep -c .)" "... with its 300 lines"
 # the same with a bad last line: close() fails with EINVAL (bash ignores
 # close errors, so python reports them) and nothing is applied
-printf '10.99.0.0/24 not-an-address\n' >>"$routes"
+printf 'ingress udp not-a-port\n' >>"$routes"
 linewise='import os, sys
 fd = os.open(sys.argv[2], os.O_WRONLY | os.O_TRUNC)
 for line in open(sys.argv[1], "rb"):
     os.write(fd, line)
 os.close(fd)'
-vn_expect_fail EINVAL python3 -c "$linewise" "$routes" "$S/host_routes"
-vn_eq 300 "$(vn_cat "$S/host_routes" | grep -c .)" "a multi-write list with a bad last line is not applied"
-vn_ok vn_w "$S/host_routes" ""
+vn_expect_fail EINVAL python3 -c "$linewise" "$routes" "$R"
+vn_eq 300 "$(vn_cat "$R" | grep -c .)" "a multi-write list with a bad last line is not applied"
+vn_ok vn_w "$R" ""
 
 # ---- temp file + rename (editors, config management) -------------------------------
 vn_ok sed -i 's/^1400$/1300/' "$N/mtu"
