@@ -10,25 +10,30 @@
  *               /networks/N/subnets     collection (child)
  *               /networks/N/.tmpXYZ     scratch file (editor temp file)
  *
- * Reads render the whole file into the open handle at open(), so one open
- * sees one consistent snapshot (lxcfs's way), with direct_io so sizes need
- * not be known up front. Writes follow DESIGN.md "How writes behave": a
- * write at offset 0 is applied inside write() so the shell sees the errno;
- * later writes at growing offsets are gathered and applied at flush
- * (close), whose error close() returns; O_APPEND writes add lines.
+ * The kernel talks to this file through libfuse's low-level API: inode
+ * numbers come from the node table below ("the kernel's inodes"), turned
+ * into the paths above for the functions that do the work. A reader of a
+ * rendered file reads the value its node was bound to, through the
+ * kernel's page cache, so one open sees one whole value (the snapshot of
+ * lxcfs's way, shared by every reader of the node); O_RDWR handles read a
+ * snapshot rendered at open, direct_io. Writes follow DESIGN.md "How
+ * writes behave": a write at offset 0 is applied inside write() so the
+ * shell sees the errno; later writes at growing offsets are gathered and
+ * applied at flush (close), whose error close() returns; O_APPEND writes
+ * add lines.
  *
- * Handles whose target went away: with hard_remove, libfuse passes a NULL
- * path for a handle whose file or directory (or an ancestor) was removed,
- * and a path can name a new object made under the old name since (an
- * object the daemon deleted and made again, a router's leg port). A
- * handle remembers what it was opened on (object id, file name, scratch
- * serial): a write, flush, ftruncate or scratch read through a handle
- * whose object or scratch file is gone -- even if another one has the
- * same name now -- answers ESTALE and changes nothing. ESTALE is what
- * libfuse itself answers for such a handle in the operations that need a
- * path (fstat, fchmod, readdir), so every handle op agrees; a NULL path
- * anywhere is ESTALE too. A read of a rendered file is served from the
- * snapshot taken at open, whatever happened since.
+ * Handles whose target went away: a node whose file or directory (or an
+ * ancestor) was removed has no path (NULL below), and a path can name a
+ * new object made under the old name since (an object the daemon deleted
+ * and made again, a router's leg port). A handle remembers what it was
+ * opened on (object id, file name, scratch serial): a write, flush,
+ * ftruncate or scratch read through a handle whose object or scratch file
+ * is gone -- even if another one has the same name now -- answers ESTALE
+ * and changes nothing, as do fstat, fchmod and readdir through it (what
+ * libfuse's high-level API answered before); a NULL path anywhere is
+ * ESTALE too. A read of a rendered file is served from its node (or the
+ * handle's snapshot), whatever happened since; a reader's fstat of it
+ * then gives the node's attributes, link count 0.
  */
 #include <errno.h>
 #include <stdarg.h>
