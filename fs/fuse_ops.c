@@ -3373,7 +3373,9 @@ static void vn_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		vn_ll_unenter(c, e.ino);
 }
 
-static void vn_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* RMDIR and UNLINK: op removes the path; the name's node has none then. */
+static void vn_ll_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 int (*op)(const char *path))
 {
 	char path[VN_PATH_MAX];
 	struct vn_ctx *c;
@@ -3383,26 +3385,20 @@ static void vn_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	c = vn_caller()->c;
 	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
 	if (r == 0)
-		r = vn_op_rmdir(path);
+		r = op(path);
 	if (r == 0)
 		vn_ll_removed(c, parent, name);
 	fuse_reply_err(req, -r);
 }
 
+static void vn_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	vn_ll_remove(req, parent, name, vn_op_rmdir);
+}
+
 static void vn_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[VN_PATH_MAX];
-	struct vn_ctx *c;
-	int r;
-
-	vn_req_begin(req, true);
-	c = vn_caller()->c;
-	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
-	if (r == 0)
-		r = vn_op_unlink(path);
-	if (r == 0)
-		vn_ll_removed(c, parent, name);
-	fuse_reply_err(req, -r);
+	vn_ll_remove(req, parent, name, vn_op_unlink);
 }
 
 static void vn_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
