@@ -701,30 +701,37 @@ static void vn_pass_entry(struct vn_pass *ps, const struct vn_inode *dir, const 
 	ps->ents[ps->ne++].name = nm;
 }
 
+/* The next component of *path into comp (advancing *path): 1, or 0 at
+ * the end, -ENAMETOOLONG for one over 255 bytes. */
+static int vn_path_next(const char **path, char comp[256])
+{
+	const char *p = *path, *end;
+	size_t l;
+
+	while (*p == '/')
+		p++;
+	if (!*p)
+		return 0;
+	end = strchrnul(p, '/');
+	l = (size_t)(end - p);
+	if (l >= 256)
+		return -ENAMETOOLONG;
+	memcpy(comp, p, l);
+	comp[l] = '\0';
+	*path = end;
+	return 1;
+}
+
 /* The node of a path the kernel holds, or NULL (it->mu held). */
 static struct vn_inode *vn_it_walk(struct vn_itable *it, const char *path)
 {
 	struct vn_inode *x = &it->root;
 	char comp[256];
+	int r = 0;
 
-	while (x && *path) {
-		const char *end;
-		size_t l;
-
-		while (*path == '/')
-			path++;
-		if (!*path)
-			break;
-		end = strchrnul(path, '/');
-		l = (size_t)(end - path);
-		if (l >= sizeof(comp))
-			return NULL;
-		memcpy(comp, path, l);
-		comp[l] = '\0';
+	while (x && (r = vn_path_next(&path, comp)) > 0)
 		x = vn_it_find(it, x, comp);
-		path = end;
-	}
-	return x;
+	return r < 0 ? NULL : x;
 }
 
 /* What the kernel holds of one change (it->mu held); gone: the object no
@@ -1107,32 +1114,18 @@ static int vn_step(struct vn_ctx *c, struct vn_node *n, const char *comp)
 static int vn_resolve(struct vn_ctx *c, const char *path, struct vn_node *n)
 {
 	char comp[256];
+	int r;
 
 	memset(n, 0, sizeof(*n));
 	n->type = VN_N_ROOT;
 	if (!path)
-		return -ESTALE; /* hard_remove: the node was removed (see the top) */
-	while (*path) {
-		const char *end;
-		size_t l;
-		int r;
-
-		while (*path == '/')
-			path++;
-		if (!*path)
-			break;
-		end = strchrnul(path, '/');
-		l = (size_t)(end - path);
-		if (l >= sizeof(comp))
-			return -ENAMETOOLONG;
-		memcpy(comp, path, l);
-		comp[l] = '\0';
+		return -ESTALE; /* the node was removed (see the top) */
+	while ((r = vn_path_next(&path, comp)) > 0) {
 		r = vn_step(c, n, comp);
 		if (r < 0)
 			return r;
-		path = end;
 	}
-	return 0;
+	return r;
 }
 
 /* Resolve the directory holding path; *last points into path. */
