@@ -2040,24 +2040,14 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 
 	bool locked = false;
 
+	/* A reader of a rendered file reads its node's value, bound for good
+	 * (see "the kernel's inodes"); another handle of one the snapshot
+	 * taken at open, even when its object is gone since; a scratch file
+	 * reads what is there now. */
 	if (fh->page) {
-		/* the node's value, bound for good (see "the kernel's inodes") */
-		struct vn_itable *it = &c->fuse_cache->it;
-
-		pthread_mutex_lock(&it->mu);
+		pthread_mutex_lock(&c->fuse_cache->it.mu);
 		src = &fh->node->content;
-		if (off >= 0 && (size_t)off < src->len) {
-			len = src->len - (size_t)off;
-			if (len > size)
-				len = size;
-			memcpy(buf, src->s + off, len);
-		}
-		pthread_mutex_unlock(&it->mu);
-		return (int)len;
-	}
-	/* A rendered file reads the snapshot taken at open, even when its
-	 * object is gone since; a scratch file reads what is there now. */
-	if (fh->type == VN_N_SCRATCH) {
+	} else if (fh->type == VN_N_SCRATCH) {
 		vn_rdlock(c);
 		locked = true;
 		r = vn_fh_node(c, path, fh, &n);
@@ -2070,6 +2060,8 @@ static int vn_op_read(const char *path, char *buf, size_t size, off_t off,
 			len = size;
 		memcpy(buf, src->s + off, len);
 	}
+	if (fh->page)
+		pthread_mutex_unlock(&c->fuse_cache->it.mu);
 	if (locked)
 		vn_unlock_nowait(c);
 	return r < 0 ? r : (int)len;
@@ -2894,9 +2886,7 @@ static int vn_ll_path(struct vn_ctx *c, fuse_ino_t ino, const char *name, char *
 	if (r == 0 && name) {
 		size_t l = strlen(out), nl = strlen(name);
 
-		if (nl > 255)
-			r = -ENAMETOOLONG;
-		else if (l + 1 + nl + 1 > size)
+		if (nl > 255 || l + 1 + nl + 1 > size)
 			r = -ENAMETOOLONG;
 		else if (l == 1)
 			memcpy(out + 1, name, nl + 1);
@@ -2939,6 +2929,19 @@ static int vn_getattr(const char *path, bool fh, struct vn_inode *x, struct stat
 	return r;
 }
 
+/* Bind x to the value in keep (taken) unless it has its own already
+ * (it->mu held). */
+static void vn_it_bind(struct vn_inode *x, struct vn_buf *keep)
+{
+	if (x->bound)
+		return;
+	vn_buf_free(&x->content);
+	x->content = *keep;
+	memset(keep, 0, sizeof(*keep));
+	x->bound = true;
+	x->type = VN_N_FILE;
+}
+
 static int vn_node_bind(struct vn_ctx *c, struct vn_inode *x, struct vn_node *n, size_t *len)
 {
 	struct vn_itable *it = vn_itab(c);
@@ -2955,13 +2958,7 @@ static int vn_node_bind(struct vn_ctx *c, struct vn_inode *x, struct vn_node *n,
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&it->mu);
-	if (!x->bound) {
-		vn_buf_free(&x->content);
-		x->content = b;
-		memset(&b, 0, sizeof(b));
-		x->bound = true;
-		x->type = VN_N_FILE;
-	}
+	vn_it_bind(x, &b);
 	*len = x->content.len;
 	pthread_mutex_unlock(&it->mu);
 	return 0;
@@ -2973,12 +2970,7 @@ static void vn_node_attr(struct vn_inode *x, unsigned char type, struct vn_buf *
 			 struct stat *st)
 {
 	if (type == VN_N_FILE) {
-		if (!x->bound) {
-			vn_buf_free(&x->content);
-			x->content = *keep;
-			memset(keep, 0, sizeof(*keep));
-			x->bound = true;
-		}
+		vn_it_bind(x, keep);
 		st->st_size = (off_t)x->content.len;
 		st->st_blocks = (blkcnt_t)((x->content.len + 511) / 512);
 	}
@@ -2986,6 +2978,16 @@ static void vn_node_attr(struct vn_inode *x, unsigned char type, struct vn_buf *
 	st->st_ino = x->ino;
 	if (x->bound)
 		x->st = *st;
+}
+
+/* Does x show what its name shows now (of type, rendered to keep)? A
+ * bound node only the same value; another node only the same type. */
+static bool vn_it_shows(const struct vn_inode *x, unsigned char type, const struct vn_buf *keep)
+{
+	if (!x->bound)
+		return type != VN_N_FILE && x->type == type;
+	return type == VN_N_FILE && x->content.len == keep->len &&
+	       (!keep->len || !memcmp(x->content.s, keep->s, keep->len));
 }
 
 /* A LOOKUP's (or MKDIR's, CREATE's) answer: the node parent/name stands
@@ -3002,9 +3004,7 @@ static int vn_ll_enter(struct vn_ctx *c, fuse_ino_t parent, const char *name, un
 	pthread_mutex_lock(&it->mu);
 	p = vn_it_get(it, parent);
 	x = p ? vn_it_find(it, p, name) : NULL;
-	if (x && (x->bound ? type != VN_N_FILE || x->content.len != keep->len ||
-				     (keep->len && memcmp(x->content.s, keep->s, keep->len))
-			   : type == VN_N_FILE || x->type != type))
+	if (x && !vn_it_shows(x, type, keep))
 		x = NULL;
 	if (!p)
 		r = -ESTALE;
@@ -3050,23 +3050,32 @@ static void vn_ll_removed(struct vn_ctx *c, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&it->mu);
 }
 
-static void vn_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* A name's answer (LOOKUP, MKDIR, CREATE): what it is now. made: the
+ * caller just made it (marks hide nothing from it). */
+static int vn_ll_entry(struct vn_ctx *c, fuse_ino_t parent, const char *name, const char *path,
+		       bool made, struct fuse_entry_param *e, struct vn_inode **xp)
 {
 	_cleanup_buf_ struct vn_buf keep = {0};
+	unsigned char type = 0;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = vn_getattr(path, made, NULL, &e->attr, &keep, &type);
+	return r < 0 ? r : vn_ll_enter(c, parent, name, type, &keep, e, xp);
+}
+
+static void vn_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
 	struct fuse_entry_param e;
 	char path[VN_PATH_MAX];
-	unsigned char type = 0;
 	struct vn_ctx *c;
 	int r;
 
 	vn_req_begin(req, true); /* the kernel holds the directory (shared) */
 	c = vn_caller()->c;
-	memset(&e, 0, sizeof(e));
 	r = vn_ll_path(c, parent, name, path, sizeof(path), NULL);
 	if (r == 0)
-		r = vn_getattr(path, false, NULL, &e.attr, &keep, &type);
-	if (r == 0)
-		r = vn_ll_enter(c, parent, name, type, &keep, &e, NULL);
+		r = vn_ll_entry(c, parent, name, path, false, &e, NULL);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -3098,31 +3107,27 @@ static void vn_ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 	fuse_reply_none(req);
 }
 
-/* After a call that changed nothing of x's own (or only attributes). */
-static void vn_ll_reply_attr(fuse_req_t req, struct vn_ctx *c, const char *path, bool fh,
-			     struct vn_inode *x)
+/* The attributes of x at path for the kernel (vn_getattr, then x's
+ * binding: see vn_node_attr). */
+static int vn_ll_stat(struct vn_ctx *c, const char *path, bool fh, struct vn_inode *x,
+		      struct stat *st)
 {
 	_cleanup_buf_ struct vn_buf keep = {0};
 	unsigned char type = 0;
-	struct stat st;
-	int r = vn_getattr(path, fh, x, &st, &keep, &type);
+	int r = vn_getattr(path, fh, x, st, &keep, &type);
 
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&vn_itab(c)->mu);
-	vn_node_attr(x, type, &keep, &st);
+	vn_node_attr(x, type, &keep, st);
 	pthread_mutex_unlock(&vn_itab(c)->mu);
-	fuse_reply_attr(req, &st, VN_TIMEOUT);
+	return 0;
 }
 
 static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	_cleanup_buf_ struct vn_buf keep = {0};
 	char path[VN_PATH_MAX];
 	struct vn_inode *x = NULL;
-	unsigned char type = 0;
 	struct vn_ctx *c;
 	struct stat st;
 	int r;
@@ -3131,11 +3136,8 @@ static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	c = vn_caller()->c;
 	r = vn_ll_path(c, ino, NULL, path, sizeof(path), &x);
 	if (r == 0)
-		r = vn_getattr(path, fi != NULL, x, &st, &keep, &type);
+		r = vn_ll_stat(c, path, fi != NULL, x, &st);
 	if (r == 0) {
-		pthread_mutex_lock(&vn_itab(c)->mu);
-		vn_node_attr(x, type, &keep, &st);
-		pthread_mutex_unlock(&vn_itab(c)->mu);
 		fuse_reply_attr(req, &st, VN_TIMEOUT);
 		return;
 	}
@@ -3153,8 +3155,7 @@ static void vn_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 			st.st_mode = S_IFREG | 0444;
 			st.st_ino = n->ino;
 		}
-		st.st_size = (off_t)n->content.len;
-		st.st_blocks = (blkcnt_t)((n->content.len + 511) / 512);
+		vn_node_attr(n, VN_N_FILE, &(struct vn_buf){0}, &st); /* bound: keeps its value */
 		pthread_mutex_unlock(&vn_itab(c)->mu);
 		st.st_nlink = 0;
 		fuse_reply_attr(req, &st, 1.0);
@@ -3170,6 +3171,7 @@ static void vn_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	char path[VN_PATH_MAX];
 	struct vn_inode *x = NULL;
 	struct vn_ctx *c;
+	struct stat st;
 	int r;
 
 	vn_req_begin(req, true); /* the kernel holds the file's (or directory's) lock */
@@ -3220,13 +3222,14 @@ static void vn_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 			tv[1] = attr->st_mtim;
 		r = vn_op_utimens(path, tv, fi);
 	}
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
 	/* a truncated value's size is still its node's (see "the kernel's
 	 * inodes"): the kernel's pages stay whole for its readers */
-	vn_ll_reply_attr(req, c, path, true, x);
+	if (r == 0)
+		r = vn_ll_stat(c, path, true, x, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, VN_TIMEOUT);
 }
 
 /* A listing, made whole at offset 0 and served from the handle after. */
@@ -3331,19 +3334,6 @@ static void vn_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 	fuse_reply_err(req, 0);
 }
 
-/* A new name's answer (MKDIR, CREATE): what it is now. */
-static int vn_ll_new_entry(struct vn_ctx *c, fuse_ino_t parent, const char *name, const char *path,
-			   struct fuse_entry_param *e, struct vn_inode **xp)
-{
-	_cleanup_buf_ struct vn_buf keep = {0};
-	unsigned char type = 0;
-	int r;
-
-	memset(e, 0, sizeof(*e));
-	r = vn_getattr(path, true, NULL, &e->attr, &keep, &type);
-	return r < 0 ? r : vn_ll_enter(c, parent, name, type, &keep, e, xp);
-}
-
 static void vn_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fuse_entry_param e;
@@ -3357,7 +3347,7 @@ static void vn_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	if (r == 0)
 		r = vn_op_mkdir(path, mode);
 	if (r == 0)
-		r = vn_ll_new_entry(c, parent, name, path, &e, NULL);
+		r = vn_ll_entry(c, parent, name, path, true, &e, NULL);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -3446,6 +3436,20 @@ static void vn_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 	fuse_reply_err(req, -r);
 }
 
+/* The handle is on x (counted in its nopen); fresh: opened for writing
+ * by the caller, whose O_TRUNC SETATTR may follow (see vn_ll_setattr). */
+static void vn_fh_attach(struct vn_ctx *c, struct vn_fh *fh, struct vn_inode *x, bool fresh)
+{
+	pthread_mutex_lock(&vn_itab(c)->mu);
+	x->nopen++;
+	pthread_mutex_unlock(&vn_itab(c)->mu);
+	pthread_mutex_lock(&c->fh_mu);
+	fh->node = x;
+	fh->open_pid = vn_caller()->pid;
+	fh->fresh = fresh;
+	pthread_mutex_unlock(&c->fh_mu);
+}
+
 static void vn_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char path[VN_PATH_MAX];
@@ -3465,14 +3469,7 @@ static void vn_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fh = vn_fh(fi);
-	pthread_mutex_lock(&vn_itab(c)->mu);
-	x->nopen++;
-	pthread_mutex_unlock(&vn_itab(c)->mu);
-	pthread_mutex_lock(&c->fh_mu);
-	fh->node = x;
-	fh->open_pid = vn_caller()->pid;
-	fh->fresh = (fi->flags & O_ACCMODE) != O_RDONLY;
-	pthread_mutex_unlock(&c->fh_mu);
+	vn_fh_attach(c, fh, x, (fi->flags & O_ACCMODE) != O_RDONLY);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		vn_fh_free(fh); /* interrupted: no RELEASE will come */
 }
@@ -3497,18 +3494,13 @@ static void vn_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return;
 	}
 	fh = vn_fh(fi);
-	r = vn_ll_new_entry(c, parent, name, path, &e, &x);
+	r = vn_ll_entry(c, parent, name, path, true, &e, &x);
 	if (r < 0) {
 		vn_fh_free(fh);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	pthread_mutex_lock(&vn_itab(c)->mu);
-	x->nopen++;
-	pthread_mutex_unlock(&vn_itab(c)->mu);
-	pthread_mutex_lock(&c->fh_mu);
-	fh->node = x;
-	pthread_mutex_unlock(&c->fh_mu);
+	vn_fh_attach(c, fh, x, false);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		vn_fh_free(fh);
 		vn_ll_unenter(c, e.ino);
