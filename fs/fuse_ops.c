@@ -201,6 +201,7 @@ struct vn_inode {
 	bool hashed;		 /* (parent, name) finds it */
 	bool removed;		 /* unlinked, removed or renamed over: no path */
 	bool bound;		 /* content is its value for good */
+	bool listed;		 /* a directory whose listing the kernel may cache */
 	struct vn_buf content;
 	struct stat st;				      /* a bound node's attributes, as last told */
 	struct vn_inode *ino_next, *name_next;	      /* hash chains */
@@ -465,6 +466,9 @@ static int vn_it_path(const struct vn_inode *x, char *out, size_t size)
  */
 #define VN_TIMEOUT 3600.0
 
+/* the longest path the daemon builds (PATH_MAX and a name) */
+#define VN_PATH_MAX 4352
+
 /* One object (kind set) or one file whose files changed. */
 struct vn_inval {
 	char *path;		    /* the object's directory (or "/") */
@@ -491,6 +495,9 @@ struct vn_fuse_cache {
 	struct vn_batch *fifo[3], **tail[3];
 	/* first passes owed by the notifier: numbered, and done up to */
 	unsigned long long seq, seq_done;
+	/* changes noted so far (vn_cache_note): a listing made before the
+	 * last one may be stale (__atomic: read without the model lock) */
+	unsigned long gen;
 	pthread_cond_t done_cv;
 	bool running, stop;
 	pthread_t th;
@@ -637,6 +644,7 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 
 	if (!vn_cache.running)
 		return;
+	__atomic_add_fetch(&vn_cache.gen, 1, __ATOMIC_RELEASE);
 	if (vn_obj_path(o, &b) < 0 || (!o && vn_buf_puts(&b, "/") < 0)) {
 		vn_buf_free(&b);
 		return;
@@ -741,8 +749,22 @@ static void vn_pass_collect(struct vn_fuse_cache *fc, const struct vn_inval *e, 
 {
 	struct vn_inode *d = vn_it_walk(&vn_cache.it, e->path), *p;
 
-	if (!d)
-		return; /* the kernel never looked it up: nothing of it is cached */
+	if (!d) {
+		/* The kernel never looked it up: nothing of it is cached but the
+		 * listing of the collection holding it, if that was listed (an
+		 * object a job made or removed). */
+		const char *slash = strrchr(e->path, '/');
+		char up[VN_PATH_MAX];
+
+		if (!e->kind || !slash || (size_t)(slash - e->path) >= sizeof(up))
+			return;
+		memcpy(up, e->path, (size_t)(slash - e->path));
+		up[slash - e->path] = '\0';
+		p = vn_it_walk(&vn_cache.it, up);
+		if (p && p->listed)
+			vn_pass_ino(ps, p->ino);
+		return;
+	}
 	if (!e->kind) {
 		/* one file (a scratch file), or the root */
 		vn_pass_ino(ps, d->ino);
@@ -1648,7 +1670,10 @@ static int vn_getattr(const char *path, bool fh, struct vn_inode *x, struct stat
 /* What a directory lists goes to fill (its name and type). */
 typedef int (*vn_fill_t)(void *buf, const char *name, const struct stat *st, off_t off, int flags);
 
-static int vn_op_readdir(const char *path, void *buf, vn_fill_t fill)
+/* The listing of path, as the caller sees it (marks may hide files from
+ * it) or, with canon, as everyone without marks does; *hid: how many files
+ * the caller's marks hid. */
+static int vn_op_readdir(const char *path, void *buf, vn_fill_t fill, bool canon, unsigned *hid)
 {
 	struct vn_ctx *c = vn_fctx();
 	struct vn_node n;
@@ -1678,6 +1703,7 @@ static int vn_op_readdir(const char *path, void *buf, vn_fill_t fill)
 	case VN_N_OBJ: {
 		struct vn_marks *ms = vn_marks(c);
 		struct vn_node f = {.type = VN_N_FILE, .obj = n.obj};
+		bool hidden;
 
 		o = n.obj;
 		if (ms) { /* rm -r may unlink what it listed (marks) */
@@ -1696,13 +1722,17 @@ static int vn_op_readdir(const char *path, void *buf, vn_fill_t fill)
 		for (size_t i = 0; vn_common_files[i]; i++) {
 			f.attr = NULL;
 			f.name = vn_common_files[i];
-			if (!vn_node_hidden(c, &f))
+			hidden = vn_node_hidden(c, &f);
+			*hid += hidden;
+			if (canon || !hidden)
 				fill(buf, vn_common_files[i], &reg, 0, 0);
 		}
 		for (const struct vn_attr *a = o->kind->attrs; a->name; a++) {
 			f.attr = a;
 			f.name = a->name;
-			if (!vn_node_hidden(c, &f))
+			hidden = vn_node_hidden(c, &f);
+			*hid += hidden;
+			if (canon || !hidden)
 				fill(buf, a->name, &reg, 0, 0);
 		}
 		/* Later collections first (ports before subnets): rm -r removes
@@ -2850,7 +2880,6 @@ static int vn_op_statfs(const char *path, struct statvfs *st)
  * lookup, FORGET drops lookups, UNLINK, RMDIR and RENAME move or remove
  * names.
  */
-#define VN_PATH_MAX 4352
 /* a listing's inode numbers are not the ones stat gives (libfuse's way) */
 #define VN_UNKNOWN_INO 0xffffffffu
 
@@ -3240,6 +3269,9 @@ struct vn_dh {
 	} * e;
 	size_t n, cap;
 	bool filled;
+	bool fresh;	   /* filled by OPENDIR, for the first READDIR */
+	bool canon;	   /* the kernel caches what it reads: no mark hides a file */
+	unsigned long gen; /* vn_cache.gen when filled */
 };
 
 static void vn_dh_clear(struct vn_dh *dh)
@@ -3272,18 +3304,63 @@ static int vn_dh_fill(void *buf, const char *name, const struct stat *st, off_t 
 	return 0;
 }
 
+static void vn_dh_free(struct vn_dh *dh)
+{
+	vn_dh_clear(dh);
+	free(dh->e);
+	free(dh);
+}
+
+/* The listing, made at OPENDIR (and the marks that reading a directory
+ * sets, see "marks": with the kernel caching listings, OPENDIR is what
+ * reaches the daemon). The kernel may keep it (cache_readdir) when it is
+ * what every reader without marks sees: what changes it invalidates the
+ * directory's inode, which drops the kept listing (vn_pass_collect). A
+ * caller whose marks hide files reads its own listing, uncached. */
 static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_dh *dh = calloc(1, sizeof(*dh));
+	char path[VN_PATH_MAX];
+	struct vn_fuse_cache *fc;
+	struct vn_itable *it;
+	struct vn_inode *x;
+	struct vn_ctx *c;
+	unsigned hid = 0;
+	int r;
 
-	(void)ino;
+	vn_req_begin(req, true);
+	c = vn_caller()->c;
+	fc = c->fuse_cache;
+	it = vn_itab(c);
 	if (!dh) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
+	if (r == 0) {
+		dh->gen = __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
+		r = vn_op_readdir(path, dh, vn_dh_fill, false, &hid);
+	}
+	if (r < 0) {
+		vn_dh_free(dh);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	dh->filled = dh->fresh = true;
+	if (hid == 0 && vn_cache.running) {
+		pthread_mutex_lock(&it->mu);
+		x = vn_it_get(it, ino);
+		if (x) {
+			x->listed = true;
+			dh->canon = true;
+			fi->cache_readdir = 1;
+			fi->keep_cache = 1;
+		}
+		pthread_mutex_unlock(&it->mu);
+	}
 	fi->fh = (uintptr_t)dh;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		free(dh);
+		vn_dh_free(dh);
 }
 
 static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -3292,19 +3369,28 @@ static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
 	char path[VN_PATH_MAX];
 	_cleanup_free_ char *b = NULL;
+	struct vn_fuse_cache *fc;
 	size_t used = 0;
 	struct vn_ctx *c;
 	int r = 0;
 
 	vn_req_begin(req, true);
 	c = vn_caller()->c;
-	if (off == 0 || !dh->filled) {
+	fc = c->fuse_cache;
+	if (off == 0 && dh->fresh && dh->gen == __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE)) {
+		/* what OPENDIR made, nothing changed since */
+	} else if (off == 0 || !dh->filled) {
+		unsigned hid = 0;
+
 		vn_dh_clear(dh);
 		r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
-		if (r == 0)
-			r = vn_op_readdir(path, dh, vn_dh_fill);
+		if (r == 0) {
+			dh->gen = __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
+			r = vn_op_readdir(path, dh, vn_dh_fill, dh->canon, &hid);
+		}
 		dh->filled = r == 0;
 	}
+	dh->fresh = false;
 	if (r == 0 && !(b = malloc(size ? size : 1)))
 		r = -ENOMEM;
 	if (r < 0) {
@@ -3328,9 +3414,7 @@ static void vn_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	vn_dh_clear(dh);
-	free(dh->e);
-	free(dh);
+	vn_dh_free(dh);
 	fuse_reply_err(req, 0);
 }
 

@@ -131,6 +131,26 @@ vn_ok mkdir "$M/networks/c2"
 vn_eq 1500 "$(cat "$M/networks/c2/mtu")" "made again under the same name: its own value, not the cached one"
 vn_ok rmdir "$M/networks/c2"
 
+# ---- listings the kernel keeps: what reading them means still reaches the daemon ------
+# A listing read twice is served by the kernel the second time (the
+# daemon sees the OPENDIR alone). rm -r may unlink id and status only
+# because it listed the directory, and cp -r finds the attributes of what
+# it made absent only because it listed what it copies: both come from
+# the OPENDIR now.
+L=$M/networks/lst
+vn_ok mkdir "$L" "$L/subnets/lst-sub"
+vn_ok vn_w "$L/mtu" 1400
+ls -R "$L" >/dev/null
+ls -R "$L" >/dev/null
+out=$(cp -r "$L" "$M/networks/lst2" 2>&1 || true) # id, status...: errors (tools.sh)
+vn_eq 1400 "$(cat "$M/networks/lst2/mtu")" "cp -r of a kept listing clones its writable values"
+vn_eq 0 "$(printf '%s\n' "$out" | grep -c 'lst2/mtu' || true)" "with no error for them"
+ls -R "$M/networks/lst2" >/dev/null
+ls -R "$M/networks/lst2" >/dev/null
+vn_ok rm -r "$L" "$M/networks/lst2"
+vn_true "rm -r of kept listings removes them" test ! -e "$L" -a ! -e "$M/networks/lst2"
+vn_eq "" "$(ls "$M/networks" | grep -x 'lst2\?')" "and the collection's kept listing drops them"
+
 # ---- writers busy: readers see whole values, stat sizes of real values ----------------
 # mtu alternates between values of 3 and 4 digits: a size from one and
 # bytes from the other would show as a cut or padded value.
