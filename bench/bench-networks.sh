@@ -24,6 +24,34 @@ REPEAT=${BENCH_REPEAT:-3}   # runs of the find|cat comparison (median taken)
 vn_start --no-defaults
 M=$VN_MNT
 
+# The FUSE transport floor (bench/fuse-floor.c, built beside the daemon):
+# the tmpfs copy served from memory with every kernel cache on, walked in
+# the same rounds as vnetfs and the copy. BENCH_FLOOR names another binary.
+FLOOR=${BENCH_FLOOR:-$(dirname "$VNETFS")/fuse-floor}
+FLOOR_MNT=$VN_TMP/floor-mnt
+FLOOR_PID=
+floor_stop() {
+	if [ -n "$FLOOR_PID" ]; then
+		kill -TERM "$FLOOR_PID" 2>/dev/null || true
+		wait "$FLOOR_PID" 2>/dev/null || true
+		FLOOR_PID=
+	fi
+	if mountpoint -q "$FLOOR_MNT" 2>/dev/null; then
+		umount "$FLOOR_MNT" 2>/dev/null || umount -l "$FLOOR_MNT"
+	fi
+}
+# on any exit: the floor first, then tests/lib.sh's cleanup (the daemon),
+# which sees the script's exit status
+floor_exit() {
+	local rc=$?
+	trap - ERR
+	set +e
+	floor_stop
+	(exit "$rc")
+	vn__exit
+}
+trap floor_exit EXIT
+
 # Timestamps in µs from bash's EPOCHREALTIME: no fork, so the loop measures
 # the file operations, not `date`.
 median() { LC_ALL=C sort -n | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
@@ -94,7 +122,25 @@ for n in "${SIZES[@]}"; do
 	if [ "$n" = "${SIZES[-1]}" ]; then
 		echo "# N=$n: find | xargs cat over the mount vs a tmpfs copy" >&2
 		cp -r "$M" "$VN_TMP/copy"
-		fs_runs=() tmp_runs=()
+		floor=0
+		if [ -x "$FLOOR" ]; then
+			mkdir "$FLOOR_MNT"
+			env --default-signal=INT "$FLOOR" "$VN_TMP/copy" "$FLOOR_MNT" 2>>"$VN_TMP/floor.log" &
+			FLOOR_PID=$!
+			for ((i = 0; i < 300; i++)); do
+				mountpoint -q "$FLOOR_MNT" && break
+				kill -0 "$FLOOR_PID" 2>/dev/null || break
+				sleep 0.1
+			done
+			mountpoint -q "$FLOOR_MNT" || { cat "$VN_TMP/floor.log" >&2; echo "fuse-floor did not mount" >&2; exit 1; }
+			# the floor serves the copy exactly (and, like the mount after
+			# cp -r and the fresh copy, starts the rounds warm)
+			diff -r -q "$VN_TMP/copy" "$FLOOR_MNT" >/dev/null || { echo "fuse-floor differs from the copy" >&2; exit 1; }
+			floor=1
+		else
+			echo "# no $FLOOR (ninja -C $(dirname "$VNETFS") fuse-floor): no floor rows" >&2
+		fi
+		fs_runs=() tmp_runs=() floor_runs=()
 		for ((r = 0; r < REPEAT; r++)); do
 			a=${EPOCHREALTIME/./}
 			find "$M" -type f -print0 | xargs -0 cat >/dev/null
@@ -103,11 +149,22 @@ for n in "${SIZES[@]}"; do
 			c=${EPOCHREALTIME/./}
 			fs_runs+=($((b - a)))
 			tmp_runs+=($((c - b)))
+			[ "$floor" = 1 ] || continue
+			find "$FLOOR_MNT" -type f -print0 | xargs -0 cat >/dev/null
+			d=${EPOCHREALTIME/./}
+			floor_runs+=($((d - c)))
 		done
 		R[find_fs]=$(printf '%s\n' "${fs_runs[@]}" | median)
 		R[find_tmpfs]=$(printf '%s\n' "${tmp_runs[@]}" | median)
 		R[find_files]=$(find "$VN_TMP/copy" -type f | wc -l)
+		R[find_dirs]=$(find "$VN_TMP/copy" -type d | wc -l)
 		R[find_n]=$n
+		if [ "$floor" = 1 ]; then
+			R[find_floor]=$(printf '%s\n' "${floor_runs[@]}" | median)
+			floor_stop
+			mountpoint -q "$FLOOR_MNT" && { echo "fuse-floor left its mount" >&2; exit 1; }
+			rmdir "$FLOOR_MNT"
+		fi
 		rm -rf "$VN_TMP/copy"
 	fi
 
@@ -233,6 +290,21 @@ echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio
 echo "|---|---:|---:|---:|---:|"
 printf '| %s networks + subnets | %s | %s ms | %s ms | %s |\n' "${R[find_n]}" "${R[find_files]}" \
 	"$(ms "${R[find_fs]}")" "$(ms "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")"
+if [ -n "${R[find_floor]:-}" ]; then
+	us_file() { awk -v us="$1" -v n="${R[find_files]}" 'BEGIN { printf "%.1f", us / n }'; }
+	echo
+	echo "The FUSE transport floor: bench/fuse-floor over the tmpfs copy (served from memory, every kernel cache on), walked in the same rounds; median of $REPEAT; µs per file in parentheses."
+	echo
+	echo "| tree | files | dirs | tmpfs copy | FUSE floor | vnetfs | floor / tmpfs | vnetfs / tmpfs | vnetfs / floor |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf '| %s networks + subnets | %s | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s | %s | %s |\n' \
+		"${R[find_n]}" "${R[find_files]}" "${R[find_dirs]}" \
+		"$(ms "${R[find_tmpfs]}")" "$(us_file "${R[find_tmpfs]}")" \
+		"$(ms "${R[find_floor]}")" "$(us_file "${R[find_floor]}")" \
+		"$(ms "${R[find_fs]}")" "$(us_file "${R[find_fs]}")" \
+		"$(ratio "${R[find_floor]}" "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")" \
+		"$(ratio "${R[find_fs]}" "${R[find_floor]}")"
+fi
 
 VN_DONE=1
 exit 0
