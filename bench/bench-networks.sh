@@ -55,6 +55,7 @@ trap floor_exit EXIT
 # Timestamps in µs from bash's EPOCHREALTIME: no fork, so the loop measures
 # the file operations, not `date`.
 median() { LC_ALL=C sort -n | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+fmedian() { LC_ALL=C sort -g | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 cidr_of() { echo "10.$(($1 / 256)).$(($1 % 256)).0/24"; }
@@ -141,6 +142,10 @@ for n in "${SIZES[@]}"; do
 			echo "# no $FLOOR (ninja -C $(dirname "$VNETFS") fuse-floor): no floor rows" >&2
 		fi
 		fs_runs=() tmp_runs=() floor_runs=()
+		# one file's open + read + close, N times, on each (bench/openloop.c)
+		OPENLOOP=$(dirname "$FLOOR")/openloop
+		one=networks/b0/subnets/bs0/cidr
+		ol_fs=() ol_tmp=() ol_floor=()
 		for ((r = 0; r < REPEAT; r++)); do
 			a=${EPOCHREALTIME/./}
 			find "$M" -type f -print0 | xargs -0 cat >/dev/null
@@ -153,6 +158,10 @@ for n in "${SIZES[@]}"; do
 			find "$FLOOR_MNT" -type f -print0 | xargs -0 cat >/dev/null
 			d=${EPOCHREALTIME/./}
 			floor_runs+=($((d - c)))
+			[ -x "$OPENLOOP" ] || continue
+			ol_fs+=("$("$OPENLOOP" "$M/$one" | awk '{print $1}')")
+			ol_tmp+=("$("$OPENLOOP" "$VN_TMP/copy/$one" | awk '{print $1}')")
+			ol_floor+=("$("$OPENLOOP" "$FLOOR_MNT/$one" | awk '{print $1}')")
 		done
 		R[find_fs]=$(printf '%s\n' "${fs_runs[@]}" | median)
 		R[find_tmpfs]=$(printf '%s\n' "${tmp_runs[@]}" | median)
@@ -161,6 +170,12 @@ for n in "${SIZES[@]}"; do
 		R[find_n]=$n
 		if [ "$floor" = 1 ]; then
 			R[find_floor]=$(printf '%s\n' "${floor_runs[@]}" | median)
+			if [ ${#ol_fs[@]} -gt 0 ]; then
+				R[ol_fs]=$(printf '%s\n' "${ol_fs[@]}" | fmedian)
+				R[ol_tmpfs]=$(printf '%s\n' "${ol_tmp[@]}" | fmedian)
+				R[ol_floor]=$(printf '%s\n' "${ol_floor[@]}" | fmedian)
+				R[ol_file]=$one
+			fi
 			floor_stop
 			mountpoint -q "$FLOOR_MNT" && { echo "fuse-floor left its mount" >&2; exit 1; }
 			rmdir "$FLOOR_MNT"
@@ -304,6 +319,16 @@ if [ -n "${R[find_floor]:-}" ]; then
 		"$(ms "${R[find_fs]}")" "$(us_file "${R[find_fs]}")" \
 		"$(ratio "${R[find_floor]}" "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")" \
 		"$(ratio "${R[find_fs]}" "${R[find_floor]}")"
+	if [ -n "${R[ol_fs]:-}" ]; then
+		echo
+		echo "One file (${R[ol_file]}) opened, read to its end and closed 20000 times by one process (bench/openloop), median of $REPEAT:"
+		echo
+		echo "| per open+read+close | tmpfs copy | FUSE floor | vnetfs | floor / tmpfs | vnetfs / tmpfs | vnetfs / floor |"
+		echo "|---|---:|---:|---:|---:|---:|---:|"
+		printf '| µs | %s | %s | %s | %s | %s | %s |\n' "${R[ol_tmpfs]}" "${R[ol_floor]}" "${R[ol_fs]}" \
+			"$(ratio "${R[ol_floor]}" "${R[ol_tmpfs]}")" "$(ratio "${R[ol_fs]}" "${R[ol_tmpfs]}")" \
+			"$(ratio "${R[ol_fs]}" "${R[ol_floor]}")"
+	fi
 fi
 
 VN_DONE=1
