@@ -26,21 +26,45 @@ M=$VN_MNT
 
 # The FUSE transport floor (bench/fuse-floor.c, built beside the daemon):
 # the tmpfs copy served from memory with every kernel cache on, walked in
-# the same rounds as vnetfs and the copy. BENCH_FLOOR names another binary.
+# the same rounds as vnetfs and the copy; once answering OPEN as vnetfs
+# must, once with --no-open (the kernel's no_open mode: no OPEN at all).
+# BENCH_FLOOR names another binary; bench/openloop (beside it) times one
+# file's open + read + close.
 FLOOR=${BENCH_FLOOR:-$(dirname "$VNETFS")/fuse-floor}
-FLOOR_MNT=$VN_TMP/floor-mnt
-FLOOR_PID=
-floor_stop() {
-	if [ -n "$FLOOR_PID" ]; then
-		kill -TERM "$FLOOR_PID" 2>/dev/null || true
-		wait "$FLOOR_PID" 2>/dev/null || true
-		FLOOR_PID=
-	fi
-	if mountpoint -q "$FLOOR_MNT" 2>/dev/null; then
-		umount "$FLOOR_MNT" 2>/dev/null || umount -l "$FLOOR_MNT"
-	fi
+OPENLOOP=$(dirname "$FLOOR")/openloop
+FLOOR_PIDS=() FLOOR_MNTS=()
+# floor_start MOUNTPOINT [--no-open]: serve $VN_TMP/copy there
+floor_start() {
+	local mnt=$1 i
+	shift
+	mkdir "$mnt"
+	env --default-signal=INT "$FLOOR" "$@" "$VN_TMP/copy" "$mnt" 2>>"$VN_TMP/floor.log" &
+	FLOOR_PIDS+=($!)
+	FLOOR_MNTS+=("$mnt")
+	for ((i = 0; i < 300; i++)); do
+		mountpoint -q "$mnt" && break
+		kill -0 "${FLOOR_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	mountpoint -q "$mnt" || { cat "$VN_TMP/floor.log" >&2; echo "fuse-floor did not mount $mnt" >&2; exit 1; }
+	# it serves the copy exactly (and, like the mount after cp -r and the
+	# fresh copy, starts the rounds warm)
+	diff -r -q "$VN_TMP/copy" "$mnt" >/dev/null || { echo "fuse-floor $* differs from the copy" >&2; exit 1; }
 }
-# on any exit: the floor first, then tests/lib.sh's cleanup (the daemon),
+floor_stop() {
+	local p m
+	for p in "${FLOOR_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	for m in "${FLOOR_MNTS[@]}"; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			umount "$m" 2>/dev/null || umount -l "$m"
+		fi
+	done
+	FLOOR_PIDS=() FLOOR_MNTS=()
+}
+# on any exit: the floors first, then tests/lib.sh's cleanup (the daemon),
 # which sees the script's exit status
 floor_exit() {
 	local rc=$?
@@ -123,63 +147,45 @@ for n in "${SIZES[@]}"; do
 	if [ "$n" = "${SIZES[-1]}" ]; then
 		echo "# N=$n: find | xargs cat over the mount vs a tmpfs copy" >&2
 		cp -r "$M" "$VN_TMP/copy"
-		floor=0
+		# the walk over each of these in every round (vnetfs, the copy, the
+		# floors), and one file's open + read + close
+		names=(fs tmpfs) dirs=("$M" "$VN_TMP/copy")
 		if [ -x "$FLOOR" ]; then
-			mkdir "$FLOOR_MNT"
-			env --default-signal=INT "$FLOOR" "$VN_TMP/copy" "$FLOOR_MNT" 2>>"$VN_TMP/floor.log" &
-			FLOOR_PID=$!
-			for ((i = 0; i < 300; i++)); do
-				mountpoint -q "$FLOOR_MNT" && break
-				kill -0 "$FLOOR_PID" 2>/dev/null || break
-				sleep 0.1
-			done
-			mountpoint -q "$FLOOR_MNT" || { cat "$VN_TMP/floor.log" >&2; echo "fuse-floor did not mount" >&2; exit 1; }
-			# the floor serves the copy exactly (and, like the mount after
-			# cp -r and the fresh copy, starts the rounds warm)
-			diff -r -q "$VN_TMP/copy" "$FLOOR_MNT" >/dev/null || { echo "fuse-floor differs from the copy" >&2; exit 1; }
-			floor=1
+			floor_start "$VN_TMP/floor-mnt"
+			floor_start "$VN_TMP/floor0-mnt" --no-open
+			names+=(floor floor0)
+			dirs+=("$VN_TMP/floor-mnt" "$VN_TMP/floor0-mnt")
 		else
-			echo "# no $FLOOR (ninja -C $(dirname "$VNETFS") fuse-floor): no floor rows" >&2
+			echo "# no $FLOOR (ninja -C $(dirname "$VNETFS") fuse-floor openloop): no floor rows" >&2
 		fi
-		fs_runs=() tmp_runs=() floor_runs=()
-		# one file's open + read + close, N times, on each (bench/openloop.c)
-		OPENLOOP=$(dirname "$FLOOR")/openloop
 		one=networks/b0/subnets/bs0/cidr
-		ol_fs=() ol_tmp=() ol_floor=()
+		declare -A runs=() olruns=()
 		for ((r = 0; r < REPEAT; r++)); do
-			a=${EPOCHREALTIME/./}
-			find "$M" -type f -print0 | xargs -0 cat >/dev/null
-			b=${EPOCHREALTIME/./}
-			find "$VN_TMP/copy" -type f -print0 | xargs -0 cat >/dev/null
-			c=${EPOCHREALTIME/./}
-			fs_runs+=($((b - a)))
-			tmp_runs+=($((c - b)))
-			[ "$floor" = 1 ] || continue
-			find "$FLOOR_MNT" -type f -print0 | xargs -0 cat >/dev/null
-			d=${EPOCHREALTIME/./}
-			floor_runs+=($((d - c)))
+			for ((k = 0; k < ${#names[@]}; k++)); do
+				a=${EPOCHREALTIME/./}
+				find "${dirs[k]}" -type f -print0 | xargs -0 cat >/dev/null
+				b=${EPOCHREALTIME/./}
+				runs[${names[k]}]+="$((b - a)) "
+			done
 			[ -x "$OPENLOOP" ] || continue
-			ol_fs+=("$("$OPENLOOP" "$M/$one" | awk '{print $1}')")
-			ol_tmp+=("$("$OPENLOOP" "$VN_TMP/copy/$one" | awk '{print $1}')")
-			ol_floor+=("$("$OPENLOOP" "$FLOOR_MNT/$one" | awk '{print $1}')")
+			for ((k = 0; k < ${#names[@]}; k++)); do
+				olruns[${names[k]}]+="$("$OPENLOOP" "${dirs[k]}/$one" | awk '{print $1}') "
+			done
 		done
-		R[find_fs]=$(printf '%s\n' "${fs_runs[@]}" | median)
-		R[find_tmpfs]=$(printf '%s\n' "${tmp_runs[@]}" | median)
+		for k in "${names[@]}"; do
+			R[find_$k]=$(printf '%s\n' ${runs[$k]} | median)
+			[ -z "${olruns[$k]:-}" ] || R[ol_$k]=$(printf '%s\n' ${olruns[$k]} | fmedian)
+		done
+		R[ol_file]=$one
 		R[find_files]=$(find "$VN_TMP/copy" -type f | wc -l)
 		R[find_dirs]=$(find "$VN_TMP/copy" -type d | wc -l)
 		R[find_n]=$n
-		if [ "$floor" = 1 ]; then
-			R[find_floor]=$(printf '%s\n' "${floor_runs[@]}" | median)
-			if [ ${#ol_fs[@]} -gt 0 ]; then
-				R[ol_fs]=$(printf '%s\n' "${ol_fs[@]}" | fmedian)
-				R[ol_tmpfs]=$(printf '%s\n' "${ol_tmp[@]}" | fmedian)
-				R[ol_floor]=$(printf '%s\n' "${ol_floor[@]}" | fmedian)
-				R[ol_file]=$one
-			fi
-			floor_stop
-			mountpoint -q "$FLOOR_MNT" && { echo "fuse-floor left its mount" >&2; exit 1; }
-			rmdir "$FLOOR_MNT"
-		fi
+		floor_stop
+		for k in "$VN_TMP/floor-mnt" "$VN_TMP/floor0-mnt"; do
+			[ -d "$k" ] || continue
+			mountpoint -q "$k" && { echo "fuse-floor left its mount $k" >&2; exit 1; }
+			rmdir "$k"
+		done
 		rm -rf "$VN_TMP/copy"
 	fi
 
@@ -308,27 +314,23 @@ printf '| %s networks + subnets | %s | %s ms | %s ms | %s |\n' "${R[find_n]}" "$
 if [ -n "${R[find_floor]:-}" ]; then
 	us_file() { awk -v us="$1" -v n="${R[find_files]}" 'BEGIN { printf "%.1f", us / n }'; }
 	echo
-	echo "The FUSE transport floor: bench/fuse-floor over the tmpfs copy (served from memory, every kernel cache on), walked in the same rounds; median of $REPEAT; µs per file in parentheses."
+	echo "The FUSE transport floor: bench/fuse-floor serves the tmpfs copy from memory with every kernel cache on (names, attributes, pages, readdir), answering OPEN (keep_cache, noflush) or not at all (--no-open: the kernel's no_open mode). ${R[find_n]} networks + subnets, ${R[find_files]} files in ${R[find_dirs]} directories; the walks in the same $REPEAT rounds, medians. open+read+close: one file (${R[ol_file]}) 20000 times from one process (bench/openloop), median of $REPEAT."
 	echo
-	echo "| tree | files | dirs | tmpfs copy | FUSE floor | vnetfs | floor / tmpfs | vnetfs / tmpfs | vnetfs / floor |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-	printf '| %s networks + subnets | %s | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s | %s | %s |\n' \
-		"${R[find_n]}" "${R[find_files]}" "${R[find_dirs]}" \
-		"$(ms "${R[find_tmpfs]}")" "$(us_file "${R[find_tmpfs]}")" \
-		"$(ms "${R[find_floor]}")" "$(us_file "${R[find_floor]}")" \
-		"$(ms "${R[find_fs]}")" "$(us_file "${R[find_fs]}")" \
-		"$(ratio "${R[find_floor]}" "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")" \
-		"$(ratio "${R[find_fs]}" "${R[find_floor]}")"
-	if [ -n "${R[ol_fs]:-}" ]; then
-		echo
-		echo "One file (${R[ol_file]}) opened, read to its end and closed 20000 times by one process (bench/openloop), median of $REPEAT:"
-		echo
-		echo "| per open+read+close | tmpfs copy | FUSE floor | vnetfs | floor / tmpfs | vnetfs / tmpfs | vnetfs / floor |"
-		echo "|---|---:|---:|---:|---:|---:|---:|"
-		printf '| µs | %s | %s | %s | %s | %s | %s |\n' "${R[ol_tmpfs]}" "${R[ol_floor]}" "${R[ol_fs]}" \
-			"$(ratio "${R[ol_floor]}" "${R[ol_tmpfs]}")" "$(ratio "${R[ol_fs]}" "${R[ol_tmpfs]}")" \
-			"$(ratio "${R[ol_fs]}" "${R[ol_floor]}")"
-	fi
+	echo "| file system | find \\| xargs cat | per file | / tmpfs | vnetfs / this | open+read+close | / tmpfs | vnetfs / this |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for k in tmpfs floor floor0 fs; do
+		case $k in
+		tmpfs) label="tmpfs copy" ;;
+		floor) label="FUSE floor (fuse-floor)" ;;
+		floor0) label="FUSE floor without OPEN (fuse-floor --no-open)" ;;
+		fs) label="vnetfs" ;;
+		esac
+		printf '| %s | %s ms | %s µs | %s | %s | %s µs | %s | %s |\n' "$label" \
+			"$(ms "${R[find_$k]}")" "$(us_file "${R[find_$k]}")" \
+			"$(ratio "${R[find_$k]}" "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_$k]}")" \
+			"${R[ol_$k]:-n/a}" "$(ratio "${R[ol_$k]:-0}" "${R[ol_tmpfs]:-0}")" \
+			"$(ratio "${R[ol_fs]:-0}" "${R[ol_$k]:-0}")"
+	done
 fi
 
 VN_DONE=1

@@ -2,7 +2,7 @@
 /*
  * bench/fuse-floor.c — the best case a FUSE server can do for a walk.
  *
- *   fuse-floor SRC_DIR MOUNTPOINT
+ *   fuse-floor [--no-open] SRC_DIR MOUNTPOINT
  *
  * Loads SRC_DIR (directories and regular files; anything else is skipped)
  * into memory and serves it read-only from there, in the foreground, with
@@ -16,6 +16,11 @@
  * floor"). Same libfuse low-level API and the same worker loop config as
  * fs/main.c, so the threading model is vnetfs's. SIGTERM / SIGINT stop it
  * and unmount.
+ *
+ * --no-open answers OPEN and OPENDIR with ENOSYS: the kernel then opens
+ * every file and directory of the connection without a round trip (its
+ * no_open / no_opendir mode: no OPEN, no RELEASE, pages and the readdir
+ * cache still kept), the floor of a server that needs no handles.
  */
 #define FUSE_USE_VERSION 312 /* as fs/fuse_ops.h: the fuse_loop_cfg_* API */
 #include <dirent.h>
@@ -44,6 +49,7 @@ struct ff_node {
 struct ff_ctx {
 	struct ff_node *nodes;
 	size_t n, cap;
+	int no_open; /* --no-open */
 };
 
 static struct ff_node *ff_node(struct ff_ctx *c, fuse_ino_t ino)
@@ -229,6 +235,12 @@ static void ff_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void ff_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct ff_ctx *c = fuse_req_userdata(req);
+
+	if (c->no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
 	fuse_reply_open(req, fi);
@@ -269,6 +281,12 @@ static void ff_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct ff_ctx *c = fuse_req_userdata(req);
+
+	if (c->no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -322,25 +340,30 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
 	struct fuse_session *se = NULL;
+	const char *src, *mnt;
 	int r = 1, e;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: fuse-floor SRC_DIR MOUNTPOINT\n");
+	ctx.no_open = argc == 4 && !strcmp(argv[1], "--no-open");
+	if (argc != 3 + ctx.no_open) {
+		fprintf(stderr, "usage: fuse-floor [--no-open] SRC_DIR MOUNTPOINT\n");
 		return 2;
 	}
-	e = ff_load(&ctx, argv[1]);
+	src = argv[1 + ctx.no_open];
+	mnt = argv[2 + ctx.no_open];
+	e = ff_load(&ctx, src);
 	if (e < 0) {
-		fprintf(stderr, "fuse-floor: cannot load %s: %s\n", argv[1], strerror(-e));
+		fprintf(stderr, "fuse-floor: cannot load %s: %s\n", src, strerror(-e));
 		goto out;
 	}
-	fprintf(stderr, "fuse-floor: %zu nodes from %s\n", ctx.n, argv[1]);
+	fprintf(stderr, "fuse-floor: %zu nodes from %s%s\n", ctx.n, src,
+		ctx.no_open ? " (no OPEN)" : "");
 	if (fuse_opt_add_arg(&args, argv[0]) ||
 	    fuse_opt_add_arg(&args, "-ofsname=fuse-floor,subtype=fuse-floor"))
 		goto out;
 	se = fuse_session_new(&args, &ff_ops, sizeof(ff_ops), &ctx);
 	if (!se)
 		goto out;
-	if (fuse_session_mount(se, argv[2]) != 0)
+	if (fuse_session_mount(se, mnt) != 0)
 		goto out_destroy;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;
