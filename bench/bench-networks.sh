@@ -24,9 +24,62 @@ REPEAT=${BENCH_REPEAT:-3}   # runs of the find|cat comparison (median taken)
 vn_start --no-defaults
 M=$VN_MNT
 
+# The FUSE transport floor (bench/fuse-floor.c, built beside the daemon):
+# the tmpfs copy served from memory with every kernel cache on, walked in
+# the same rounds as vnetfs and the copy; once answering OPEN as vnetfs
+# must, once with --no-open (the kernel's no_open mode: no OPEN at all).
+# BENCH_FLOOR names another binary; bench/openloop (beside it) times one
+# file's open + read + close.
+FLOOR=${BENCH_FLOOR:-$(dirname "$VNETFS")/fuse-floor}
+OPENLOOP=$(dirname "$FLOOR")/openloop
+FLOOR_PIDS=() FLOOR_MNTS=()
+# floor_start MOUNTPOINT [--no-open]: serve $VN_TMP/copy there
+floor_start() {
+	local mnt=$1 i
+	shift
+	mkdir "$mnt"
+	env --default-signal=INT "$FLOOR" "$@" "$VN_TMP/copy" "$mnt" 2>>"$VN_TMP/floor.log" &
+	FLOOR_PIDS+=($!)
+	FLOOR_MNTS+=("$mnt")
+	for ((i = 0; i < 300; i++)); do
+		mountpoint -q "$mnt" && break
+		kill -0 "${FLOOR_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	mountpoint -q "$mnt" || { cat "$VN_TMP/floor.log" >&2; echo "fuse-floor did not mount $mnt" >&2; exit 1; }
+	# it serves the copy exactly (and, like the mount after cp -r and the
+	# fresh copy, starts the rounds warm)
+	diff -r -q "$VN_TMP/copy" "$mnt" >/dev/null || { echo "fuse-floor $* differs from the copy" >&2; exit 1; }
+}
+floor_stop() {
+	local p m
+	for p in "${FLOOR_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	for m in "${FLOOR_MNTS[@]}"; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			umount "$m" 2>/dev/null || umount -l "$m"
+		fi
+	done
+	FLOOR_PIDS=() FLOOR_MNTS=()
+}
+# on any exit: the floors first, then tests/lib.sh's cleanup (the daemon),
+# which sees the script's exit status
+floor_exit() {
+	local rc=$?
+	trap - ERR
+	set +e
+	floor_stop
+	(exit "$rc")
+	vn__exit
+}
+trap floor_exit EXIT
+
 # Timestamps in µs from bash's EPOCHREALTIME: no fork, so the loop measures
 # the file operations, not `date`.
 median() { LC_ALL=C sort -n | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+fmedian() { LC_ALL=C sort -g | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 cidr_of() { echo "10.$(($1 / 256)).$(($1 % 256)).0/24"; }
@@ -94,20 +147,45 @@ for n in "${SIZES[@]}"; do
 	if [ "$n" = "${SIZES[-1]}" ]; then
 		echo "# N=$n: find | xargs cat over the mount vs a tmpfs copy" >&2
 		cp -r "$M" "$VN_TMP/copy"
-		fs_runs=() tmp_runs=()
+		# the walk over each of these in every round (vnetfs, the copy, the
+		# floors), and one file's open + read + close
+		names=(fs tmpfs) dirs=("$M" "$VN_TMP/copy")
+		if [ -x "$FLOOR" ]; then
+			floor_start "$VN_TMP/floor-mnt"
+			floor_start "$VN_TMP/floor0-mnt" --no-open
+			names+=(floor floor0)
+			dirs+=("$VN_TMP/floor-mnt" "$VN_TMP/floor0-mnt")
+		else
+			echo "# no $FLOOR (ninja -C $(dirname "$VNETFS") fuse-floor openloop): no floor rows" >&2
+		fi
+		one=networks/b0/subnets/bs0/cidr
+		declare -A runs=() olruns=()
 		for ((r = 0; r < REPEAT; r++)); do
-			a=${EPOCHREALTIME/./}
-			find "$M" -type f -print0 | xargs -0 cat >/dev/null
-			b=${EPOCHREALTIME/./}
-			find "$VN_TMP/copy" -type f -print0 | xargs -0 cat >/dev/null
-			c=${EPOCHREALTIME/./}
-			fs_runs+=($((b - a)))
-			tmp_runs+=($((c - b)))
+			for ((k = 0; k < ${#names[@]}; k++)); do
+				a=${EPOCHREALTIME/./}
+				find "${dirs[k]}" -type f -print0 | xargs -0 cat >/dev/null
+				b=${EPOCHREALTIME/./}
+				runs[${names[k]}]+="$((b - a)) "
+			done
+			[ -x "$OPENLOOP" ] || continue
+			for ((k = 0; k < ${#names[@]}; k++)); do
+				olruns[${names[k]}]+="$("$OPENLOOP" "${dirs[k]}/$one" | awk '{print $1}') "
+			done
 		done
-		R[find_fs]=$(printf '%s\n' "${fs_runs[@]}" | median)
-		R[find_tmpfs]=$(printf '%s\n' "${tmp_runs[@]}" | median)
+		for k in "${names[@]}"; do
+			R[find_$k]=$(printf '%s\n' ${runs[$k]} | median)
+			[ -z "${olruns[$k]:-}" ] || R[ol_$k]=$(printf '%s\n' ${olruns[$k]} | fmedian)
+		done
+		R[ol_file]=$one
 		R[find_files]=$(find "$VN_TMP/copy" -type f | wc -l)
+		R[find_dirs]=$(find "$VN_TMP/copy" -type d | wc -l)
 		R[find_n]=$n
+		floor_stop
+		for k in "$VN_TMP/floor-mnt" "$VN_TMP/floor0-mnt"; do
+			[ -d "$k" ] || continue
+			mountpoint -q "$k" && { echo "fuse-floor left its mount $k" >&2; exit 1; }
+			rmdir "$k"
+		done
 		rm -rf "$VN_TMP/copy"
 	fi
 
@@ -233,6 +311,27 @@ echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio
 echo "|---|---:|---:|---:|---:|"
 printf '| %s networks + subnets | %s | %s ms | %s ms | %s |\n' "${R[find_n]}" "${R[find_files]}" \
 	"$(ms "${R[find_fs]}")" "$(ms "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")"
+if [ -n "${R[find_floor]:-}" ]; then
+	us_file() { awk -v us="$1" -v n="${R[find_files]}" 'BEGIN { printf "%.1f", us / n }'; }
+	echo
+	echo "The FUSE transport floor: bench/fuse-floor serves the tmpfs copy from memory with every kernel cache on (names, attributes, pages, readdir), answering OPEN (keep_cache, noflush) or not at all (--no-open: the kernel's no_open mode). ${R[find_n]} networks + subnets, ${R[find_files]} files in ${R[find_dirs]} directories; the walks in the same $REPEAT rounds, medians. open+read+close: one file (${R[ol_file]}) 20000 times from one process (bench/openloop), median of $REPEAT."
+	echo
+	echo "| file system | find \\| xargs cat | per file | / tmpfs | vnetfs / this | open+read+close | / tmpfs | vnetfs / this |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for k in tmpfs floor floor0 fs; do
+		case $k in
+		tmpfs) label="tmpfs copy" ;;
+		floor) label="FUSE floor (fuse-floor)" ;;
+		floor0) label="FUSE floor without OPEN (fuse-floor --no-open)" ;;
+		fs) label="vnetfs" ;;
+		esac
+		printf '| %s | %s ms | %s µs | %s | %s | %s µs | %s | %s |\n' "$label" \
+			"$(ms "${R[find_$k]}")" "$(us_file "${R[find_$k]}")" \
+			"$(ratio "${R[find_$k]}" "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_$k]}")" \
+			"${R[ol_$k]:-n/a}" "$(ratio "${R[ol_$k]:-0}" "${R[ol_tmpfs]:-0}")" \
+			"$(ratio "${R[ol_fs]:-0}" "${R[ol_$k]:-0}")"
+	done
+fi
 
 VN_DONE=1
 exit 0

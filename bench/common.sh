@@ -11,7 +11,7 @@ if [ "${VN_IN_SANDBOX:-}" != 1 ] && [ -z "${VNETFS:-}" ]; then
 	if [ ! -f "$root/build-release/build.ninja" ]; then
 		meson setup "$root/build-release" --buildtype=release -Db_sanitize=none -Db_ndebug=true >&2
 	fi
-	ninja -C "$root/build-release" vnetfs >&2
+	ninja -C "$root/build-release" vnetfs fuse-floor openloop >&2
 	export VNETFS=$root/build-release/vnetfs
 fi
 
