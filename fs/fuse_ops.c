@@ -482,6 +482,7 @@ struct vn_batch {
 	unsigned pass;		/* passes done */
 	struct timespec due;	/* of the next one */
 	unsigned long long seq; /* a first pass the notifier owes: its number */
+	bool inodes_done;	/* that first pass: the request did its inode part */
 };
 
 struct vn_fuse_cache {
@@ -781,12 +782,13 @@ static void vn_pass_collect(struct vn_fuse_cache *fc, const struct vn_inval *e, 
 		else
 			vn_pass_ino(ps, x->ino); /* child collections, scratch files */
 	}
-	/* the collection holding it: its listing, times and link count */
+	/* The collection holding it lists it no more. (Its attributes are
+	 * its owner's, and an object's own change leaves the listing as it
+	 * is: kept listings stay.) */
 	p = d->parent;
-	if (p) {
+	if (p && gone) {
 		vn_pass_ino(ps, p->ino);
-		if (gone)
-			vn_pass_entry(ps, p, d->name);
+		vn_pass_entry(ps, p, d->name);
 	}
 }
 
@@ -811,10 +813,10 @@ static bool *vn_inval_gone(struct vn_ctx *c, const struct vn_inval *q, size_t n)
 	return gone;
 }
 
-/* One pass over a list: the inode invalidations, then the entries unless
- * !entries (gone: from vn_inval_gone; NULL: none is). */
+/* One pass over a list: the inode invalidations unless !inodes, then the
+ * entries unless !entries (gone: from vn_inval_gone; NULL: none is). */
 static void vn_inval_run(struct vn_fuse_cache *fc, const struct vn_inval *q, size_t n,
-			 const bool *gone, bool entries)
+			 const bool *gone, bool inodes, bool entries)
 {
 	struct vn_pass ps = {0};
 
@@ -822,7 +824,7 @@ static void vn_inval_run(struct vn_fuse_cache *fc, const struct vn_inval *q, siz
 	for (size_t i = 0; i < n; i++)
 		vn_pass_collect(fc, &q[i], gone && gone[i], &ps);
 	pthread_mutex_unlock(&vn_cache.it.mu);
-	for (size_t i = 0; i < ps.ni; i++) {
+	for (size_t i = 0; inodes && i < ps.ni; i++) {
 		int r = fuse_lowlevel_notify_inval_inode(vn_cache.se, ps.inos[i], 0, 0);
 
 		if (r < 0 && r != -ENOENT && r != -ENOTCONN && r != -EBADF)
@@ -946,7 +948,8 @@ static void *vn_cache_thread(void *arg)
 		pthread_rwlock_rdlock(&c->lock);
 		gone = vn_inval_gone(c, b->q, b->n);
 		pthread_rwlock_unlock(&c->lock);
-		vn_inval_run(fc, b->q, b->n, gone, true);
+		vn_inval_run(fc, b->q, b->n, gone, !b->inodes_done, true);
+		b->inodes_done = false;
 		free(gone);
 		pthread_mutex_lock(&vn_cache.mu);
 		if (b->seq > vn_cache.seq_done) {
@@ -1025,10 +1028,11 @@ static void vn_cache_flush(struct vn_ctx *c, struct vn_batch *b, bool *gone, boo
 	if (!b)
 		return;
 	if (now && vn_cache.running)
-		vn_inval_run(fc, b->q, b->n, gone, !locked);
+		vn_inval_run(fc, b->q, b->n, gone, true, !locked);
 	free(gone);
 	/* the next pass: 50 ms on, or at once for what this thread left */
 	b->pass = now && !locked ? 1 : 0;
+	b->inodes_done = now && locked && vn_cache.running;
 	pthread_mutex_lock(&vn_cache.mu);
 	if (vn_cache.stop) {
 		vn_batch_free(b);
