@@ -328,7 +328,8 @@ for n in "${SIZES[@]}"; do
 done
 echo
 echo "One fork+exec of /bin/true costs $(ms "${R[exec]}") ms here; the create loop spends two per network (mkdir), the delete loop one (rm)."
-# per_net N LINE [MINUS]: a floor's "requests:" line (less MINUS's) per network
+# per_net N LINE [MINUS]: a floor's "requests:" line (less MINUS's): each
+# kind's count, and per network
 per_net() {
 	awk -v n="$1" -v a="$2" -v b="${3:-}" 'BEGIN {
 		na = split(a, x, " "); split(b, y, " ")
@@ -336,33 +337,34 @@ per_net() {
 		for (i in y) if (split(y[i], kv, "=") == 2) v[kv[1]] -= kv[2]
 		for (i = 1; i <= na; i++) {
 			if (split(x[i], kv, "=") != 2 || v[kv[1]] == 0) continue
-			out = out sep sprintf("%s %.2f", kv[1], v[kv[1]] / n); sep = ", "
+			out = out sep sprintf("%s %d (%.2f)", kv[1], v[kv[1]], v[kv[1]] / n); sep = ", "
 			if (kv[1] !~ /^(RELEASE|RELEASEDIR|FORGET|BATCH_FORGET)$/) sync += v[kv[1]]
 		}
-		printf "%s (synchronous: %.2f)", out, sync / n
+		printf "%s; synchronous: %d (%.2f)", out, sync, sync / n
 	}'
 }
 if [ -n "${R[floorw_total_${SIZES[0]}]:-}" ]; then
 	echo
 	echo "The create path's FUSE floor: the same python3 pass against bench/fuse-floor --writable (an in-memory tree that answers MKDIR, OPEN, SETATTR, WRITE, FLUSH as vnetfs does, with nothing behind), in the same run. (floor + ip -batch) / ip -batch is the lowest ratio a FUSE server that also makes the bridges could reach."
 	echo
-	echo "| N | ip -batch total | vnetfs (one python3 process) | FUSE floor total | floor per network (median) | floor / ip -batch | (floor + ip -batch) / ip -batch | vnetfs / ip -batch | vnetfs − floor per network | delete: floor / ip -batch |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| N | ip -batch total | vnetfs (one python3 process) | FUSE floor total | floor per network (median) | floor / ip -batch | (floor + ip -batch) / ip -batch | vnetfs / ip -batch | vnetfs − floor per network | vnetfs − (floor + ip -batch) per network | delete: floor / ip -batch |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in "${SIZES[@]}"; do
 		[ -n "${R[floorw_total_$n]:-}" ] || continue
-		printf '| %s | %s ms | %s ms | %s ms | %s ms | %s | **%s** | %s | %s ms | %s ms / %s ms |\n' "$n" \
+		printf '| %s | %s ms | %s ms | %s ms | %s ms | %s | **%s** | %s | %s ms | %s ms | %s ms / %s ms |\n' "$n" \
 			"$(ms "${R[ip_total_$n]}")" "$(ms "${R[py_total_$n]}")" "$(ms "${R[floorw_total_$n]}")" \
 			"$(awk -v us="${R[floorw_median_$n]}" 'BEGIN { printf "%.3f", us / 1000 }')" \
 			"$(ratio "${R[floorw_total_$n]}" "${R[ip_total_$n]}")" \
 			"$(ratio "$((R[floorw_total_$n] + R[ip_total_$n]))" "${R[ip_total_$n]}")" \
 			"$(ratio "${R[py_total_$n]}" "${R[ip_total_$n]}")" \
 			"$(awk -v a="${R[py_total_$n]}" -v b="${R[floorw_total_$n]}" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n / 1000 }')" \
+			"$(awk -v a="${R[py_total_$n]}" -v b="$((R[floorw_total_$n] + R[ip_total_$n]))" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n / 1000 }')" \
 			"$(ms "${R[floorw_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
 	done
 	echo
 	for n in "${SIZES[@]}"; do
 		[ -n "${R[floorc_req_$n]:-}" ] || continue
-		echo "Requests per network the floor answered, N=$n: create loop (a fresh floor, creates only): $(per_net "$n" "${R[floorc_req_$n]}"); deletion (shutil.rmtree, the timed pass less the create-only one): $(per_net "$n" "${R[floorw_req_$n]}" "${R[floorc_req_$n]}")."
+		echo "Requests the floor answered, total (per network), N=$n: create loop (a fresh floor, creates only): $(per_net "$n" "${R[floorc_req_$n]}"); deletion (shutil.rmtree, the timed pass less the create-only one): $(per_net "$n" "${R[floorw_req_$n]}" "${R[floorc_req_$n]}")."
 	done
 fi
 echo
