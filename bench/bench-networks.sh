@@ -20,6 +20,7 @@ set -euo pipefail
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100 1000)
 REPEAT=${BENCH_REPEAT:-3}   # runs of the find|cat comparison (median taken)
+FLOOR_REPEAT=${BENCH_FLOOR_REPEAT:-3} # python passes against the writable floor (median)
 
 vn_start --no-defaults
 M=$VN_MNT
@@ -210,15 +211,22 @@ for n in "${SIZES[@]}"; do
 	fi
 
 	if [ -x "$FLOOR" ] && command -v python3 >/dev/null; then
-		echo "# N=$n: the same python3 pass against the writable FUSE floor" >&2
+		# FLOOR_REPEAT passes, each on a fresh floor; the medians
+		echo "# N=$n: the same python3 pass against the writable FUSE floor ($FLOOR_REPEAT times)" >&2
 		rm -rf "$VN_TMP/wtree"
 		mkdir -p "$VN_TMP/wtree/networks"
-		FLOOR_SRC=$VN_TMP/wtree floor_start "$VN_TMP/floorw-mnt" --writable
-		M=$VN_TMP/floorw-mnt py_pass "$n" floorw
-		floor_stop
+		for ((r = 0; r < FLOOR_REPEAT; r++)); do
+			FLOOR_SRC=$VN_TMP/wtree floor_start "$VN_TMP/floorw-mnt" --writable
+			M=$VN_TMP/floorw-mnt py_pass "$n" "floorw$r"
+			floor_stop
+			rmdir "$VN_TMP/floorw-mnt"
+		done
+		for k in total median delete; do
+			R[floorw_${k}_$n]=$(for ((r = 0; r < FLOOR_REPEAT; r++)); do echo "${R[floorw${r}_${k}_$n]}"; done | median)
+		done
+		R[floorw_all_$n]=$(for ((r = 0; r < FLOOR_REPEAT; r++)); do ms "${R[floorw${r}_total_$n]}"; echo; done | paste -sd/)
 		R[floorw_req_$n]=$(grep 'requests:' "$VN_TMP/floor.log" | tail -1)
 		# the requests of the create loop alone, on a fresh floor
-		rmdir "$VN_TMP/floorw-mnt"
 		FLOOR_SRC=$VN_TMP/wtree floor_start "$VN_TMP/floorw-mnt" --writable
 		M=$VN_TMP/floorw-mnt py_pass "$n" floorc create
 		floor_stop
@@ -345,14 +353,14 @@ per_net() {
 }
 if [ -n "${R[floorw_total_${SIZES[0]}]:-}" ]; then
 	echo
-	echo "The create path's FUSE floor: the same python3 pass against bench/fuse-floor --writable (an in-memory tree that answers MKDIR, OPEN, SETATTR, WRITE, FLUSH as vnetfs does, with nothing behind), in the same run. (floor + ip -batch) / ip -batch is the lowest ratio a FUSE server that also makes the bridges could reach."
+	echo "The create path's FUSE floor: the same python3 pass against bench/fuse-floor --writable (an in-memory tree that answers MKDIR, OPEN, SETATTR, WRITE, FLUSH as vnetfs does, with nothing behind), in the same run, $FLOOR_REPEAT times on a fresh floor (medians; every pass's total in the floor column). (floor + ip -batch) / ip -batch is the lowest ratio a FUSE server that also makes the bridges could reach."
 	echo
 	echo "| N | ip -batch total | vnetfs (one python3 process) | FUSE floor total | floor per network (median) | floor / ip -batch | (floor + ip -batch) / ip -batch | vnetfs / ip -batch | vnetfs − floor per network | vnetfs − (floor + ip -batch) per network | delete: floor / ip -batch |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in "${SIZES[@]}"; do
 		[ -n "${R[floorw_total_$n]:-}" ] || continue
-		printf '| %s | %s ms | %s ms | %s ms | %s ms | %s | **%s** | %s | %s ms | %s ms | %s ms / %s ms |\n' "$n" \
-			"$(ms "${R[ip_total_$n]}")" "$(ms "${R[py_total_$n]}")" "$(ms "${R[floorw_total_$n]}")" \
+		printf '| %s | %s ms | %s ms | %s ms (%s) | %s ms | %s | **%s** | %s | %s ms | %s ms | %s ms / %s ms |\n' "$n" \
+			"$(ms "${R[ip_total_$n]}")" "$(ms "${R[py_total_$n]}")" "$(ms "${R[floorw_total_$n]}")" "${R[floorw_all_$n]}" \
 			"$(awk -v us="${R[floorw_median_$n]}" 'BEGIN { printf "%.3f", us / 1000 }')" \
 			"$(ratio "${R[floorw_total_$n]}" "${R[ip_total_$n]}")" \
 			"$(ratio "$((R[floorw_total_$n] + R[ip_total_$n]))" "${R[ip_total_$n]}")" \
