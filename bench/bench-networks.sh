@@ -20,6 +20,7 @@ set -euo pipefail
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100 1000)
 REPEAT=${BENCH_REPEAT:-3}   # runs of the find|cat comparison (median taken)
+FLOOR_REPEAT=${BENCH_FLOOR_REPEAT:-3} # python passes against the writable floor (median)
 
 vn_start --no-defaults
 M=$VN_MNT
@@ -29,16 +30,19 @@ M=$VN_MNT
 # the same rounds as vnetfs and the copy; once answering OPEN as vnetfs
 # must, once with --no-open (the kernel's no_open mode: no OPEN at all).
 # BENCH_FLOOR names another binary; bench/openloop (beside it) times one
-# file's open + read + close.
+# file's open + read + close. fuse-floor --writable on a tree holding an
+# empty networks/ takes the python pass's creates (and deletes): the create
+# path's floor, timed in the same run as vnetfs's python pass and ip -batch.
 FLOOR=${BENCH_FLOOR:-$(dirname "$VNETFS")/fuse-floor}
 OPENLOOP=$(dirname "$FLOOR")/openloop
 FLOOR_PIDS=() FLOOR_MNTS=()
-# floor_start MOUNTPOINT [--no-open]: serve $VN_TMP/copy there
+# floor_start MOUNTPOINT [--no-open | --writable]: serve $FLOOR_SRC (default
+# $VN_TMP/copy) there
 floor_start() {
-	local mnt=$1 i
+	local mnt=$1 src=${FLOOR_SRC:-$VN_TMP/copy} i
 	shift
 	mkdir "$mnt"
-	env --default-signal=INT "$FLOOR" "$@" "$VN_TMP/copy" "$mnt" 2>>"$VN_TMP/floor.log" &
+	env --default-signal=INT "$FLOOR" "$@" "$src" "$mnt" 2>>"$VN_TMP/floor.log" &
 	FLOOR_PIDS+=($!)
 	FLOOR_MNTS+=("$mnt")
 	for ((i = 0; i < 300; i++)); do
@@ -49,7 +53,7 @@ floor_start() {
 	mountpoint -q "$mnt" || { cat "$VN_TMP/floor.log" >&2; echo "fuse-floor did not mount $mnt" >&2; exit 1; }
 	# it serves the copy exactly (and, like the mount after cp -r and the
 	# fresh copy, starts the rounds warm)
-	diff -r -q "$VN_TMP/copy" "$mnt" >/dev/null || { echo "fuse-floor $* differs from the copy" >&2; exit 1; }
+	diff -r -q "$src" "$mnt" >/dev/null || { echo "fuse-floor $* differs from $src" >&2; exit 1; }
 }
 floor_stop() {
 	local p m
@@ -86,13 +90,15 @@ cidr_of() { echo "10.$(($1 / 256)).$(($1 % 256)).0/24"; }
 
 declare -A R
 
-# py_pass N KEY: N networks + subnets + cidrs from one python3 process, then
-# their deletion; sets R[KEY_total_N] R[KEY_median_N] R[KEY_p99_N] R[KEY_delete_N].
+# py_pass N KEY [create]: N networks + subnets + cidrs from one python3
+# process, then their deletion (not with create: R[KEY_delete_N] is 0);
+# sets R[KEY_total_N] R[KEY_median_N] R[KEY_p99_N] R[KEY_delete_N].
 py_pass() {
 	local n=$1 key=$2 out nbr
-	out=$(python3 - "$M" "$n" <<'PY'
+	out=$(python3 - "$M" "$n" ${3:+"$3"} <<'PY'
 import os, sys, time, shutil
 m, n = sys.argv[1], int(sys.argv[2])
+create_only = sys.argv[3:] == ["create"]
 lat = []
 t0 = time.perf_counter_ns()
 for i in range(n):
@@ -107,7 +113,7 @@ for i in range(n):
     os.close(fd)
     lat.append((time.perf_counter_ns() - a) // 1000)
 t1 = time.perf_counter_ns()
-for i in range(n):
+for i in range(0 if create_only else n):
     shutil.rmtree(f"{m}/networks/p{i}")
 t2 = time.perf_counter_ns()
 lat.sort()
@@ -202,6 +208,30 @@ for n in "${SIZES[@]}"; do
 	if command -v python3 >/dev/null; then
 		echo "# N=$n: the same through the mount from one python3 process (no fork per step)" >&2
 		py_pass "$n" py
+	fi
+
+	if [ -x "$FLOOR" ] && command -v python3 >/dev/null; then
+		# FLOOR_REPEAT passes, each on a fresh floor; the medians
+		echo "# N=$n: the same python3 pass against the writable FUSE floor ($FLOOR_REPEAT times)" >&2
+		rm -rf "$VN_TMP/wtree"
+		mkdir -p "$VN_TMP/wtree/networks"
+		for ((r = 0; r < FLOOR_REPEAT; r++)); do
+			FLOOR_SRC=$VN_TMP/wtree floor_start "$VN_TMP/floorw-mnt" --writable
+			M=$VN_TMP/floorw-mnt py_pass "$n" "floorw$r"
+			floor_stop
+			rmdir "$VN_TMP/floorw-mnt"
+		done
+		for k in total median delete; do
+			R[floorw_${k}_$n]=$(for ((r = 0; r < FLOOR_REPEAT; r++)); do echo "${R[floorw${r}_${k}_$n]}"; done | median)
+		done
+		R[floorw_all_$n]=$(for ((r = 0; r < FLOOR_REPEAT; r++)); do ms "${R[floorw${r}_total_$n]}"; echo; done | paste -sd/)
+		R[floorw_req_$n]=$(grep 'requests:' "$VN_TMP/floor.log" | tail -1)
+		# the requests of the create loop alone, on a fresh floor
+		FLOOR_SRC=$VN_TMP/wtree floor_start "$VN_TMP/floorw-mnt" --writable
+		M=$VN_TMP/floorw-mnt py_pass "$n" floorc create
+		floor_stop
+		R[floorc_req_$n]=$(grep 'requests:' "$VN_TMP/floor.log" | tail -1)
+		rmdir "$VN_TMP/floorw-mnt"
 	fi
 
 	echo "# N=$n: the same bridges with ip -batch" >&2
@@ -306,6 +336,45 @@ for n in "${SIZES[@]}"; do
 done
 echo
 echo "One fork+exec of /bin/true costs $(ms "${R[exec]}") ms here; the create loop spends two per network (mkdir), the delete loop one (rm)."
+# per_net N LINE [MINUS]: a floor's "requests:" line (less MINUS's): each
+# kind's count, and per network
+per_net() {
+	awk -v n="$1" -v a="$2" -v b="${3:-}" 'BEGIN {
+		na = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= na; i++) if (split(x[i], kv, "=") == 2) v[kv[1]] = kv[2]
+		for (i in y) if (split(y[i], kv, "=") == 2) v[kv[1]] -= kv[2]
+		for (i = 1; i <= na; i++) {
+			if (split(x[i], kv, "=") != 2 || v[kv[1]] == 0) continue
+			out = out sep sprintf("%s %d (%.2f)", kv[1], v[kv[1]], v[kv[1]] / n); sep = ", "
+			if (kv[1] !~ /^(RELEASE|RELEASEDIR|FORGET|BATCH_FORGET)$/) sync += v[kv[1]]
+		}
+		printf "%s; synchronous: %d (%.2f)", out, sync, sync / n
+	}'
+}
+if [ -n "${R[floorw_total_${SIZES[0]}]:-}" ]; then
+	echo
+	echo "The create path's FUSE floor: the same python3 pass against bench/fuse-floor --writable (an in-memory tree that answers MKDIR, OPEN, SETATTR, WRITE, FLUSH as vnetfs does, with nothing behind), in the same run, $FLOOR_REPEAT times on a fresh floor (medians; every pass's total in the floor column). (floor + ip -batch) / ip -batch is the lowest ratio a FUSE server that also makes the bridges could reach."
+	echo
+	echo "| N | ip -batch total | vnetfs (one python3 process) | FUSE floor total | floor per network (median) | floor / ip -batch | (floor + ip -batch) / ip -batch | vnetfs / ip -batch | vnetfs − floor per network | vnetfs − (floor + ip -batch) per network | delete: floor / ip -batch |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for n in "${SIZES[@]}"; do
+		[ -n "${R[floorw_total_$n]:-}" ] || continue
+		printf '| %s | %s ms | %s ms | %s ms (%s) | %s ms | %s | **%s** | %s | %s ms | %s ms | %s ms / %s ms |\n' "$n" \
+			"$(ms "${R[ip_total_$n]}")" "$(ms "${R[py_total_$n]}")" "$(ms "${R[floorw_total_$n]}")" "${R[floorw_all_$n]}" \
+			"$(awk -v us="${R[floorw_median_$n]}" 'BEGIN { printf "%.3f", us / 1000 }')" \
+			"$(ratio "${R[floorw_total_$n]}" "${R[ip_total_$n]}")" \
+			"$(ratio "$((R[floorw_total_$n] + R[ip_total_$n]))" "${R[ip_total_$n]}")" \
+			"$(ratio "${R[py_total_$n]}" "${R[ip_total_$n]}")" \
+			"$(awk -v a="${R[py_total_$n]}" -v b="${R[floorw_total_$n]}" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n / 1000 }')" \
+			"$(awk -v a="${R[py_total_$n]}" -v b="$((R[floorw_total_$n] + R[ip_total_$n]))" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n / 1000 }')" \
+			"$(ms "${R[floorw_delete_$n]}")" "$(ms "${R[ip_delete_$n]}")"
+	done
+	echo
+	for n in "${SIZES[@]}"; do
+		[ -n "${R[floorc_req_$n]:-}" ] || continue
+		echo "Requests the floor answered, total (per network), N=$n: create loop (a fresh floor, creates only): $(per_net "$n" "${R[floorc_req_$n]}"); deletion (shutil.rmtree, the timed pass less the create-only one): $(per_net "$n" "${R[floorw_req_$n]}" "${R[floorc_req_$n]}")."
+	done
+fi
 echo
 echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio (target ≤ 3) |"
 echo "|---|---:|---:|---:|---:|"
