@@ -376,7 +376,7 @@ if [ -n "${R[floorw_total_${SIZES[0]}]:-}" ]; then
 	done
 fi
 echo
-echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio (target ≤ 3) |"
+echo "| tree | files | find \\| xargs cat: vnetfs | same on a tmpfs copy | ratio (issue 7: target ≤ 2) |"
 echo "|---|---:|---:|---:|---:|"
 printf '| %s networks + subnets | %s | %s ms | %s ms | %s |\n' "${R[find_n]}" "${R[find_files]}" \
 	"$(ms "${R[find_fs]}")" "$(ms "${R[find_tmpfs]}")" "$(ratio "${R[find_fs]}" "${R[find_tmpfs]}")"

@@ -203,4 +203,21 @@ done < <(find "$M" -type f ! -path "$M/errors" -print0) # errors: size 0, per re
 vn_eq "" "$bad" "every file: stat size matches cat"
 
 vn_ok rm -r "$N"
+
+# ---- a kept listing is served by the kernel: a second ls is an OPENDIR alone ---------
+# (libfuse's request trace, -o debug, says what reached the daemon; the
+# notifier's passes 50 ms and 1 s after the mkdir drop the listing, so
+# the first ls comes after them)
+vn_restart --no-defaults -o debug
+vn_ok mkdir "$M/networks/kl"
+sleep 1.5
+ls "$M/networks/kl" >/dev/null
+ls "$M/networks" >/dev/null
+from=$(($(wc -l <"$VN_TMP/daemon.log") + 1))
+ls "$M/networks/kl" >/dev/null
+ls "$M/networks" >/dev/null
+sleep 0.2 # the asynchronous RELEASEDIRs
+ops=$(tail -n +"$from" "$VN_TMP/daemon.log" | grep -oE 'opcode: (OPENDIR|READDIR)' | sort | uniq -c | awk '{print $3 "=" $1}' | paste -sd' ')
+vn_eq "OPENDIR=2" "$ops" "listed again: two OPENDIRs reach the daemon, no READDIR"
+vn_ok rmdir "$M/networks/kl"
 vn_done
