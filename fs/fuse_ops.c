@@ -446,8 +446,9 @@ static int vn_it_path(const struct vn_inode *x, char *out, size_t size)
  * called with the model lock held exclusive: vn_cache_note only notes the
  * object's path there. What the kernel holds of it (nothing, for what it
  * never looked up) is then made stale:
- *  - inode invalidations (attributes) of the object's directory, its child
- *    collections, its scratch files and the collection holding it: these
+ *  - inode invalidations (attributes, kept listings) of the object's
+ *    directory, its child collections, its scratch files, and of the
+ *    collection holding it when the object comes or goes: these
  *    wait for no lock a request holds (no rendered file is among them, and
  *    a READ of a rendered file takes only the node table's mutex);
  *  - entry invalidations of the object's rendered files (and of the
