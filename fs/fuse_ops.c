@@ -918,9 +918,11 @@ static void *vn_cache_thread(void *arg)
 			vn_cache.n = vn_cache.cap = 0;
 			continue;
 		}
-		/* the pass due first */
-		k = -1;
-		for (int i = 0; i < 3; i++)
+		/* First passes first: they are due when queued, and a FLUSH may
+		 * wait for one (a backlog of later passes after a burst of
+		 * changes must not hold it up); then the later pass due first. */
+		k = vn_cache.fifo[0] ? 0 : -1;
+		for (int i = 1; k != 0 && i < 3; i++)
 			if (vn_cache.fifo[i] && (k < 0 || !vn_ts_before(&vn_cache.fifo[k]->due,
 									&vn_cache.fifo[i]->due)))
 				k = i;
