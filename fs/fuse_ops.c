@@ -892,6 +892,24 @@ static bool vn_ts_before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
 }
 
+/* A batch (its first pass to come) of the changes in *q, which is left
+ * empty; NULL without memory (the changes are dropped: the timeouts bound
+ * what stays stale). */
+static struct vn_batch *vn_batch_take(struct vn_inval **q, size_t *n, size_t *cap)
+{
+	struct vn_batch *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		vn_inval_free(*q, *n);
+	} else {
+		b->q = *q;
+		b->n = *n;
+	}
+	*q = NULL;
+	*n = *cap = 0;
+	return b;
+}
+
 static void *vn_cache_thread(void *arg)
 {
 	struct vn_ctx *c = arg;
@@ -905,17 +923,9 @@ static void *vn_cache_thread(void *arg)
 
 		if (vn_cache.n) {
 			/* changes made off requests: a first pass now */
-			b = calloc(1, sizeof(*b));
-			if (!b) {
-				vn_inval_free(vn_cache.q, vn_cache.n);
-			} else {
-				b->q = vn_cache.q;
-				b->n = vn_cache.n;
-				b->pass = 0;
+			b = vn_batch_take(&vn_cache.q, &vn_cache.n, &vn_cache.cap);
+			if (b)
 				vn_batch_queue(fc, b);
-			}
-			vn_cache.q = NULL;
-			vn_cache.n = vn_cache.cap = 0;
 			continue;
 		}
 		/* First passes first: they are due when queued, and a FLUSH may
@@ -1006,16 +1016,9 @@ static struct vn_batch *vn_cache_take(struct vn_ctx *c, bool **gone)
 	vn_tl_pend.on = false;
 	if (!vn_tl_pend.n)
 		return NULL;
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		vn_inval_free(vn_tl_pend.q, vn_tl_pend.n);
-	} else {
-		b->q = vn_tl_pend.q;
-		b->n = vn_tl_pend.n;
+	b = vn_batch_take(&vn_tl_pend.q, &vn_tl_pend.n, &vn_tl_pend.cap);
+	if (b)
 		*gone = vn_inval_gone(c, b->q, b->n);
-	}
-	vn_tl_pend.q = NULL;
-	vn_tl_pend.n = vn_tl_pend.cap = 0;
 	return b;
 }
 
@@ -3318,6 +3321,29 @@ static void vn_dh_free(struct vn_dh *dh)
 	free(dh);
 }
 
+/* The count of changes noted so far (vn_cache.gen). */
+static unsigned long vn_listing_gen(struct vn_ctx *c)
+{
+	return __atomic_load_n(&c->fuse_cache->gen, __ATOMIC_ACQUIRE);
+}
+
+/* Make dh's listing of ino anew: as the caller sees it, or with canon the
+ * common one (*hid: as vn_op_readdir's). */
+static int vn_dh_make(struct vn_ctx *c, fuse_ino_t ino, struct vn_dh *dh, bool canon, unsigned *hid)
+{
+	char path[VN_PATH_MAX];
+	int r;
+
+	vn_dh_clear(dh);
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
+	if (r == 0) {
+		dh->gen = vn_listing_gen(c);
+		r = vn_op_readdir(path, dh, vn_dh_fill, canon, hid);
+	}
+	dh->filled = r == 0;
+	return r;
+}
+
 /* The listing, made at OPENDIR (and the marks that reading a directory
  * sets, see "marks": with the kernel caching listings, OPENDIR is what
  * reaches the daemon). The kernel may keep it (cache_readdir) when it is
@@ -3327,7 +3353,6 @@ static void vn_dh_free(struct vn_dh *dh)
 static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_dh *dh = calloc(1, sizeof(*dh));
-	char path[VN_PATH_MAX];
 	struct vn_fuse_cache *fc;
 	struct vn_itable *it;
 	struct vn_inode *x;
@@ -3343,17 +3368,13 @@ static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
-	if (r == 0) {
-		dh->gen = __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
-		r = vn_op_readdir(path, dh, vn_dh_fill, false, &hid);
-	}
+	r = vn_dh_make(c, ino, dh, false, &hid);
 	if (r < 0) {
 		vn_dh_free(dh);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	dh->filled = dh->fresh = true;
+	dh->fresh = true;
 	if (hid == 0 && vn_cache.running) {
 		pthread_mutex_lock(&it->mu);
 		x = vn_it_get(it, ino);
@@ -3374,28 +3395,19 @@ static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 			  struct fuse_file_info *fi)
 {
 	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
-	char path[VN_PATH_MAX];
 	_cleanup_free_ char *b = NULL;
-	struct vn_fuse_cache *fc;
 	size_t used = 0;
 	struct vn_ctx *c;
 	int r = 0;
 
 	vn_req_begin(req, true);
 	c = vn_caller()->c;
-	fc = c->fuse_cache;
-	if (off == 0 && dh->fresh && dh->gen == __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE)) {
+	if (off == 0 && dh->fresh && dh->gen == vn_listing_gen(c)) {
 		/* what OPENDIR made, nothing changed since */
 	} else if (off == 0 || !dh->filled) {
 		unsigned hid = 0;
 
-		vn_dh_clear(dh);
-		r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
-		if (r == 0) {
-			dh->gen = __atomic_load_n(&vn_cache.gen, __ATOMIC_ACQUIRE);
-			r = vn_op_readdir(path, dh, vn_dh_fill, dh->canon, &hid);
-		}
-		dh->filled = r == 0;
+		r = vn_dh_make(c, ino, dh, dh->canon, &hid);
 	}
 	dh->fresh = false;
 	if (r == 0 && !(b = malloc(size ? size : 1)))
