@@ -497,9 +497,6 @@ struct vn_fuse_cache {
 	struct vn_batch *fifo[3], **tail[3];
 	/* first passes owed by the notifier: numbered, and done up to */
 	unsigned long long seq, seq_done;
-	/* changes noted so far (vn_cache_note): a listing made before the
-	 * last one may be stale (__atomic: read without the model lock) */
-	unsigned long gen;
 	pthread_cond_t done_cv;
 	bool running, stop;
 	pthread_t th;
@@ -646,7 +643,6 @@ static void vn_cache_note(void *arg, struct vn_obj *o, const char *name)
 
 	if (!vn_cache.running)
 		return;
-	__atomic_add_fetch(&vn_cache.gen, 1, __ATOMIC_RELEASE);
 	if (vn_obj_path(o, &b) < 0 || (!o && vn_buf_puts(&b, "/") < 0)) {
 		vn_buf_free(&b);
 		return;
@@ -3279,9 +3275,7 @@ struct vn_dh {
 	} * e;
 	size_t n, cap;
 	bool filled;
-	bool fresh;	   /* filled by OPENDIR, for the first READDIR */
-	bool canon;	   /* the kernel caches what it reads: no mark hides a file */
-	unsigned long gen; /* vn_cache.gen when filled */
+	bool canon; /* the kernel caches what it reads: no mark hides a file */
 };
 
 static void vn_dh_clear(struct vn_dh *dh)
@@ -3321,38 +3315,24 @@ static void vn_dh_free(struct vn_dh *dh)
 	free(dh);
 }
 
-/* The count of changes noted so far (vn_cache.gen). */
-static unsigned long vn_listing_gen(struct vn_ctx *c)
+/* What OPENDIR asks of a listing: the marks reading it sets, and how
+ * many files the caller's marks hide; its entries go nowhere. */
+static int vn_dh_count(void *buf, const char *name, const struct stat *st, off_t off, int flags)
 {
-	return __atomic_load_n(&c->fuse_cache->gen, __ATOMIC_ACQUIRE);
+	return 0;
 }
 
-/* Make dh's listing of ino anew: as the caller sees it, or with canon the
- * common one (*hid: as vn_op_readdir's). */
-static int vn_dh_make(struct vn_ctx *c, fuse_ino_t ino, struct vn_dh *dh, bool canon, unsigned *hid)
-{
-	char path[VN_PATH_MAX];
-	int r;
-
-	vn_dh_clear(dh);
-	r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
-	if (r == 0) {
-		dh->gen = vn_listing_gen(c);
-		r = vn_op_readdir(path, dh, vn_dh_fill, canon, hid);
-	}
-	dh->filled = r == 0;
-	return r;
-}
-
-/* The listing, made at OPENDIR (and the marks that reading a directory
- * sets, see "marks": with the kernel caching listings, OPENDIR is what
- * reaches the daemon). The kernel may keep it (cache_readdir) when it is
- * what every reader without marks sees: what changes it invalidates the
- * directory's inode, which drops the kept listing (vn_pass_collect). A
- * caller whose marks hide files reads its own listing, uncached. */
+/* OPENDIR sets the marks that reading a directory sets (see "marks": with
+ * the kernel caching listings, OPENDIR is what reaches the daemon; the
+ * listing itself is made at READDIR, which a kept listing spares). The
+ * kernel may keep it (cache_readdir) when it is what every reader without
+ * marks sees: what changes it invalidates the directory's inode, which
+ * drops the kept listing (vn_pass_collect). A caller whose marks hide
+ * files reads its own listing, uncached. */
 static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vn_dh *dh = calloc(1, sizeof(*dh));
+	char path[VN_PATH_MAX];
 	struct vn_fuse_cache *fc;
 	struct vn_itable *it;
 	struct vn_inode *x;
@@ -3368,13 +3348,14 @@ static void vn_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = vn_dh_make(c, ino, dh, false, &hid);
+	r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
+	if (r == 0)
+		r = vn_op_readdir(path, NULL, vn_dh_count, false, &hid);
 	if (r < 0) {
 		vn_dh_free(dh);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	dh->fresh = true;
 	if (hid == 0 && vn_cache.running) {
 		pthread_mutex_lock(&it->mu);
 		x = vn_it_get(it, ino);
@@ -3395,6 +3376,7 @@ static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 			  struct fuse_file_info *fi)
 {
 	struct vn_dh *dh = (struct vn_dh *)(uintptr_t)fi->fh;
+	char path[VN_PATH_MAX];
 	_cleanup_free_ char *b = NULL;
 	size_t used = 0;
 	struct vn_ctx *c;
@@ -3402,14 +3384,15 @@ static void vn_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 
 	vn_req_begin(req, true);
 	c = vn_caller()->c;
-	if (off == 0 && dh->fresh && dh->gen == vn_listing_gen(c)) {
-		/* what OPENDIR made, nothing changed since */
-	} else if (off == 0 || !dh->filled) {
+	if (off == 0 || !dh->filled) {
 		unsigned hid = 0;
 
-		r = vn_dh_make(c, ino, dh, dh->canon, &hid);
+		vn_dh_clear(dh);
+		r = vn_ll_path(c, ino, NULL, path, sizeof(path), NULL);
+		if (r == 0)
+			r = vn_op_readdir(path, dh, vn_dh_fill, dh->canon, &hid);
+		dh->filled = r == 0;
 	}
-	dh->fresh = false;
 	if (r == 0 && !(b = malloc(size ? size : 1)))
 		r = -ENOMEM;
 	if (r < 0) {
